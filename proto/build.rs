@@ -1,0 +1,47 @@
+//! Compiles `proto/**/*.proto` with protox (no protoc), generates prost messages, tonic client
+//! and server halves (behind the `client` / `server` features), pbjson serde impls for the
+//! canonical proto3 JSON mapping, and writes the encoded file descriptor set for reflection.
+
+use std::path::{Path, PathBuf};
+
+const PROTO_ROOT: &str = "proto";
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files = proto_files(Path::new(PROTO_ROOT))?;
+    let descriptors = protox::compile(&files, [PROTO_ROOT])?;
+    let encoded = prost::Message::encode_to_vec(&descriptors);
+
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(out_dir.join("rti_descriptor.bin"), &encoded)?;
+
+    tonic_prost_build::configure()
+        .build_client(std::env::var_os("CARGO_FEATURE_CLIENT").is_some())
+        .build_server(std::env::var_os("CARGO_FEATURE_SERVER").is_some())
+        .compile_well_known_types(true)
+        .extern_path(".google.protobuf", "::pbjson_types")
+        .compile_fds(descriptors)?;
+
+    pbjson_build::Builder::new()
+        .register_descriptors(&encoded)?
+        .build(&[".rti"])?;
+
+    println!("cargo:rerun-if-changed={PROTO_ROOT}");
+    for file in &files {
+        println!("cargo:rerun-if-changed={}", file.display());
+    }
+    Ok(())
+}
+
+fn proto_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            found.extend(proto_files(&path)?);
+        } else if path.extension().is_some_and(|extension| extension == "proto") {
+            found.push(path);
+        }
+    }
+    found.sort();
+    Ok(found)
+}

@@ -1,0 +1,324 @@
+//! Authentication: bearer JWTs verified with an HS256 secret (development, single-tenant) or with
+//! RS256/ES256 keys from a JWKS URL (production), and the [`Principal`] they carry (DESIGN §4).
+//! The principal is only ever taken from a verified token, never from an unsigned header.
+
+mod jwks;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::AuthConfig;
+pub use jwks::JwksCache;
+
+/// The roles of DESIGN §4, plus `service` for calls between the suite's own services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Applicant,
+    Operator,
+    Reviewer,
+    Coordinator,
+    Funder,
+    Admin,
+    Service,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Applicant,
+        Role::Operator,
+        Role::Reviewer,
+        Role::Coordinator,
+        Role::Funder,
+        Role::Admin,
+        Role::Service,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Applicant => "applicant",
+            Role::Operator => "operator",
+            Role::Reviewer => "reviewer",
+            Role::Coordinator => "coordinator",
+            Role::Funder => "funder",
+            Role::Admin => "admin",
+            Role::Service => "service",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == text)
+    }
+}
+
+/// The claims of an RTI Access token. Scopes: `org` for applicants, `infrastructures` for
+/// operators, `country` or `eu` for funders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    /// Role names; names this version does not know are ignored, not rejected.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub infrastructures: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub eu: bool,
+    pub iat: i64,
+    pub exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+}
+
+impl Claims {
+    /// Claims for `subject` with `roles`, valid from now for `ttl`.
+    pub fn new(subject: impl Into<String>, roles: &[Role], ttl: Duration) -> Self {
+        let now = crate::time::now_micros() / 1_000_000;
+        Self {
+            sub: subject.into(),
+            roles: roles.iter().map(|role| role.as_str().to_owned()).collect(),
+            org: None,
+            infrastructures: Vec::new(),
+            country: None,
+            eu: false,
+            iat: now,
+            exp: now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)),
+            iss: None,
+            aud: None,
+        }
+    }
+}
+
+/// Who is calling, as a verified token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub subject: String,
+    pub roles: BTreeSet<Role>,
+    pub org: Option<String>,
+    pub infrastructures: BTreeSet<String>,
+    pub country: Option<String>,
+    pub eu: bool,
+}
+
+impl Principal {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.has_role(Role::Admin)
+    }
+
+    /// An admin, or an operator whose token lists this infrastructure.
+    pub fn operates(&self, infrastructure_id: &str) -> bool {
+        self.is_admin() || (self.has_role(Role::Operator) && self.infrastructures.contains(infrastructure_id))
+    }
+
+    fn from_claims(claims: Claims) -> Self {
+        Self {
+            subject: claims.sub,
+            roles: claims.roles.iter().filter_map(|name| Role::parse(name)).collect(),
+            org: claims.org,
+            infrastructures: claims.infrastructures.into_iter().collect(),
+            country: claims.country,
+            eu: claims.eu,
+        }
+    }
+}
+
+/// Why a token was not accepted. Every variant becomes `UNAUTHENTICATED`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("the authorization header must be \"Bearer <token>\"")]
+    MalformedHeader,
+    #[error("the bearer token is expired")]
+    Expired,
+    #[error("the bearer token is not valid: {0}")]
+    Invalid(String),
+    #[error("the bearer token is signed with {0:?}, which this deployment does not accept")]
+    AlgorithmNotAccepted(Algorithm),
+    #[error("no signing key with id {0:?} is published at the JWKS URL")]
+    UnknownKey(String),
+    #[error("the signing keys cannot be fetched: {0}")]
+    KeysUnavailable(String),
+}
+
+impl From<AuthError> for tonic::Status {
+    fn from(error: AuthError) -> Self {
+        tonic::Status::unauthenticated(error.to_string())
+    }
+}
+
+/// Verifies bearer tokens. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    secret: Option<DecodingKey>,
+    jwks: Option<JwksCache>,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+/// The shortest HS256 secret accepted: 256 bits, as RFC 7518 §3.2 requires.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+impl Authenticator {
+    /// Checks the configuration: a secret of at least 32 bytes, or a JWKS URL, or both.
+    pub fn new(config: &AuthConfig) -> Result<Self, String> {
+        if config.secret.is_none() && config.jwks_url.is_none() {
+            return Err("no way to verify tokens: set RTI_AUTH_SECRET (--auth-secret) or RTI_AUTH_JWKS_URL (--auth-jwks-url)".into());
+        }
+        if let Some(secret) = &config.secret
+            && secret.len() < MIN_SECRET_BYTES
+        {
+            return Err(format!(
+                "RTI_AUTH_SECRET (--auth-secret) is {} bytes; it must be at least {MIN_SECRET_BYTES}",
+                secret.len()
+            ));
+        }
+        let jwks = match &config.jwks_url {
+            Some(url) => Some(JwksCache::new(url.clone())?),
+            None => None,
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                secret: config.secret.as_ref().map(|secret| DecodingKey::from_secret(secret.as_bytes())),
+                jwks,
+                issuer: config.issuer.clone(),
+                audience: config.audience.clone(),
+            }),
+        })
+    }
+
+    /// The principal of an `authorization` header value, `None` when there is no header.
+    pub async fn authenticate(&self, authorization: Option<&http::HeaderValue>) -> Result<Option<Principal>, AuthError> {
+        let Some(value) = authorization else { return Ok(None) };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|text| text.strip_prefix("Bearer ").or_else(|| text.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or(AuthError::MalformedHeader)?;
+        self.verify(token).await.map(Some)
+    }
+
+    /// Verifies a token's signature, expiry and (when configured) issuer and audience.
+    pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|error| AuthError::Invalid(error.to_string()))?;
+        let key = match header.alg {
+            Algorithm::HS256 => self.inner.secret.clone().ok_or(AuthError::AlgorithmNotAccepted(header.alg))?,
+            Algorithm::RS256 | Algorithm::ES256 => match &self.inner.jwks {
+                Some(jwks) => jwks.key(header.kid.as_deref(), header.alg).await?,
+                None => return Err(AuthError::AlgorithmNotAccepted(header.alg)),
+            },
+            other => return Err(AuthError::AlgorithmNotAccepted(other)),
+        };
+        let mut validation = Validation::new(header.alg);
+        validation.leeway = 30;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        match &self.inner.issuer {
+            Some(issuer) => validation.set_issuer(&[issuer]),
+            None => validation.iss = None,
+        }
+        match &self.inner.audience {
+            Some(audience) => validation.set_audience(&[audience]),
+            None => validation.validate_aud = false,
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|error| match error.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
+            _ => AuthError::Invalid(error.to_string()),
+        })?;
+        Ok(Principal::from_claims(data.claims))
+    }
+}
+
+/// Signs `claims` with an HS256 secret: development tokens (`rti token`) and tests.
+pub fn mint_hs256(secret: &str, claims: &Claims) -> Result<String, jsonwebtoken::errors::Error> {
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    fn authenticator() -> Authenticator {
+        Authenticator::new(&AuthConfig { secret: Some(SECRET.into()), ..AuthConfig::default() }).expect("valid config")
+    }
+
+    fn bearer(token: &str) -> http::HeaderValue {
+        http::HeaderValue::from_str(&format!("Bearer {token}")).expect("ascii")
+    }
+
+    #[tokio::test]
+    async fn accepts_a_signed_token_and_reads_its_scopes() {
+        let mut claims = Claims::new("op-1", &[Role::Operator], Duration::from_secs(60));
+        claims.infrastructures = vec!["infra-a".into()];
+        let token = mint_hs256(SECRET, &claims).expect("signs");
+        let principal = authenticator().authenticate(Some(&bearer(&token))).await.expect("valid").expect("present");
+        assert_eq!(principal.subject, "op-1");
+        assert!(principal.operates("infra-a"));
+        assert!(!principal.operates("infra-b"));
+    }
+
+    #[tokio::test]
+    async fn no_header_is_anonymous_not_an_error() {
+        assert_eq!(authenticator().authenticate(None).await, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn rejects_tokens_signed_with_another_secret() {
+        let claims = Claims::new("x", &[Role::Admin], Duration::from_secs(60));
+        let token = mint_hs256("another-secret-of-thirty-two-bytes!!", &claims).expect("signs");
+        assert!(matches!(authenticator().verify(&token).await, Err(AuthError::Invalid(_))));
+    }
+
+    #[tokio::test]
+    async fn rejects_expired_tokens() {
+        let mut claims = Claims::new("x", &[Role::Admin], Duration::from_secs(60));
+        claims.exp = claims.iat - 3600;
+        let token = mint_hs256(SECRET, &claims).expect("signs");
+        assert_eq!(authenticator().verify(&token).await, Err(AuthError::Expired));
+    }
+
+    #[tokio::test]
+    async fn rejects_malformed_headers_and_unsigned_tokens() {
+        let auth = authenticator();
+        let basic = http::HeaderValue::from_static("Basic dXNlcjpwYXNz");
+        assert_eq!(auth.authenticate(Some(&basic)).await, Err(AuthError::MalformedHeader));
+        // {"alg":"none"} with an admin claim and no signature.
+        let unsigned = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4Iiwicm9sZXMiOlsiYWRtaW4iXSwiaWF0IjowLCJleHAiOjk5OTk5OTk5OTl9.";
+        assert!(auth.verify(unsigned).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn ignores_unknown_role_names() {
+        let mut claims = Claims::new("x", &[Role::Funder], Duration::from_secs(60));
+        claims.roles.push("superuser".into());
+        let token = mint_hs256(SECRET, &claims).expect("signs");
+        let principal = authenticator().verify(&token).await.expect("valid");
+        assert_eq!(principal.roles, BTreeSet::from([Role::Funder]));
+    }
+
+    #[test]
+    fn configuration_needs_a_long_secret_or_a_jwks_url() {
+        assert!(Authenticator::new(&AuthConfig::default()).is_err());
+        let short = AuthConfig { secret: Some("short".into()), ..AuthConfig::default() };
+        assert!(Authenticator::new(&short).expect_err("too short").contains("at least 32"));
+    }
+}

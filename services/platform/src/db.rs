@@ -1,0 +1,261 @@
+//! Storage setup for both backends. SQLite (the embedded default): WAL, a single writer
+//! connection whose transactions start with `BEGIN IMMEDIATE` (so two writers never deadlock on
+//! a lock upgrade), a separate pool of readers, `synchronous=FULL` so an acknowledged write
+//! survives a crash. PostgreSQL (production): one pool. Migrations per backend are applied at
+//! start: the platform's own (outbox, idempotency keys; versions below 100) followed by the
+//! service's (versions 100 and up).
+//!
+//! Queries go through sqlx's `Any` driver with portable SQL: ids as TEXT, times as BIGINT
+//! microseconds, booleans as INTEGER (see `reference/stack-notes.md`).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, Transaction};
+
+pub type WriteTx = Transaction<'static, Any>;
+
+/// The two stores the suite runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A validated database URL: `sqlite://PATH` (created when missing) or `postgres://…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    backend: Backend,
+    url: String,
+}
+
+impl DatabaseUrl {
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+
+    /// A SQLite file, created on first use.
+    pub fn sqlite_file(path: &std::path::Path) -> Self {
+        Self {
+            backend: Backend::Sqlite,
+            url: format!("sqlite://{}?mode=rwc", path.display()),
+        }
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        if let Some(rest) = input.strip_prefix("sqlite:") {
+            if rest.trim_start_matches('/').is_empty() {
+                return Err("a sqlite URL needs a file path, e.g. sqlite://data/registry.db".into());
+            }
+            let url = if input.contains("mode=") {
+                input.to_owned()
+            } else if input.contains('?') {
+                format!("{input}&mode=rwc")
+            } else {
+                format!("{input}?mode=rwc")
+            };
+            return Ok(Self { backend: Backend::Sqlite, url });
+        }
+        if input.starts_with("postgres://") || input.starts_with("postgresql://") {
+            url::Url::parse(input).map_err(|error| format!("not a valid URL: {error}"))?;
+            return Ok(Self { backend: Backend::Postgres, url: input.to_owned() });
+        }
+        Err(format!("unsupported database URL {input:?}: expected sqlite://PATH or postgres://…"))
+    }
+}
+
+/// A service's migrations, one set per backend, built with `sqlx::migrate!`.
+#[derive(Debug)]
+pub struct Migrations {
+    pub sqlite: Migrator,
+    pub postgres: Migrator,
+}
+
+static PLATFORM_SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
+static PLATFORM_POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// An open store: a writer and readers on SQLite, one pool on PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct Database {
+    backend: Backend,
+    writer: AnyPool,
+    readers: AnyPool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot apply migrations: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error("migration versions collide: platform and service both define version {0}")]
+    VersionCollision(i64),
+}
+
+const SQLITE_PRAGMAS: [&str; 4] = [
+    "PRAGMA busy_timeout = 5000",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA temp_store = MEMORY",
+];
+
+impl Database {
+    /// Connects, applies the platform's and the service's migrations, and returns the store.
+    pub async fn open(url: &DatabaseUrl, migrations: &Migrations, max_connections: u32) -> Result<Self, OpenError> {
+        install_default_drivers();
+        let database = match url.backend {
+            Backend::Sqlite => {
+                let writer = sqlite_pool(url.as_str(), 1).await?;
+                // WAL is a property of the file; set it once, on the writer, before readers open.
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&writer)
+                    .await
+                    .map_err(OpenError::Connect)?;
+                let readers = sqlite_pool(url.as_str(), max_connections.max(1)).await?;
+                Self { backend: Backend::Sqlite, writer, readers }
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(max_connections.max(2))
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url.as_str())
+                    .await
+                    .map_err(OpenError::Connect)?;
+                Self { backend: Backend::Postgres, writer: pool.clone(), readers: pool }
+            }
+        };
+        let service = match url.backend {
+            Backend::Sqlite => &migrations.sqlite,
+            Backend::Postgres => &migrations.postgres,
+        };
+        database.migrate(service).await?;
+        Ok(database)
+    }
+
+    async fn migrate(&self, service: &Migrator) -> Result<(), OpenError> {
+        let platform = match self.backend {
+            Backend::Sqlite => &PLATFORM_SQLITE,
+            Backend::Postgres => &PLATFORM_POSTGRES,
+        };
+        if let Some(collision) = service.iter().find(|migration| platform.version_exists(migration.version)) {
+            return Err(OpenError::VersionCollision(collision.version));
+        }
+        let combined = Migrator::with_migrations(platform.iter().chain(service.iter()).cloned().collect());
+        combined.run(&self.writer).await.map_err(OpenError::Migrate)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool for reads. On SQLite these connections never write.
+    pub fn readers(&self) -> &AnyPool {
+        &self.readers
+    }
+
+    /// Begins a write transaction: `BEGIN IMMEDIATE` on the single SQLite writer, so the write
+    /// lock is taken up front; a plain `BEGIN` on PostgreSQL.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.writer.begin().await,
+        }
+    }
+
+    /// Whether the store answers a trivial query now.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.readers).await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.readers.close().await;
+        self.writer.close().await;
+    }
+}
+
+async fn sqlite_pool(url: &str, max_connections: u32) -> Result<AnyPool, OpenError> {
+    AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|connection, _meta| {
+            Box::pin(async move {
+                for pragma in SQLITE_PRAGMAS {
+                    sqlx::query(pragma).execute(&mut *connection).await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await
+        .map_err(OpenError::Connect)
+}
+
+/// What a store needs to know about a failed statement to translate it for the domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbFailure {
+    UniqueViolation,
+    ForeignKeyViolation,
+    /// Lock contention or a serialization failure: safe for the client to retry.
+    Contention,
+    /// The store cannot be reached or has no free connection.
+    Unavailable,
+    Other,
+}
+
+pub fn classify(error: &sqlx::Error) -> DbFailure {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => DbFailure::Unavailable,
+        sqlx::Error::Database(database_error) => {
+            use sqlx::error::ErrorKind;
+            match database_error.kind() {
+                ErrorKind::UniqueViolation => DbFailure::UniqueViolation,
+                ErrorKind::ForeignKeyViolation => DbFailure::ForeignKeyViolation,
+                _ => match database_error.code().as_deref() {
+                    // SQLITE_BUSY, SQLITE_LOCKED and their extended codes.
+                    Some("5" | "6" | "261" | "262" | "517") => DbFailure::Contention,
+                    // PostgreSQL serialization_failure, deadlock_detected, lock_not_available.
+                    Some("40001" | "40P01" | "55P03") => DbFailure::Contention,
+                    _ => DbFailure::Other,
+                },
+            }
+        }
+        _ => DbFailure::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sqlite_urls_and_creates_missing_files() {
+        let url: DatabaseUrl = "sqlite://data/registry.db".parse().expect("valid");
+        assert_eq!(url.backend(), Backend::Sqlite);
+        assert_eq!(url.as_str(), "sqlite://data/registry.db?mode=rwc");
+        let explicit: DatabaseUrl = "sqlite://x.db?mode=ro".parse().expect("valid");
+        assert_eq!(explicit.as_str(), "sqlite://x.db?mode=ro");
+    }
+
+    #[test]
+    fn parses_postgres_urls() {
+        let url: DatabaseUrl = "postgres://rti@localhost:5432/registry".parse().expect("valid");
+        assert_eq!(url.backend(), Backend::Postgres);
+    }
+
+    #[test]
+    fn rejects_other_schemes_and_empty_paths_with_a_reason() {
+        let error = "mysql://localhost/db".parse::<DatabaseUrl>().expect_err("unsupported");
+        assert!(error.contains("expected sqlite://PATH or postgres://"), "{error}");
+        assert!("sqlite://".parse::<DatabaseUrl>().is_err());
+    }
+}

@@ -1,0 +1,199 @@
+//! The outbox and its `Subscribe` stream (DESIGN §5).
+//!
+//! A service appends events inside the transaction that makes the change, then commits through
+//! [`Outbox::commit`], which wakes the subscribers. A subscriber gets the backlog after its
+//! cursor, then live events, in sequence order, each exactly once.
+//!
+//! No gap: a reader must never see sequence N+1 committed while N is still in flight, or a
+//! cursor would skip N for ever. SQLite has one writer, so commits follow sequence order. On
+//! PostgreSQL, identity values are taken at insert time and may commit out of order, so
+//! [`Outbox::append`] first takes a transaction-scoped advisory lock: event-writing transactions
+//! then commit one after the other. Appending is the last thing such a transaction does, so the
+//! lock is held only for the insert and the commit, and never while other row locks are awaited.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::Stream;
+use prost::Message;
+use rti_proto::common::{Event, SubscribeRequest, event::Payload};
+use sqlx::Row;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::Status;
+
+use crate::db::{Backend, Database, WriteTx};
+use crate::error::{InvalidInput, internal_status};
+use crate::ids::new_id;
+use crate::time::{now_micros, timestamp_from_micros};
+
+/// The stream a `Subscribe` handler returns.
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<Event, Status>> + Send>>;
+
+/// Events read per query while catching up.
+const BATCH: i64 = 500;
+/// Arbitrary constant naming the outbox's advisory lock on PostgreSQL ("rti-outbox").
+pub(crate) const OUTBOX_LOCK_KEY: i64 = 0x7274_692d_6f75_7478;
+
+/// The full protobuf name of an event payload; stored beside it and sent as `Event.type`.
+pub fn event_type(payload: &Payload) -> &'static str {
+    match payload {
+        Payload::ProviderCreated(_) => "rti.registry.v1.ProviderCreated",
+        Payload::ProviderUpdated(_) => "rti.registry.v1.ProviderUpdated",
+        Payload::InfrastructureCreated(_) => "rti.registry.v1.InfrastructureCreated",
+        Payload::InfrastructureUpdated(_) => "rti.registry.v1.InfrastructureUpdated",
+        Payload::InstallationCreated(_) => "rti.registry.v1.InstallationCreated",
+        Payload::InstallationUpdated(_) => "rti.registry.v1.InstallationUpdated",
+    }
+}
+
+/// A service's outbox.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    database: Database,
+    source: &'static str,
+    /// Bumped after every commit that appended events; subscribers wait on it.
+    commits: watch::Sender<u64>,
+    /// How often a waiting subscriber looks for events committed by another process (a second
+    /// replica on the same PostgreSQL) that this process was not told about.
+    poll_interval: Duration,
+}
+
+impl Outbox {
+    /// `source` names the emitting service in every event (`"registry"`).
+    pub fn new(database: Database, source: &'static str) -> Self {
+        Self::with_poll_interval(database, source, Duration::from_secs(1))
+    }
+
+    pub fn with_poll_interval(database: Database, source: &'static str, poll_interval: Duration) -> Self {
+        let (commits, _) = watch::channel(0);
+        Self {
+            inner: Arc::new(Inner { database, source, commits, poll_interval }),
+        }
+    }
+
+    /// Appends an event in `transaction`. Call it last in the transaction, then
+    /// [`Outbox::commit`].
+    pub async fn append(&self, transaction: &mut WriteTx, aggregate_id: &str, payload: Payload) -> Result<Event, sqlx::Error> {
+        if self.inner.database.backend() == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(OUTBOX_LOCK_KEY)
+                .execute(&mut **transaction)
+                .await?;
+        }
+        let occurred_at = now_micros();
+        let mut event = Event {
+            sequence: 0,
+            id: new_id(),
+            r#type: event_type(&payload).to_owned(),
+            occurred_at: Some(timestamp_from_micros(occurred_at)),
+            aggregate_id: aggregate_id.to_owned(),
+            source: self.inner.source.to_owned(),
+            payload: Some(payload),
+        };
+        let row = sqlx::query(
+            "INSERT INTO outbox (event_id, event_type, aggregate_id, occurred_at, payload) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING sequence",
+        )
+        .bind(&event.id)
+        .bind(&event.r#type)
+        .bind(&event.aggregate_id)
+        .bind(occurred_at)
+        .bind(event.encode_to_vec())
+        .fetch_one(&mut **transaction)
+        .await?;
+        event.sequence = row.try_get::<i64, _>(0)?;
+        Ok(event)
+    }
+
+    /// Commits a transaction that appended events and wakes the subscribers.
+    pub async fn commit(&self, transaction: WriteTx) -> Result<(), sqlx::Error> {
+        transaction.commit().await?;
+        self.inner.commits.send_modify(|count| *count = count.wrapping_add(1));
+        Ok(())
+    }
+
+    /// Up to `limit` committed events after `after_sequence`, oldest first.
+    pub async fn read_after(&self, after_sequence: i64, limit: i64) -> Result<Vec<Event>, sqlx::Error> {
+        let rows = sqlx::query("SELECT sequence, payload FROM outbox WHERE sequence > $1 ORDER BY sequence LIMIT $2")
+            .bind(after_sequence)
+            .bind(limit)
+            .fetch_all(self.inner.database.readers())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let sequence: i64 = row.try_get(0)?;
+                let payload: Vec<u8> = row.try_get(1)?;
+                let mut event = Event::decode(payload.as_slice()).map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
+                event.sequence = sequence;
+                Ok(event)
+            })
+            .collect()
+    }
+
+    /// The newest committed sequence, 0 when the outbox is empty.
+    pub async fn latest_sequence(&self) -> Result<i64, sqlx::Error> {
+        let row = sqlx::query("SELECT COALESCE(MAX(sequence), 0) FROM outbox")
+            .fetch_one(self.inner.database.readers())
+            .await?;
+        row.try_get::<i64, _>(0)
+    }
+
+    /// Serves `Subscribe`: the backlog after the cursor, then live events, until the client
+    /// goes away or `shutdown` fires (the stream then ends with OK, and the client resumes from
+    /// its cursor elsewhere).
+    pub fn subscribe(&self, request: SubscribeRequest, shutdown: CancellationToken) -> Result<EventStream, Status> {
+        if request.after_sequence < 0 {
+            return Err(InvalidInput::single("after_sequence", "must be 0 or a sequence the stream gave").into());
+        }
+        let (sender, receiver) = mpsc::channel(64);
+        let outbox = self.clone();
+        tokio::spawn(async move { outbox.feed(request, sender, shutdown).await });
+        Ok(Box::pin(ReceiverStream::new(receiver)))
+    }
+
+    async fn feed(&self, request: SubscribeRequest, sender: mpsc::Sender<Result<Event, Status>>, shutdown: CancellationToken) {
+        let mut cursor = request.after_sequence;
+        let mut commits = self.inner.commits.subscribe();
+        loop {
+            // Mark the commit count seen *before* reading, so a commit that lands during the
+            // read wakes the wait below instead of being missed.
+            commits.borrow_and_update();
+            let batch = match self.read_after(cursor, BATCH).await {
+                Ok(batch) => batch,
+                Err(error) => {
+                    let status = internal_status("reading the outbox for a subscriber failed", &error);
+                    let _ = sender.send(Err(Status::unavailable(status.message().to_owned()))).await;
+                    return;
+                }
+            };
+            let full = i64::try_from(batch.len()).unwrap_or(i64::MAX) == BATCH;
+            for event in batch {
+                cursor = event.sequence;
+                if !request.types.is_empty() && !request.types.iter().any(|wanted| *wanted == event.r#type) {
+                    continue;
+                }
+                tokio::select! {
+                    sent = sender.send(Ok(event)) => if sent.is_err() { return },
+                    () = shutdown.cancelled() => return,
+                }
+            }
+            if full {
+                continue;
+            }
+            tokio::select! {
+                changed = commits.changed() => if changed.is_err() { return },
+                () = tokio::time::sleep(self.inner.poll_interval) => {}
+                () = sender.closed() => return,
+                () = shutdown.cancelled() => return,
+            }
+        }
+    }
+}

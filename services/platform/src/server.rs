@@ -1,0 +1,278 @@
+//! Server bootstrap for every service: [`Host::build`] checks the configuration, opens the store
+//! (migrations applied) and binds the listener, in that order, so bad configuration fails before
+//! any port is bound. [`Host::serve`] serves the service with health (SERVING only while the
+//! store answers), reflection v1 and v1alpha, request spans, authentication and the RPC table,
+//! until the shutdown token fires; then health turns NOT_SERVING, streams end, in-flight calls
+//! drain under a timeout.
+
+mod layers;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+
+use crate::auth::{Authenticator, Principal};
+use crate::authz::AuthzTable;
+use crate::config::AuthConfig;
+use crate::db::{Database, DatabaseUrl, Migrations, OpenError};
+use crate::events::Outbox;
+pub use layers::{AuthLayer, InFlight, REQUEST_ID_HEADER, RequestLayer};
+
+/// What the platform needs to know about a service.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceSpec {
+    /// Short name used in events, logs and file names: `registry`.
+    pub name: &'static str,
+    /// The RPC × role table, which also names the gRPC service.
+    pub authz: &'static AuthzTable,
+    pub migrations: &'static Migrations,
+}
+
+/// How to run one service.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    pub listen: SocketAddr,
+    pub database_url: DatabaseUrl,
+    pub max_connections: u32,
+    pub auth: AuthConfig,
+    /// How long in-flight calls may take to finish once shutdown starts.
+    pub drain_timeout: Duration,
+    /// How often health re-checks the store.
+    pub readiness_interval: Duration,
+}
+
+impl ServiceConfig {
+    pub fn new(listen: SocketAddr, database_url: DatabaseUrl, auth: AuthConfig) -> Self {
+        Self {
+            listen,
+            database_url,
+            max_connections: 8,
+            auth,
+            drain_timeout: Duration::from_secs(20),
+            readiness_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Database(#[from] OpenError),
+    #[error("cannot listen on {address}: {source}")]
+    Bind { address: SocketAddr, source: std::io::Error },
+    #[error("cannot build the reflection service: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("the server failed: {0}")]
+    Serve(#[from] tonic::transport::Error),
+    #[error("the server task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// A service that is ready to serve: configuration checked, store open, port bound.
+#[derive(Debug)]
+pub struct Host {
+    spec: ServiceSpec,
+    config: ServiceConfig,
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    database: Database,
+    outbox: Outbox,
+    authenticator: Authenticator,
+    in_flight: InFlight,
+    stopping: CancellationToken,
+}
+
+impl Host {
+    pub async fn build(spec: ServiceSpec, config: ServiceConfig) -> Result<Self, StartError> {
+        let authenticator = Authenticator::new(&config.auth).map_err(StartError::Config)?;
+        let database = Database::open(&config.database_url, spec.migrations, config.max_connections).await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Bind { address: config.listen, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { address: config.listen, source })?;
+        let outbox = Outbox::new(database.clone(), spec.name);
+        Ok(Self {
+            spec,
+            config,
+            listener,
+            local_addr,
+            database,
+            outbox,
+            authenticator,
+            in_flight: InFlight::default(),
+            stopping: CancellationToken::new(),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn database(&self) -> &Database {
+        &self.database
+    }
+
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
+    }
+
+    /// Calls being handled right now.
+    pub fn in_flight(&self) -> InFlight {
+        self.in_flight.clone()
+    }
+
+    /// Fires when shutdown starts: long-lived streams end on it.
+    pub fn stopping(&self) -> CancellationToken {
+        self.stopping.clone()
+    }
+
+    /// Serves `routes` (the service itself) with health and reflection until `shutdown` fires,
+    /// then drains.
+    pub async fn serve(self, routes: Routes, shutdown: CancellationToken) -> Result<(), StartError> {
+        let service_name = self.spec.authz.service;
+        let (health, health_service) = tonic_health::server::health_reporter();
+        // Decide the first status before answering anything, so no probe sees a stale one.
+        let initial = readiness_of(&self.database).await;
+        health.set_service_status("", initial).await;
+        health.set_service_status(service_name, initial).await;
+        let readiness = tokio::spawn(track_readiness(
+            health.clone(),
+            service_name,
+            self.database.clone(),
+            self.config.readiness_interval,
+            initial,
+            self.stopping.clone(),
+        ));
+
+        let routes = routes
+            .add_service(health_service)
+            .add_service(reflection_v1(&[service_name])?)
+            .add_service(reflection_v1alpha(&[service_name])?);
+        let layers = tower::ServiceBuilder::new()
+            .layer(RequestLayer::new(self.in_flight.clone()))
+            .layer(AuthLayer::new(self.authenticator.clone(), self.spec.authz))
+            .into_inner();
+        let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
+        let (stop_accepting, stop_signal) = tokio::sync::oneshot::channel::<()>();
+        let mut server = tokio::spawn(
+            tonic::transport::Server::builder()
+                .layer(layers)
+                .add_routes(routes)
+                .serve_with_incoming_shutdown(incoming, async {
+                    let _ = stop_signal.await;
+                }),
+        );
+        tracing::info!(service = self.spec.name, address = %self.local_addr, "serving");
+
+        tokio::select! {
+            finished = &mut server => {
+                self.stopping.cancel();
+                return finished?.map_err(StartError::from);
+            }
+            () = shutdown.cancelled() => {}
+        }
+
+        // Health first, so balancers stop sending; then streams end and calls drain.
+        self.stopping.cancel();
+        let _ = readiness.await;
+        let _ = stop_accepting.send(());
+        let outcome = match tokio::time::timeout(self.config.drain_timeout, &mut server).await {
+            Ok(finished) => finished?.map_err(StartError::from),
+            Err(_) => {
+                tracing::warn!(
+                    service = self.spec.name,
+                    in_flight = self.in_flight.count(),
+                    "drain timeout elapsed; dropping the calls still in flight"
+                );
+                server.abort();
+                Ok(())
+            }
+        };
+        self.database.close().await;
+        tracing::info!(service = self.spec.name, "stopped");
+        outcome
+    }
+}
+
+/// Keeps health in step with the store until `stopping` fires, then reports NOT_SERVING.
+async fn track_readiness(
+    health: tonic_health::server::HealthReporter,
+    service_name: &'static str,
+    database: Database,
+    interval: Duration,
+    initial: ServingStatus,
+    stopping: CancellationToken,
+) {
+    let mut last = initial;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            () = stopping.cancelled() => break,
+        }
+        let status = readiness_of(&database).await;
+        if last != status {
+            if status == ServingStatus::NotServing {
+                tracing::warn!(service = service_name, "store unreachable; health NOT_SERVING");
+            }
+            health.set_service_status("", status).await;
+            health.set_service_status(service_name, status).await;
+            last = status;
+        }
+    }
+    health.set_service_status("", ServingStatus::NotServing).await;
+    health.set_service_status(service_name, ServingStatus::NotServing).await;
+}
+
+async fn readiness_of(database: &Database) -> ServingStatus {
+    if database.ping().await { ServingStatus::Serving } else { ServingStatus::NotServing }
+}
+
+fn reflection_builder<'a>(services: &[&'a str]) -> tonic_reflection::server::Builder<'a> {
+    services.iter().fold(
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(rti_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .with_service_name("grpc.health.v1.Health"),
+        |builder, service| builder.with_service_name(*service),
+    )
+}
+
+/// Reflection v1 listing `services` and health.
+pub fn reflection_v1(
+    services: &[&str],
+) -> Result<
+    tonic_reflection::pb::v1::server_reflection_server::ServerReflectionServer<impl tonic_reflection::pb::v1::server_reflection_server::ServerReflection>,
+    tonic_reflection::server::Error,
+> {
+    reflection_builder(services).build_v1()
+}
+
+/// Reflection v1alpha (older grpcurl and grpcui ask for it) listing `services` and health.
+pub fn reflection_v1alpha(
+    services: &[&str],
+) -> Result<
+    tonic_reflection::pb::v1alpha::server_reflection_server::ServerReflectionServer<
+        impl tonic_reflection::pb::v1alpha::server_reflection_server::ServerReflection,
+    >,
+    tonic_reflection::server::Error,
+> {
+    reflection_builder(services).build_v1alpha()
+}
+
+/// The verified caller of a request, if it carried a token (set by [`AuthLayer`]).
+pub fn principal<T>(request: &tonic::Request<T>) -> Option<&Principal> {
+    request.extensions().get::<Principal>()
+}

@@ -1,0 +1,217 @@
+//! Test helpers (feature `testing`): a throwaway database on either backend, a macro that runs a
+//! test body once on SQLite and once on PostgreSQL, test tokens, and logs when `TEST_LOG` is set.
+//!
+//! PostgreSQL tests create a fresh database per test in the cluster that `RTI_TEST_POSTGRES_URL`
+//! points at (`scripts/test` starts one). Without it they fail, naming the variable, unless
+//! `RTI_TEST_SKIP_POSTGRES=1` says to skip them on purpose.
+
+use std::time::Duration;
+
+use crate::auth::{Claims, Role, mint_hs256};
+use crate::config::AuthConfig;
+use crate::db::{Backend, DatabaseUrl};
+
+/// The HS256 secret test services are configured with.
+pub const TEST_SECRET: &str = "rti-test-secret-not-for-production-0123456789";
+
+pub fn test_auth() -> AuthConfig {
+    AuthConfig { secret: Some(TEST_SECRET.into()), ..AuthConfig::default() }
+}
+
+/// A token for `role` signed with [`TEST_SECRET`], valid for an hour.
+pub fn token(role: Role) -> String {
+    sign(Claims::new(format!("test-{}", role.as_str()), &[role], Duration::from_secs(3600)))
+}
+
+/// An operator token scoped to `infrastructures`.
+pub fn operator_token(infrastructures: &[&str]) -> String {
+    let mut claims = Claims::new("test-operator", &[Role::Operator], Duration::from_secs(3600));
+    claims.infrastructures = infrastructures.iter().map(|id| (*id).to_owned()).collect();
+    sign(claims)
+}
+
+pub fn sign(claims: Claims) -> String {
+    mint_hs256(TEST_SECRET, &claims).expect("HS256 signing with a static secret cannot fail")
+}
+
+/// `authorization` metadata for a token.
+pub fn bearer(token: &str) -> tonic::metadata::MetadataValue<tonic::metadata::Ascii> {
+    format!("Bearer {token}").parse().expect("a JWT is ASCII")
+}
+
+/// A database that lives as long as the value (SQLite) or the test cluster (PostgreSQL).
+#[derive(Debug)]
+pub struct TestDatabase {
+    pub url: DatabaseUrl,
+    _directory: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    /// A fresh, empty database; `None` when PostgreSQL tests are skipped on purpose.
+    pub async fn create(backend: Backend) -> Option<Self> {
+        init_logging();
+        match backend {
+            Backend::Sqlite => {
+                let directory = tempfile::tempdir().expect("a temporary directory");
+                let url = DatabaseUrl::sqlite_file(&directory.path().join("test.db"));
+                Some(Self { url, _directory: Some(directory) })
+            }
+            Backend::Postgres => {
+                let Ok(admin_url) = std::env::var("RTI_TEST_POSTGRES_URL") else {
+                    if std::env::var("RTI_TEST_SKIP_POSTGRES").is_ok_and(|value| value == "1") {
+                        eprintln!("skipped: RTI_TEST_SKIP_POSTGRES=1");
+                        return None;
+                    }
+                    panic!(
+                        "RTI_TEST_POSTGRES_URL is not set: run the tests with scripts/test, or point it at a \
+                         PostgreSQL superuser URL (RTI_TEST_SKIP_POSTGRES=1 skips these tests on purpose)"
+                    );
+                };
+                Some(Self { url: create_postgres_database(&admin_url).await, _directory: None })
+            }
+        }
+    }
+}
+
+async fn create_postgres_database(admin_url: &str) -> DatabaseUrl {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let name = format!("rti_test_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = sqlx::AnyConnection::connect(admin_url)
+        .await
+        .unwrap_or_else(|error| panic!("cannot connect to RTI_TEST_POSTGRES_URL {admin_url}: {error}"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("CREATE DATABASE");
+    let mut url = url::Url::parse(admin_url).expect("RTI_TEST_POSTGRES_URL is a URL");
+    url.set_path(&name);
+    url.as_str().parse().expect("a postgres URL")
+}
+
+/// Sends logs to the test output when `TEST_LOG` is set; otherwise tests are quiet.
+pub fn init_logging() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt().with_env_filter("debug").with_test_writer().try_init();
+    }
+}
+
+/// Runs each named `async fn(Backend)` as two tests, `<name>::sqlite` and `<name>::postgres`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::db::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::db::Backend::Postgres).await;
+                }
+            }
+        )*
+    };
+}
+
+/// Fails unless `table` has exactly one rule per RPC that its service declares.
+pub fn assert_table_matches_descriptor(table: &crate::authz::AuthzTable) {
+    let declared = crate::authz::declared_methods(table.service);
+    assert!(!declared.is_empty(), "{} is not in the descriptor set", table.service);
+    let listed: Vec<String> = table.rules.iter().map(|rule| rule.method.to_owned()).collect();
+    for method in &declared {
+        assert_eq!(listed.iter().filter(|listed| *listed == method).count(), 1, "{method} must be listed once");
+    }
+    for method in &listed {
+        assert!(declared.contains(method), "{method} is listed but not declared");
+    }
+}
+
+/// Calls `/{service}/{method}` with an empty request (every field at its default) and returns
+/// the status of the response headers: `Ok` once the call was accepted, or the error. Streams
+/// are not read. This lets one test walk every RPC × role without a typed client per RPC.
+pub async fn call_with_empty_request(
+    channel: tonic::transport::Channel,
+    service: &str,
+    method: &str,
+    token: Option<&str>,
+) -> Result<(), tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.map_err(|error| tonic::Status::unavailable(error.to_string()))?;
+    let mut request = tonic::Request::new(Vec::new());
+    if let Some(token) = token {
+        request.metadata_mut().insert("authorization", bearer(token));
+    }
+    let path = format!("/{service}/{method}").parse().expect("service and method names form a path");
+    grpc.server_streaming(request, path, RawCodec).await.map(|_| ())
+}
+
+/// A codec that passes message bytes through untouched.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        RawCodec
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RawCodec
+    }
+}
+
+impl tonic::codec::Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Vec<u8>, destination: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        bytes::BufMut::put_slice(destination, &item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, source: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
+        let length = bytes::Buf::remaining(source);
+        Ok(Some(bytes::Buf::copy_to_bytes(source, length).to_vec()))
+    }
+}
+
+/// Holds the store's write path from outside the service until dropped or released: the SQLite
+/// write lock (`BEGIN IMMEDIATE` on another connection), or on PostgreSQL the outbox's advisory
+/// lock. A service write started meanwhile waits, which lets a test keep a call in flight.
+#[derive(Debug)]
+pub struct WriterHold {
+    connection: sqlx::AnyConnection,
+}
+
+impl WriterHold {
+    pub async fn take(url: &DatabaseUrl) -> Self {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut connection = sqlx::AnyConnection::connect(url.as_str()).await.expect("connect to the test database");
+        let statement = match url.backend() {
+            Backend::Sqlite => "BEGIN IMMEDIATE".to_owned(),
+            Backend::Postgres => format!("SELECT pg_advisory_lock({})", crate::events::OUTBOX_LOCK_KEY),
+        };
+        sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut connection).await.expect("take the writer lock");
+        Self { connection }
+    }
+
+    pub async fn release(mut self) {
+        use sqlx::Connection;
+        // Closing the connection ends the SQLite transaction and the PostgreSQL session lock.
+        let _ = sqlx::query("SELECT 1").execute(&mut self.connection).await;
+        self.connection.close().await.expect("close the lock holder");
+    }
+}

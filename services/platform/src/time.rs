@@ -1,0 +1,45 @@
+//! Time as the stores keep it (UTC microseconds since the Unix epoch, in a BIGINT) and as the
+//! wire carries it (`google.protobuf.Timestamp`).
+
+use rti_proto::pbjson_types::Timestamp;
+
+/// Microseconds since the Unix epoch, now.
+pub fn now_micros() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_micros()).unwrap_or(i64::MAX)
+}
+
+pub fn timestamp_from_micros(micros: i64) -> Timestamp {
+    Timestamp {
+        seconds: micros.div_euclid(1_000_000),
+        nanos: i32::try_from(micros.rem_euclid(1_000_000) * 1_000).unwrap_or_default(),
+    }
+}
+
+pub fn micros_from_timestamp(timestamp: &Timestamp) -> i64 {
+    timestamp
+        .seconds
+        .saturating_mul(1_000_000)
+        .saturating_add(i64::from(timestamp.nanos) / 1_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_micros_through_timestamp() {
+        for micros in [0, 1, 999_999, 1_700_000_000_123_456, -1, -1_500_000] {
+            assert_eq!(micros_from_timestamp(&timestamp_from_micros(micros)), micros);
+        }
+    }
+
+    #[test]
+    fn negative_micros_keep_nanos_positive() {
+        let timestamp = timestamp_from_micros(-1);
+        assert_eq!(timestamp.seconds, -1);
+        assert_eq!(timestamp.nanos, 999_999_000);
+    }
+}

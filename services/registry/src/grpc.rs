@@ -1,0 +1,29 @@
+//! The registry's gRPC face: the handlers, the RPC × role table, and the mapping of
+//! [`RegistryError`] onto gRPC statuses.
+
+pub mod authz;
+mod server;
+
+pub use server::RegistryApi;
+
+use rti_platform::error::{ErrorCode, InvalidInput, internal_status};
+use tonic::Status;
+
+use crate::domain::RegistryError;
+
+impl From<RegistryError> for Status {
+    fn from(error: RegistryError) -> Self {
+        match error {
+            RegistryError::Invalid(invalid) => invalid.into(),
+            RegistryError::NotFound { .. } => ErrorCode::NotFound.status(error.to_string()),
+            RegistryError::PermissionDenied(reason) => ErrorCode::PermissionDenied.status(reason),
+            RegistryError::IdempotencyMismatch { .. } => InvalidInput::single("request_id", error.to_string()).into(),
+            RegistryError::Contention => ErrorCode::Aborted.status(error.to_string()),
+            RegistryError::Unavailable(ref source) => {
+                tracing::warn!(error = %source, "registry store unavailable");
+                ErrorCode::Unavailable.status(error.to_string())
+            }
+            RegistryError::Store(ref source) => internal_status("registry store failure", source),
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! The `RegistryService` handlers: convert the request, check object-level access, apply the
+//! domain's rules, call the store, convert back. Role checks already ran in the platform's
+//! `AuthLayer`, by the table in `authz.rs`.
+
+use prost::Message;
+use rti_platform::auth::Principal;
+use rti_platform::error::{InvalidInput, Violations};
+use rti_platform::events::{EventStream, Outbox};
+use rti_platform::idempotency::request_hash;
+use rti_platform::pagination::PageRequest;
+use rti_platform::server::principal;
+use rti_proto::common::SubscribeRequest;
+use rti_proto::registry as proto;
+use rti_proto::registry::registry_service_server::RegistryService;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+use crate::convert;
+use crate::domain::{RegistryError, apply_mask};
+use crate::store::{IdempotencyKey, RegistryStore};
+
+const MAX_REQUEST_ID_CHARS: usize = 128;
+
+#[derive(Debug, Clone)]
+pub struct RegistryApi {
+    store: RegistryStore,
+    outbox: Outbox,
+    stopping: CancellationToken,
+}
+
+impl RegistryApi {
+    pub fn new(store: RegistryStore, outbox: Outbox, stopping: CancellationToken) -> Self {
+        Self { store, outbox, stopping }
+    }
+}
+
+/// The caller of an RPC the table reserves for some roles: the auth layer guarantees one.
+fn caller<T>(request: &Request<T>) -> Result<Principal, Status> {
+    principal(request).cloned().ok_or_else(|| Status::unauthenticated("this call needs a bearer token"))
+}
+
+/// The idempotency key of a create call, scoped to the RPC and the caller.
+fn idempotency_key(method: &str, caller: &Principal, request_id: &str, encoded: &[u8], violations: &mut Violations) -> Option<IdempotencyKey> {
+    if request_id.is_empty() {
+        return None;
+    }
+    if request_id.chars().count() > MAX_REQUEST_ID_CHARS {
+        violations.add("request_id", format!("must be at most {MAX_REQUEST_ID_CHARS} characters"));
+        return None;
+    }
+    Some(IdempotencyKey {
+        scope: format!("{method}:{}", caller.subject),
+        request_id: request_id.to_owned(),
+        request_hash: request_hash(encoded),
+    })
+}
+
+fn required<'a, T>(value: Option<&'a T>, field: &str, violations: &mut Violations) -> Option<&'a T> {
+    if value.is_none() {
+        violations.add(field, "is required");
+    }
+    value
+}
+
+fn require_id(id: &str, field: &str, violations: &mut Violations) {
+    if id.is_empty() {
+        violations.add(field, "is required");
+    }
+}
+
+fn mask_paths(mask: Option<&rti_proto::pbjson_types::FieldMask>) -> Vec<String> {
+    mask.map(|mask| mask.paths.clone()).unwrap_or_default()
+}
+
+#[tonic::async_trait]
+impl RegistryService for RegistryApi {
+    async fn create_provider(&self, request: Request<proto::CreateProviderRequest>) -> Result<Response<proto::Provider>, Status> {
+        let caller = caller(&request)?;
+        let message = request.into_inner();
+        let mut violations = Violations::new();
+        let key = idempotency_key("CreateProvider", &caller, &message.request_id, &message.encode_to_vec(), &mut violations);
+        let mut fields = required(message.provider.as_ref(), "provider", &mut violations).map(convert::provider_fields);
+        if let Some(fields) = fields.as_mut() {
+            fields.validate("provider", &mut violations);
+        }
+        violations.into_result()?;
+        let Some(fields) = fields else { return Err(InvalidInput::single("provider", "is required").into()) };
+        let provider = self.store.create_provider(fields, key.as_ref()).await?;
+        Ok(Response::new(convert::provider(&provider)))
+    }
+
+    async fn get_provider(&self, request: Request<proto::GetProviderRequest>) -> Result<Response<proto::Provider>, Status> {
+        let provider = self.store.get_provider(&request.into_inner().id).await?;
+        Ok(Response::new(convert::provider(&provider)))
+    }
+
+    async fn list_providers(&self, request: Request<proto::ListProvidersRequest>) -> Result<Response<proto::ListProvidersResponse>, Status> {
+        let message = request.into_inner();
+        let mut violations = Violations::new();
+        let page = PageRequest::parse(message.page_size, &message.page_token, &[], &mut violations);
+        violations.into_result()?;
+        let (providers, next_page_token) = self.store.list_providers(&page).await?;
+        Ok(Response::new(proto::ListProvidersResponse {
+            providers: providers.iter().map(convert::provider).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn update_provider(&self, request: Request<proto::UpdateProviderRequest>) -> Result<Response<proto::Provider>, Status> {
+        let message = request.into_inner();
+        let mut violations = Violations::new();
+        let submitted = required(message.provider.as_ref(), "provider", &mut violations);
+        let id = submitted.map(|provider| provider.id.clone()).unwrap_or_default();
+        require_id(&id, "provider.id", &mut violations);
+        violations.into_result()?;
+        let from = submitted.map(convert::provider_fields).ok_or_else(|| InvalidInput::single("provider", "is required"))?;
+        let paths = mask_paths(message.update_mask.as_ref());
+        let provider = self
+            .store
+            .update_provider(&id, &paths, |stored| {
+                let mut violations = Violations::new();
+                apply_mask(&paths, &mut violations, |path| stored.set_from(&from, path));
+                stored.validate("provider", &mut violations);
+                Ok(violations.into_result()?)
+            })
+            .await?;
+        Ok(Response::new(convert::provider(&provider)))
+    }
+
+    async fn create_infrastructure(
+        &self,
+        request: Request<proto::CreateInfrastructureRequest>,
+    ) -> Result<Response<proto::Infrastructure>, Status> {
+        let caller = caller(&request)?;
+        let message = request.into_inner();
+        let mut violations = Violations::new();
+        let key = idempotency_key("CreateInfrastructure", &caller, &message.request_id, &message.encode_to_vec(), &mut violations);
+        let submitted = required(message.infrastructure.as_ref(), "infrastructure", &mut violations);
+        let provider_id = submitted.map(|infrastructure| infrastructure.provider_id.clone()).unwrap_or_default();
+        let mut fields = submitted.map(convert::infrastructure_fields);
+        if let Some(fields) = fields.as_mut() {
+            require_id(&provider_id, "infrastructure.provider_id", &mut violations);
+            fields.validate("infrastructure", &mut violations);
+        }
+        violations.into_result()?;
+        let Some(fields) = fields else { return Err(InvalidInput::single("infrastructure", "is required").into()) };
+        let infrastructure = self.store.create_infrastructure(&provider_id, fields, key.as_ref()).await?;
+        Ok(Response::new(convert::infrastructure(&infrastructure)))
+    }
+
+    async fn get_infrastructure(&self, request: Request<proto::GetInfrastructureRequest>) -> Result<Response<proto::Infrastructure>, Status> {
+        let infrastructure = self.store.get_infrastructure(&request.into_inner().id).await?;
+        Ok(Response::new(convert::infrastructure(&infrastructure)))
+    }
+
+    async fn list_infrastructures(
+        &self,
+        request: Request<proto::ListInfrastructuresRequest>,
+    ) -> Result<Response<proto::ListInfrastructuresResponse>, Status> {
+        let message = request.into_inner();
+        let mut violations = Violations::new();
+        let page = PageRequest::parse(message.page_size, &message.page_token, &[&message.provider_id], &mut violations);
+        violations.into_result()?;
+        let (infrastructures, next_page_token) = self.store.list_infrastructures(&message.provider_id, &page).await?;
+        Ok(Response::new(proto::ListInfrastructuresResponse {
+            infrastructures: infrastructures.iter().map(convert::infrastructure).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn update_infrastructure(
+        &self,
+        request: Request<proto::UpdateInfrastructureRequest>,
+    ) -> Result<Response<proto::Infrastructure>, Status> {
+        let caller = caller(&request)?;
+        let message = request.into_inner();
+        let id = message.infrastructure.as_ref().map(|infrastructure| infrastructure.id.clone()).unwrap_or_default();
+        if !caller.operates(&id) {
+            return Err(RegistryError::PermissionDenied(format!("you do not operate infrastructure {id:?}")).into());
+        }
+        let mut violations = Violations::new();
+        let submitted = required(message.infrastructure.as_ref(), "infrastructure", &mut violations);
+        require_id(&id, "infrastructure.id", &mut violations);
+        violations.into_result()?;
+        let from = submitted.map(convert::infrastructure_fields).ok_or_else(|| InvalidInput::single("infrastructure", "is required"))?;
+        let paths = mask_paths(message.update_mask.as_ref());
+        let infrastructure = self
+            .store
+            .update_infrastructure(&id, &paths, |stored| {
+                let mut violations = Violations::new();
+                apply_mask(&paths, &mut violations, |path| stored.set_from(&from, path));
+                stored.validate("infrastructure", &mut violations);
+                Ok(violations.into_result()?)
+            })
+            .await?;
+        Ok(Response::new(convert::infrastructure(&infrastructure)))
+    }
+
+    async fn create_installation(&self, request: Request<proto::CreateInstallationRequest>) -> Result<Response<proto::Installation>, Status> {
+        let caller = caller(&request)?;
+        let message = request.into_inner();
+        let infrastructure_id =
+            message.installation.as_ref().map(|installation| installation.infrastructure_id.clone()).unwrap_or_default();
+        if !caller.operates(&infrastructure_id) {
+            return Err(RegistryError::PermissionDenied(format!("you do not operate infrastructure {infrastructure_id:?}")).into());
+        }
+        let mut violations = Violations::new();
+        let key = idempotency_key("CreateInstallation", &caller, &message.request_id, &message.encode_to_vec(), &mut violations);
+        let submitted = required(message.installation.as_ref(), "installation", &mut violations);
+        let mut fields = submitted.map(|installation| convert::installation_fields(installation, "installation", &mut violations));
+        if let Some(fields) = fields.as_mut() {
+            require_id(&infrastructure_id, "installation.infrastructure_id", &mut violations);
+            fields.validate("installation", &mut violations);
+        }
+        violations.into_result()?;
+        let Some(fields) = fields else { return Err(InvalidInput::single("installation", "is required").into()) };
+        let installation = self.store.create_installation(&infrastructure_id, fields, key.as_ref()).await?;
+        Ok(Response::new(convert::installation(&installation)))
+    }
+
+    async fn get_installation(&self, request: Request<proto::GetInstallationRequest>) -> Result<Response<proto::Installation>, Status> {
+        let installation = self.store.get_installation(&request.into_inner().id).await?;
+        Ok(Response::new(convert::installation(&installation)))
+    }
+
+    async fn list_installations(
+        &self,
+        request: Request<proto::ListInstallationsRequest>,
+    ) -> Result<Response<proto::ListInstallationsResponse>, Status> {
+        let message = request.into_inner();
+        let mut violations = Violations::new();
+        let page = PageRequest::parse(message.page_size, &message.page_token, &[&message.infrastructure_id], &mut violations);
+        violations.into_result()?;
+        let (installations, next_page_token) = self.store.list_installations(&message.infrastructure_id, &page).await?;
+        Ok(Response::new(proto::ListInstallationsResponse {
+            installations: installations.iter().map(convert::installation).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn update_installation(&self, request: Request<proto::UpdateInstallationRequest>) -> Result<Response<proto::Installation>, Status> {
+        let caller = caller(&request)?;
+        let message = request.into_inner();
+        let mut violations = Violations::new();
+        let submitted = required(message.installation.as_ref(), "installation", &mut violations);
+        let id = submitted.map(|installation| installation.id.clone()).unwrap_or_default();
+        require_id(&id, "installation.id", &mut violations);
+        violations.into_result()?;
+        // The parent never changes, so checking it before the locked update cannot race.
+        let current = self.store.get_installation(&id).await?;
+        if !caller.operates(&current.infrastructure_id) {
+            return Err(RegistryError::PermissionDenied(format!(
+                "you do not operate infrastructure {:?}",
+                current.infrastructure_id
+            ))
+            .into());
+        }
+        let mut violations = Violations::new();
+        let from = submitted
+            .map(|installation| convert::installation_fields(installation, "installation", &mut violations))
+            .ok_or_else(|| InvalidInput::single("installation", "is required"))?;
+        violations.into_result()?;
+        let paths = mask_paths(message.update_mask.as_ref());
+        let installation = self
+            .store
+            .update_installation(&id, &paths, |stored| {
+                let mut violations = Violations::new();
+                apply_mask(&paths, &mut violations, |path| stored.set_from(&from, path));
+                stored.validate("installation", &mut violations);
+                Ok(violations.into_result()?)
+            })
+            .await?;
+        Ok(Response::new(convert::installation(&installation)))
+    }
+
+    type SubscribeStream = EventStream;
+
+    async fn subscribe(&self, request: Request<SubscribeRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
+        let stream = self.outbox.subscribe(request.into_inner(), self.stopping.clone())?;
+        Ok(Response::new(stream))
+    }
+}

@@ -1,0 +1,102 @@
+//! Spawns a registry on port 0 over a throwaway database, and builds authorised requests.
+
+use std::time::Duration;
+
+use rti_platform::db::Backend;
+use rti_platform::server::{InFlight, ServiceConfig, StartError};
+use rti_platform::testing::{TestDatabase, bearer, test_auth};
+use rti_proto::registry as proto;
+use rti_proto::registry::registry_service_client::RegistryServiceClient;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+#[derive(Debug)]
+pub struct TestService {
+    pub channel: Channel,
+    pub database: TestDatabase,
+    pub in_flight: InFlight,
+    pub shutdown: CancellationToken,
+    pub running: JoinHandle<Result<(), StartError>>,
+}
+
+/// A registry on a fresh database; `None` when PostgreSQL tests are skipped on purpose.
+pub async fn spawn_service(backend: Backend) -> Option<TestService> {
+    spawn_service_with(backend, |_| {}).await
+}
+
+pub async fn spawn_service_with(backend: Backend, adjust: impl FnOnce(&mut ServiceConfig)) -> Option<TestService> {
+    let database = TestDatabase::create(backend).await?;
+    let mut config = ServiceConfig::new("127.0.0.1:0".parse().expect("address"), database.url.clone(), test_auth());
+    adjust(&mut config);
+    let app = rti_registry::App::build(config).await.expect("the registry starts");
+    let address = app.local_addr();
+    let in_flight = app.in_flight();
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(app.run_until(shutdown.clone()));
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .expect("uri")
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .expect("connect to the registry");
+    Some(TestService { channel, database, in_flight, shutdown, running })
+}
+
+impl TestService {
+    pub fn client(&self) -> RegistryServiceClient<Channel> {
+        RegistryServiceClient::new(self.channel.clone())
+    }
+}
+
+/// A request carrying `token` as its bearer token.
+pub fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("authorization", bearer(token));
+    request
+}
+
+pub fn provider(name: &str) -> proto::Provider {
+    proto::Provider { name: name.into(), country: "NL".into(), ..Default::default() }
+}
+
+pub fn infrastructure(provider_id: &str, name: &str) -> proto::Infrastructure {
+    proto::Infrastructure {
+        provider_id: provider_id.into(),
+        name: name.into(),
+        acronym: "DEMO".into(),
+        kind: proto::InfrastructureKind::Research as i32,
+        structure: proto::InfrastructureStructure::SingleSited as i32,
+        countries: vec!["DE".into()],
+        ..Default::default()
+    }
+}
+
+pub fn installation(infrastructure_id: &str, name: &str) -> proto::Installation {
+    proto::Installation {
+        infrastructure_id: infrastructure_id.into(),
+        name: name.into(),
+        countries: vec!["DE".into()],
+        access_types: vec![proto::AccessType::Physical as i32],
+        ..Default::default()
+    }
+}
+
+/// Waits, polling, until `condition` holds; fails the test after five seconds.
+pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !condition() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The field paths of an INVALID_ARGUMENT status's BadRequest details.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    status
+        .get_details_bad_request()
+        .map(|bad_request| bad_request.field_violations.into_iter().map(|violation| violation.field).collect())
+        .unwrap_or_default()
+}

@@ -1,0 +1,7 @@
+//! The registry's service tests: every test runs against a registry on SQLite and on PostgreSQL.
+
+mod authz;
+mod catalogue;
+mod events;
+mod helpers;
+mod lifecycle;
