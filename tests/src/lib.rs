@@ -1,1 +1,81 @@
-//! placeholder
+//! The harness of the suite tests: boots the four services and the gateway in-process, on port
+//! 0, over throwaway databases on SQLite or PostgreSQL, exactly as `rti up` does.
+
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rti_gateway::suite::{Databases, Suite, SuiteConfig, SuiteError};
+use rti_platform::db::Backend;
+use rti_platform::testing::{TestDatabase, test_auth};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+/// A running suite. Dropping it leaves the tasks to the test runtime, which ends with the test.
+#[derive(Debug)]
+pub struct RunningSuite {
+    pub gateway: SocketAddr,
+    /// A channel to the gateway.
+    pub channel: Channel,
+    /// A channel straight to the registry, behind the gateway.
+    pub registry: Channel,
+    pub shutdown: CancellationToken,
+    pub running: JoinHandle<Result<(), SuiteError>>,
+    _databases: Vec<TestDatabase>,
+}
+
+/// Boots the suite on `backend`; `None` when PostgreSQL tests are skipped on purpose.
+pub async fn spawn_suite(backend: Backend) -> Option<RunningSuite> {
+    let mut databases = Vec::new();
+    for _ in 0..4 {
+        databases.push(TestDatabase::create(backend).await?);
+    }
+    let config = SuiteConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        databases: Databases {
+            registry: databases[0].url.clone(),
+            intake: databases[1].url.clone(),
+            allocation: databases[2].url.clone(),
+            reporting: databases[3].url.clone(),
+        },
+        auth: test_auth(),
+        drain_timeout: Duration::from_secs(5),
+    };
+    let suite = Suite::start(config).await.expect("the suite starts");
+    let gateway = suite.gateway_addr();
+    let registry = Channel::builder(suite.upstreams().registry.clone())
+        .connect()
+        .await
+        .expect("connect to the registry");
+    let shutdown = CancellationToken::new();
+    let running = tokio::spawn(suite.run_until(shutdown.clone()));
+    let channel = connect(gateway).await;
+    Some(RunningSuite {
+        gateway,
+        channel,
+        registry,
+        shutdown,
+        running,
+        _databases: databases,
+    })
+}
+
+pub async fn connect(address: SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{address}"))
+        .expect("uri")
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .expect("connect")
+}
+
+/// A request carrying `token` as its bearer token.
+pub fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", rti_platform::testing::bearer(token));
+    request
+}

@@ -179,7 +179,10 @@ impl Authenticator {
     /// Checks the configuration: a secret of at least 32 bytes, or a JWKS URL, or both.
     pub fn new(config: &AuthConfig) -> Result<Self, String> {
         if config.secret.is_none() && config.jwks_url.is_none() {
-            return Err("no way to verify tokens: set RTI_AUTH_SECRET (--auth-secret) or RTI_AUTH_JWKS_URL (--auth-jwks-url)".into());
+            return Err(
+                "no way to verify tokens: set RTI_AUTH_SECRET (--auth-secret) or RTI_AUTH_JWKS_URL (--auth-jwks-url)"
+                    .into(),
+            );
         }
         if let Some(secret) = &config.secret
             && secret.len() < MIN_SECRET_BYTES
@@ -195,7 +198,10 @@ impl Authenticator {
         };
         Ok(Self {
             inner: Arc::new(Inner {
-                secret: config.secret.as_ref().map(|secret| DecodingKey::from_secret(secret.as_bytes())),
+                secret: config
+                    .secret
+                    .as_ref()
+                    .map(|secret| DecodingKey::from_secret(secret.as_bytes())),
                 jwks,
                 issuer: config.issuer.clone(),
                 audience: config.audience.clone(),
@@ -204,7 +210,10 @@ impl Authenticator {
     }
 
     /// The principal of an `authorization` header value, `None` when there is no header.
-    pub async fn authenticate(&self, authorization: Option<&http::HeaderValue>) -> Result<Option<Principal>, AuthError> {
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&http::HeaderValue>,
+    ) -> Result<Option<Principal>, AuthError> {
         let Some(value) = authorization else { return Ok(None) };
         let token = value
             .to_str()
@@ -220,7 +229,11 @@ impl Authenticator {
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|error| AuthError::Invalid(error.to_string()))?;
         let key = match header.alg {
-            Algorithm::HS256 => self.inner.secret.clone().ok_or(AuthError::AlgorithmNotAccepted(header.alg))?,
+            Algorithm::HS256 => self
+                .inner
+                .secret
+                .clone()
+                .ok_or(AuthError::AlgorithmNotAccepted(header.alg))?,
             Algorithm::RS256 | Algorithm::ES256 => match &self.inner.jwks {
                 Some(jwks) => jwks.key(header.kid.as_deref(), header.alg).await?,
                 None => return Err(AuthError::AlgorithmNotAccepted(header.alg)),
@@ -248,7 +261,11 @@ impl Authenticator {
 
 /// Signs `claims` with an HS256 secret: development tokens (`rti token`) and tests.
 pub fn mint_hs256(secret: &str, claims: &Claims) -> Result<String, jsonwebtoken::errors::Error> {
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret.as_bytes()))
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
 }
 
 #[cfg(test)]
@@ -258,7 +275,11 @@ mod tests {
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
     fn authenticator() -> Authenticator {
-        Authenticator::new(&AuthConfig { secret: Some(SECRET.into()), ..AuthConfig::default() }).expect("valid config")
+        Authenticator::new(&AuthConfig {
+            secret: Some(SECRET.into()),
+            ..AuthConfig::default()
+        })
+        .expect("valid config")
     }
 
     fn bearer(token: &str) -> http::HeaderValue {
@@ -270,7 +291,11 @@ mod tests {
         let mut claims = Claims::new("op-1", &[Role::Operator], Duration::from_secs(60));
         claims.infrastructures = vec!["infra-a".into()];
         let token = mint_hs256(SECRET, &claims).expect("signs");
-        let principal = authenticator().authenticate(Some(&bearer(&token))).await.expect("valid").expect("present");
+        let principal = authenticator()
+            .authenticate(Some(&bearer(&token)))
+            .await
+            .expect("valid")
+            .expect("present");
         assert_eq!(principal.subject, "op-1");
         assert!(principal.operates("infra-a"));
         assert!(!principal.operates("infra-b"));
@@ -285,7 +310,10 @@ mod tests {
     async fn rejects_tokens_signed_with_another_secret() {
         let claims = Claims::new("x", &[Role::Admin], Duration::from_secs(60));
         let token = mint_hs256("another-secret-of-thirty-two-bytes!!", &claims).expect("signs");
-        assert!(matches!(authenticator().verify(&token).await, Err(AuthError::Invalid(_))));
+        assert!(matches!(
+            authenticator().verify(&token).await,
+            Err(AuthError::Invalid(_))
+        ));
     }
 
     #[tokio::test]
@@ -318,7 +346,14 @@ mod tests {
     #[test]
     fn configuration_needs_a_long_secret_or_a_jwks_url() {
         assert!(Authenticator::new(&AuthConfig::default()).is_err());
-        let short = AuthConfig { secret: Some("short".into()), ..AuthConfig::default() };
-        assert!(Authenticator::new(&short).expect_err("too short").contains("at least 32"));
+        let short = AuthConfig {
+            secret: Some("short".into()),
+            ..AuthConfig::default()
+        };
+        assert!(
+            Authenticator::new(&short)
+                .expect_err("too short")
+                .contains("at least 32")
+        );
     }
 }

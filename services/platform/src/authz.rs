@@ -37,25 +37,53 @@ impl AuthzTable {
     }
 
     pub fn access(&self, method: &str) -> Option<Access> {
-        self.rules.iter().find(|rule| rule.method == method).map(|rule| rule.access)
+        self.rules
+            .iter()
+            .find(|rule| rule.method == method)
+            .map(|rule| rule.access)
     }
 
     /// Decides a call. A method missing from the table is denied.
     pub fn check(&self, method: &str, principal: Option<&Principal>) -> Result<(), Status> {
         match self.access(method) {
-            None => Err(Status::permission_denied(format!("{}/{method} is not open to any caller", self.service))),
+            None => Err(Status::permission_denied(format!(
+                "{}/{method} is not open to any caller",
+                self.service
+            ))),
             Some(Access::Public) => Ok(()),
             Some(Access::Roles(roles)) => {
-                let principal = principal.ok_or_else(|| Status::unauthenticated(format!("{method} needs a bearer token")))?;
+                let principal =
+                    principal.ok_or_else(|| Status::unauthenticated(format!("{method} needs a bearer token")))?;
                 if roles.iter().any(|role| principal.has_role(*role)) {
                     Ok(())
                 } else {
                     let allowed: Vec<_> = roles.iter().map(|role| role.as_str()).collect();
-                    Err(Status::permission_denied(format!("{method} is for the roles: {}", allowed.join(", "))))
+                    Err(Status::permission_denied(format!(
+                        "{method} is for the roles: {}",
+                        allowed.join(", ")
+                    )))
                 }
             }
         }
     }
+}
+
+/// The methods a service declares in the shipped descriptor set, in declaration order.
+pub fn declared_methods(service: &str) -> Vec<String> {
+    use prost::Message;
+    let Ok(descriptors) = prost_types::FileDescriptorSet::decode(rti_proto::FILE_DESCRIPTOR_SET) else {
+        return Vec::new();
+    };
+    descriptors
+        .file
+        .iter()
+        .flat_map(|file| {
+            file.service
+                .iter()
+                .filter(move |declared| format!("{}.{}", file.package(), declared.name()) == service)
+        })
+        .flat_map(|declared| declared.method.iter().map(|method| method.name().to_owned()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -67,8 +95,14 @@ mod tests {
     const TABLE: AuthzTable = AuthzTable {
         service: "rti.test.v1.TestService",
         rules: &[
-            RpcRule { method: "Read", access: Access::Public },
-            RpcRule { method: "Write", access: Access::Roles(&[Role::Admin, Role::Operator]) },
+            RpcRule {
+                method: "Read",
+                access: Access::Public,
+            },
+            RpcRule {
+                method: "Write",
+                access: Access::Roles(&[Role::Admin, Role::Operator]),
+            },
         ],
     };
 
@@ -97,36 +131,29 @@ mod tests {
 
     #[test]
     fn role_methods_need_a_token_and_one_of_the_roles() {
-        assert_eq!(TABLE.check("Write", None).expect_err("anonymous").code(), Code::Unauthenticated);
         assert_eq!(
-            TABLE.check("Write", Some(&principal(&[Role::Funder]))).expect_err("funder").code(),
+            TABLE.check("Write", None).expect_err("anonymous").code(),
+            Code::Unauthenticated
+        );
+        assert_eq!(
+            TABLE
+                .check("Write", Some(&principal(&[Role::Funder])))
+                .expect_err("funder")
+                .code(),
             Code::PermissionDenied
         );
-        assert!(TABLE.check("Write", Some(&principal(&[Role::Funder, Role::Operator]))).is_ok());
+        assert!(
+            TABLE
+                .check("Write", Some(&principal(&[Role::Funder, Role::Operator])))
+                .is_ok()
+        );
     }
 
     #[test]
     fn methods_missing_from_the_table_are_denied_even_to_admins() {
-        let status = TABLE.check("Delete", Some(&principal(&[Role::Admin]))).expect_err("not listed");
+        let status = TABLE
+            .check("Delete", Some(&principal(&[Role::Admin])))
+            .expect_err("not listed");
         assert_eq!(status.code(), Code::PermissionDenied);
     }
-}
-
-/// The methods a service declares in the shipped descriptor set, in declaration order.
-pub fn declared_methods(service: &str) -> Vec<String> {
-    use prost::Message;
-    let Ok(descriptors) = prost_types::FileDescriptorSet::decode(rti_proto::FILE_DESCRIPTOR_SET) else {
-        return Vec::new();
-    };
-    descriptors
-        .file
-        .iter()
-        .flat_map(|file| {
-            file.service.iter().filter_map(move |declared| {
-                let full_name = format!("{}.{}", file.package(), declared.name());
-                (full_name == service).then_some(declared)
-            })
-        })
-        .flat_map(|declared| declared.method.iter().map(|method| method.name().to_owned()))
-        .collect()
 }

@@ -48,14 +48,20 @@ pub struct TelemetryConfig {
 
 impl Default for TelemetryConfig {
     fn default() -> Self {
-        Self { log_format: LogFormat::Text, log_filter: "info".into(), otlp_endpoint: None }
+        Self {
+            log_format: LogFormat::Text,
+            log_filter: "info".into(),
+            otlp_endpoint: None,
+        }
     }
 }
 
 /// Parses durations such as `500ms`, `30s`, `15m`, `1h`, `2d`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text.find(|character: char| !character.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|character: char| !character.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let value: u64 = number
         .parse()

@@ -64,13 +64,21 @@ impl FromStr for DatabaseUrl {
             } else {
                 format!("{input}?mode=rwc")
             };
-            return Ok(Self { backend: Backend::Sqlite, url });
+            return Ok(Self {
+                backend: Backend::Sqlite,
+                url,
+            });
         }
         if input.starts_with("postgres://") || input.starts_with("postgresql://") {
             url::Url::parse(input).map_err(|error| format!("not a valid URL: {error}"))?;
-            return Ok(Self { backend: Backend::Postgres, url: input.to_owned() });
+            return Ok(Self {
+                backend: Backend::Postgres,
+                url: input.to_owned(),
+            });
         }
-        Err(format!("unsupported database URL {input:?}: expected sqlite://PATH or postgres://…"))
+        Err(format!(
+            "unsupported database URL {input:?}: expected sqlite://PATH or postgres://…"
+        ))
     }
 }
 
@@ -79,6 +87,14 @@ impl FromStr for DatabaseUrl {
 pub struct Migrations {
     pub sqlite: Migrator,
     pub postgres: Migrator,
+}
+
+impl Migrations {
+    /// For a service whose own tables are still to come: only the platform's are applied.
+    pub const NONE: Migrations = Migrations {
+        sqlite: Migrator::DEFAULT,
+        postgres: Migrator::DEFAULT,
+    };
 }
 
 static PLATFORM_SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -122,7 +138,11 @@ impl Database {
                     .await
                     .map_err(OpenError::Connect)?;
                 let readers = sqlite_pool(url.as_str(), max_connections.max(1)).await?;
-                Self { backend: Backend::Sqlite, writer, readers }
+                Self {
+                    backend: Backend::Sqlite,
+                    writer,
+                    readers,
+                }
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -131,7 +151,11 @@ impl Database {
                     .connect(url.as_str())
                     .await
                     .map_err(OpenError::Connect)?;
-                Self { backend: Backend::Postgres, writer: pool.clone(), readers: pool }
+                Self {
+                    backend: Backend::Postgres,
+                    writer: pool.clone(),
+                    readers: pool,
+                }
             }
         };
         let service = match url.backend {
@@ -147,7 +171,10 @@ impl Database {
             Backend::Sqlite => &PLATFORM_SQLITE,
             Backend::Postgres => &PLATFORM_POSTGRES,
         };
-        if let Some(collision) = service.iter().find(|migration| platform.version_exists(migration.version)) {
+        if let Some(collision) = service
+            .iter()
+            .find(|migration| platform.version_exists(migration.version))
+        {
             return Err(OpenError::VersionCollision(collision.version));
         }
         let combined = Migrator::with_migrations(platform.iter().chain(service.iter()).cloned().collect());

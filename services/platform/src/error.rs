@@ -113,7 +113,11 @@ impl Violations {
 
     /// `Ok(())` when nothing was added, otherwise the violations as an error.
     pub fn into_result(self) -> Result<(), InvalidInput> {
-        if self.0.is_empty() { Ok(()) } else { Err(InvalidInput(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(InvalidInput(self.0))
+        }
     }
 }
 
@@ -194,7 +198,10 @@ mod tests {
         assert_eq!(ErrorCode::NotFound.http_status(), http::StatusCode::NOT_FOUND);
         assert_eq!(ErrorCode::Unauthenticated.http_status(), http::StatusCode::UNAUTHORIZED);
         assert_eq!(ErrorCode::PermissionDenied.http_status(), http::StatusCode::FORBIDDEN);
-        assert_eq!(ErrorCode::Unavailable.http_status(), http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            ErrorCode::Unavailable.http_status(),
+            http::StatusCode::SERVICE_UNAVAILABLE
+        );
     }
 
     #[test]

@@ -75,13 +75,23 @@ impl Outbox {
     pub fn with_poll_interval(database: Database, source: &'static str, poll_interval: Duration) -> Self {
         let (commits, _) = watch::channel(0);
         Self {
-            inner: Arc::new(Inner { database, source, commits, poll_interval }),
+            inner: Arc::new(Inner {
+                database,
+                source,
+                commits,
+                poll_interval,
+            }),
         }
     }
 
     /// Appends an event in `transaction`. Call it last in the transaction, then
     /// [`Outbox::commit`].
-    pub async fn append(&self, transaction: &mut WriteTx, aggregate_id: &str, payload: Payload) -> Result<Event, sqlx::Error> {
+    pub async fn append(
+        &self,
+        transaction: &mut WriteTx,
+        aggregate_id: &str,
+        payload: Payload,
+    ) -> Result<Event, sqlx::Error> {
         if self.inner.database.backend() == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(OUTBOX_LOCK_KEY)
@@ -131,7 +141,8 @@ impl Outbox {
             .map(|row| {
                 let sequence: i64 = row.try_get(0)?;
                 let payload: Vec<u8> = row.try_get(1)?;
-                let mut event = Event::decode(payload.as_slice()).map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
+                let mut event =
+                    Event::decode(payload.as_slice()).map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
                 event.sequence = sequence;
                 Ok(event)
             })
@@ -159,7 +170,12 @@ impl Outbox {
         Ok(Box::pin(ReceiverStream::new(receiver)))
     }
 
-    async fn feed(&self, request: SubscribeRequest, sender: mpsc::Sender<Result<Event, Status>>, shutdown: CancellationToken) {
+    async fn feed(
+        &self,
+        request: SubscribeRequest,
+        sender: mpsc::Sender<Result<Event, Status>>,
+        shutdown: CancellationToken,
+    ) {
         let mut cursor = request.after_sequence;
         let mut commits = self.inner.commits.subscribe();
         loop {
@@ -177,7 +193,7 @@ impl Outbox {
             let full = i64::try_from(batch.len()).unwrap_or(i64::MAX) == BATCH;
             for event in batch {
                 cursor = event.sequence;
-                if !request.types.is_empty() && !request.types.iter().any(|wanted| *wanted == event.r#type) {
+                if !request.types.is_empty() && !request.types.contains(&event.r#type) {
                     continue;
                 }
                 tokio::select! {

@@ -30,22 +30,36 @@ pub fn request_hash(encoded_request: &[u8]) -> String {
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-pub async fn lookup(transaction: &mut WriteTx, scope: &str, request_id: &str, hash: &str) -> Result<Lookup, sqlx::Error> {
-    let row = sqlx::query("SELECT request_hash, resource_id FROM idempotency_keys WHERE scope = $1 AND request_id = $2")
-        .bind(scope)
-        .bind(request_id)
-        .fetch_optional(&mut **transaction)
-        .await?;
+pub async fn lookup(
+    transaction: &mut WriteTx,
+    scope: &str,
+    request_id: &str,
+    hash: &str,
+) -> Result<Lookup, sqlx::Error> {
+    let row =
+        sqlx::query("SELECT request_hash, resource_id FROM idempotency_keys WHERE scope = $1 AND request_id = $2")
+            .bind(scope)
+            .bind(request_id)
+            .fetch_optional(&mut **transaction)
+            .await?;
     let Some(row) = row else { return Ok(Lookup::New) };
     let stored_hash: String = row.try_get(0)?;
     if stored_hash == hash {
-        Ok(Lookup::Replay { resource_id: row.try_get(1)? })
+        Ok(Lookup::Replay {
+            resource_id: row.try_get(1)?,
+        })
     } else {
         Ok(Lookup::Mismatch)
     }
 }
 
-pub async fn record(transaction: &mut WriteTx, scope: &str, request_id: &str, hash: &str, resource_id: &str) -> Result<(), sqlx::Error> {
+pub async fn record(
+    transaction: &mut WriteTx,
+    scope: &str,
+    request_id: &str,
+    hash: &str,
+    resource_id: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO idempotency_keys (scope, request_id, request_hash, resource_id, created_at) \
          VALUES ($1, $2, $3, $4, $5)",

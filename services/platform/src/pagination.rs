@@ -44,7 +44,11 @@ impl PageRequest {
                 None => violations.add("page_token", "is not a token this service issued"),
             }
         }
-        Self { size, after_id, filter_hash }
+        Self {
+            size,
+            after_id,
+            filter_hash,
+        }
     }
 
     /// How many rows to fetch: one more than the page, to learn whether another page follows.
@@ -61,7 +65,10 @@ impl PageRequest {
         }
         items.truncate(page_len);
         items.last().map_or_else(String::new, |last| {
-            let token = PageToken { after_id: id_of(last).to_owned(), filter_hash: self.filter_hash };
+            let token = PageToken {
+                after_id: id_of(last).to_owned(),
+                filter_hash: self.filter_hash,
+            };
             URL_SAFE_NO_PAD.encode(token.encode_to_vec())
         })
     }
@@ -102,7 +109,12 @@ mod tests {
         PageRequest::parse(501, "", &[], &mut violations);
         PageRequest::parse(-1, "", &[], &mut violations);
         assert_eq!(violations.as_slice().len(), 2);
-        assert!(violations.as_slice().iter().all(|violation| violation.field == "page_size"));
+        assert!(
+            violations
+                .as_slice()
+                .iter()
+                .all(|violation| violation.field == "page_size")
+        );
     }
 
     #[test]
@@ -133,7 +145,11 @@ mod tests {
         let mut violations = Violations::new();
         PageRequest::parse(1, &token, &["b"], &mut violations);
         PageRequest::parse(1, "not-a-token!", &["a"], &mut violations);
-        let descriptions: Vec<_> = violations.as_slice().iter().map(|v| (v.field.as_str(), v.description.as_str())).collect();
+        let descriptions: Vec<_> = violations
+            .as_slice()
+            .iter()
+            .map(|v| (v.field.as_str(), v.description.as_str()))
+            .collect();
         assert_eq!(
             descriptions,
             [

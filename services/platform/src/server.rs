@@ -66,7 +66,10 @@ pub enum StartError {
     #[error(transparent)]
     Database(#[from] OpenError),
     #[error("cannot listen on {address}: {source}")]
-    Bind { address: SocketAddr, source: std::io::Error },
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot build the reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("the server failed: {0}")]
@@ -95,10 +98,14 @@ impl Host {
         let database = Database::open(&config.database_url, spec.migrations, config.max_connections).await?;
         let listener = TcpListener::bind(config.listen)
             .await
-            .map_err(|source| StartError::Bind { address: config.listen, source })?;
-        let local_addr = listener
-            .local_addr()
-            .map_err(|source| StartError::Bind { address: config.listen, source })?;
+            .map_err(|source| StartError::Bind {
+                address: config.listen,
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| StartError::Bind {
+            address: config.listen,
+            source,
+        })?;
         let outbox = Outbox::new(database.clone(), spec.name);
         Ok(Self {
             spec,
@@ -237,7 +244,11 @@ async fn track_readiness(
 }
 
 async fn readiness_of(database: &Database) -> ServingStatus {
-    if database.ping().await { ServingStatus::Serving } else { ServingStatus::NotServing }
+    if database.ping().await {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    }
 }
 
 fn reflection_builder<'a>(services: &[&'a str]) -> tonic_reflection::server::Builder<'a> {
@@ -254,7 +265,9 @@ fn reflection_builder<'a>(services: &[&'a str]) -> tonic_reflection::server::Bui
 pub fn reflection_v1(
     services: &[&str],
 ) -> Result<
-    tonic_reflection::pb::v1::server_reflection_server::ServerReflectionServer<impl tonic_reflection::pb::v1::server_reflection_server::ServerReflection>,
+    tonic_reflection::pb::v1::server_reflection_server::ServerReflectionServer<
+        impl tonic_reflection::pb::v1::server_reflection_server::ServerReflection,
+    >,
     tonic_reflection::server::Error,
 > {
     reflection_builder(services).build_v1()

@@ -29,7 +29,11 @@ impl TelemetryGuard {
         let Some(provider) = self.provider else { return };
         // The SDK's shutdown blocks; run it off the async workers so the exporter, which needs
         // them, can finish its last export.
-        let flushed = tokio::time::timeout(Duration::from_secs(5), tokio::task::spawn_blocking(move || provider.shutdown())).await;
+        let flushed = tokio::time::timeout(
+            Duration::from_secs(5),
+            tokio::task::spawn_blocking(move || provider.shutdown()),
+        )
+        .await;
         match flushed {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(error))) => eprintln!("telemetry: flushing traces failed: {error}"),
@@ -64,25 +68,44 @@ pub fn init(config: &TelemetryConfig, service_name: &str) -> anyhow::Result<Tele
 /// A tracer provider builder carrying the service name, for [`install`] with another exporter
 /// (tests use the in-memory one).
 pub fn tracer_provider(service_name: &str) -> opentelemetry_sdk::trace::TracerProviderBuilder {
-    let resource = opentelemetry_sdk::Resource::builder().with_service_name(service_name.to_owned()).build();
+    let resource = opentelemetry_sdk::Resource::builder()
+        .with_service_name(service_name.to_owned())
+        .build();
     SdkTracerProvider::builder().with_resource(resource)
 }
 
 /// Installs the global subscriber with an optional tracer provider.
-pub fn install(config: &TelemetryConfig, service_name: &str, provider: Option<SdkTracerProvider>) -> anyhow::Result<()> {
+pub fn install(
+    config: &TelemetryConfig,
+    service_name: &str,
+    provider: Option<SdkTracerProvider>,
+) -> anyhow::Result<()> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let filter = EnvFilter::try_new(&config.log_filter)
-        .map_err(|error| anyhow::anyhow!("RTI_LOG_FILTER (--log-filter) {:?} is not a valid filter: {error}", config.log_filter))?;
+    let filter = EnvFilter::try_new(&config.log_filter).map_err(|error| {
+        anyhow::anyhow!(
+            "RTI_LOG_FILTER (--log-filter) {:?} is not a valid filter: {error}",
+            config.log_filter
+        )
+    })?;
     let logs = match config.log_format {
         LogFormat::Text => tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .boxed(),
     };
     let traces = provider.map(|provider| {
         let tracer = provider.tracer(service_name.to_owned());
         opentelemetry::global::set_tracer_provider(provider);
-        tracing_opentelemetry::layer().with_tracer(tracer)
+        // Only the suite's own request spans (INFO), never the dependencies' debug spans.
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
     });
-    tracing_subscriber::registry().with(traces).with(logs.with_filter(filter)).try_init()?;
+    tracing_subscriber::registry()
+        .with(traces)
+        .with(logs.with_filter(filter))
+        .try_init()?;
     Ok(())
 }
 
@@ -113,7 +136,10 @@ struct HeaderInjector<'a>(&'a mut http::HeaderMap);
 
 impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) = (http::HeaderName::from_bytes(key.as_bytes()), http::HeaderValue::from_str(&value)) {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(key.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
             self.0.insert(name, value);
         }
     }

@@ -15,12 +15,19 @@ use crate::db::{Backend, DatabaseUrl};
 pub const TEST_SECRET: &str = "rti-test-secret-not-for-production-0123456789";
 
 pub fn test_auth() -> AuthConfig {
-    AuthConfig { secret: Some(TEST_SECRET.into()), ..AuthConfig::default() }
+    AuthConfig {
+        secret: Some(TEST_SECRET.into()),
+        ..AuthConfig::default()
+    }
 }
 
 /// A token for `role` signed with [`TEST_SECRET`], valid for an hour.
 pub fn token(role: Role) -> String {
-    sign(Claims::new(format!("test-{}", role.as_str()), &[role], Duration::from_secs(3600)))
+    sign(Claims::new(
+        format!("test-{}", role.as_str()),
+        &[role],
+        Duration::from_secs(3600),
+    ))
 }
 
 /// An operator token scoped to `infrastructures`.
@@ -54,7 +61,10 @@ impl TestDatabase {
             Backend::Sqlite => {
                 let directory = tempfile::tempdir().expect("a temporary directory");
                 let url = DatabaseUrl::sqlite_file(&directory.path().join("test.db"));
-                Some(Self { url, _directory: Some(directory) })
+                Some(Self {
+                    url,
+                    _directory: Some(directory),
+                })
             }
             Backend::Postgres => {
                 let Ok(admin_url) = std::env::var("RTI_TEST_POSTGRES_URL") else {
@@ -67,7 +77,10 @@ impl TestDatabase {
                          PostgreSQL superuser URL (RTI_TEST_SKIP_POSTGRES=1 skips these tests on purpose)"
                     );
                 };
-                Some(Self { url: create_postgres_database(&admin_url).await, _directory: None })
+                Some(Self {
+                    url: create_postgres_database(&admin_url).await,
+                    _directory: None,
+                })
             }
         }
     }
@@ -92,7 +105,10 @@ async fn create_postgres_database(admin_url: &str) -> DatabaseUrl {
 /// Sends logs to the test output when `TEST_LOG` is set; otherwise tests are quiet.
 pub fn init_logging() {
     if std::env::var_os("TEST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt().with_env_filter("debug").with_test_writer().try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug")
+            .with_test_writer()
+            .try_init();
     }
 }
 
@@ -122,7 +138,11 @@ pub fn assert_table_matches_descriptor(table: &crate::authz::AuthzTable) {
     assert!(!declared.is_empty(), "{} is not in the descriptor set", table.service);
     let listed: Vec<String> = table.rules.iter().map(|rule| rule.method.to_owned()).collect();
     for method in &declared {
-        assert_eq!(listed.iter().filter(|listed| *listed == method).count(), 1, "{method} must be listed once");
+        assert_eq!(
+            listed.iter().filter(|listed| *listed == method).count(),
+            1,
+            "{method} must be listed once"
+        );
     }
     for method in &listed {
         assert!(declared.contains(method), "{method} is listed but not declared");
@@ -139,12 +159,16 @@ pub async fn call_with_empty_request(
     token: Option<&str>,
 ) -> Result<(), tonic::Status> {
     let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.map_err(|error| tonic::Status::unavailable(error.to_string()))?;
+    grpc.ready()
+        .await
+        .map_err(|error| tonic::Status::unavailable(error.to_string()))?;
     let mut request = tonic::Request::new(Vec::new());
     if let Some(token) = token {
         request.metadata_mut().insert("authorization", bearer(token));
     }
-    let path = format!("/{service}/{method}").parse().expect("service and method names form a path");
+    let path = format!("/{service}/{method}")
+        .parse()
+        .expect("service and method names form a path");
     grpc.server_streaming(request, path, RawCodec).await.map(|_| ())
 }
 
@@ -199,12 +223,17 @@ impl WriterHold {
     pub async fn take(url: &DatabaseUrl) -> Self {
         use sqlx::Connection;
         sqlx::any::install_default_drivers();
-        let mut connection = sqlx::AnyConnection::connect(url.as_str()).await.expect("connect to the test database");
+        let mut connection = sqlx::AnyConnection::connect(url.as_str())
+            .await
+            .expect("connect to the test database");
         let statement = match url.backend() {
             Backend::Sqlite => "BEGIN IMMEDIATE".to_owned(),
             Backend::Postgres => format!("SELECT pg_advisory_lock({})", crate::events::OUTBOX_LOCK_KEY),
         };
-        sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut connection).await.expect("take the writer lock");
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&mut connection)
+            .await
+            .expect("take the writer lock");
         Self { connection }
     }
 

@@ -18,7 +18,11 @@ static MIGRATIONS: Migrations = Migrations {
     postgres: sqlx::migrate!("migrations/postgres"),
 };
 
-pub const SPEC: ServiceSpec = ServiceSpec { name: "registry", authz: &AUTHZ, migrations: &MIGRATIONS };
+pub const SPEC: ServiceSpec = ServiceSpec {
+    name: "registry",
+    authz: &AUTHZ,
+    migrations: &MIGRATIONS,
+};
 
 #[derive(Debug)]
 pub struct App {
@@ -43,6 +47,8 @@ impl App {
     }
 
     pub async fn run_until(self, shutdown: CancellationToken) -> Result<(), StartError> {
-        self.host.serve(Routes::new(RegistryServiceServer::new(self.api)), shutdown).await
+        self.host
+            .serve(Routes::new(RegistryServiceServer::new(self.api)), shutdown)
+            .await
     }
 }

@@ -14,7 +14,11 @@ use crate::domain::{
 };
 
 pub fn provider_fields(message: &proto::Provider) -> ProviderFields {
-    ProviderFields { name: message.name.clone(), country: message.country.clone(), website: message.website.clone() }
+    ProviderFields {
+        name: message.name.clone(),
+        country: message.country.clone(),
+        website: message.website.clone(),
+    }
 }
 
 pub fn provider(provider: &Provider) -> proto::Provider {
@@ -81,7 +85,11 @@ pub fn infrastructure(infrastructure: &Infrastructure) -> proto::Infrastructure 
 }
 
 /// Access types must each be a known, specified value; bad ones are named by index.
-pub fn installation_fields(message: &proto::Installation, prefix: &str, violations: &mut Violations) -> InstallationFields {
+pub fn installation_fields(
+    message: &proto::Installation,
+    prefix: &str,
+    violations: &mut Violations,
+) -> InstallationFields {
     let mut access_types = Vec::with_capacity(message.access_types.len());
     for (index, value) in message.access_types.iter().enumerate() {
         match proto::AccessType::try_from(*value) {
@@ -133,15 +141,22 @@ fn mask(paths: &[String]) -> Option<FieldMask> {
 }
 
 pub fn provider_created(created: &Provider) -> Payload {
-    Payload::ProviderCreated(proto::ProviderCreated { provider: Some(provider(created)) })
+    Payload::ProviderCreated(proto::ProviderCreated {
+        provider: Some(provider(created)),
+    })
 }
 
 pub fn provider_updated(updated: &Provider, paths: &[String]) -> Payload {
-    Payload::ProviderUpdated(proto::ProviderUpdated { provider: Some(provider(updated)), update_mask: mask(paths) })
+    Payload::ProviderUpdated(proto::ProviderUpdated {
+        provider: Some(provider(updated)),
+        update_mask: mask(paths),
+    })
 }
 
 pub fn infrastructure_created(created: &Infrastructure) -> Payload {
-    Payload::InfrastructureCreated(proto::InfrastructureCreated { infrastructure: Some(infrastructure(created)) })
+    Payload::InfrastructureCreated(proto::InfrastructureCreated {
+        infrastructure: Some(infrastructure(created)),
+    })
 }
 
 pub fn infrastructure_updated(updated: &Infrastructure, paths: &[String]) -> Payload {
@@ -152,7 +167,9 @@ pub fn infrastructure_updated(updated: &Infrastructure, paths: &[String]) -> Pay
 }
 
 pub fn installation_created(created: &Installation) -> Payload {
-    Payload::InstallationCreated(proto::InstallationCreated { installation: Some(installation(created)) })
+    Payload::InstallationCreated(proto::InstallationCreated {
+        installation: Some(installation(created)),
+    })
 }
 
 pub fn installation_updated(updated: &Installation, paths: &[String]) -> Payload {

@@ -73,7 +73,9 @@ impl RegistryStore {
                     return Ok(Started::Replay(resource_id));
                 }
                 Lookup::Mismatch => {
-                    return Err(RegistryError::IdempotencyMismatch { request_id: key.request_id.clone() });
+                    return Err(RegistryError::IdempotencyMismatch {
+                        request_id: key.request_id.clone(),
+                    });
                 }
             }
         }
@@ -95,7 +97,11 @@ impl RegistryStore {
         self.outbox.commit(transaction).await
     }
 
-    pub async fn create_provider(&self, fields: ProviderFields, key: Option<&IdempotencyKey>) -> RegistryResult<Provider> {
+    pub async fn create_provider(
+        &self,
+        fields: ProviderFields,
+        key: Option<&IdempotencyKey>,
+    ) -> RegistryResult<Provider> {
         // A concurrent first call with the same key can win the race on the key's primary
         // key; the loser rolls back and, on its second pass, replays the winner's result.
         let mut attempt = 0;
@@ -106,7 +112,12 @@ impl RegistryStore {
                 Started::New(transaction) => transaction,
             };
             let now = now_micros();
-            let provider = Provider { id: rti_platform::ids::new_id(), fields: fields.clone(), created_at: now, updated_at: now };
+            let provider = Provider {
+                id: rti_platform::ids::new_id(),
+                fields: fields.clone(),
+                created_at: now,
+                updated_at: now,
+            };
             insert_provider(&mut transaction, &provider).await?;
             let payload = convert::provider_created(&provider);
             match self.finish_create(transaction, key, &provider.id, payload).await {
@@ -205,11 +216,17 @@ impl RegistryStore {
             .bind(id)
             .fetch_optional(self.database.readers())
             .await?;
-        row.map(Infrastructure::try_from).transpose()?.ok_or_else(|| not_found("infrastructure", id))
+        row.map(Infrastructure::try_from)
+            .transpose()?
+            .ok_or_else(|| not_found("infrastructure", id))
     }
 
     /// A page of infrastructures, of one provider when `provider_id` is not empty.
-    pub async fn list_infrastructures(&self, provider_id: &str, page: &PageRequest) -> RegistryResult<(Vec<Infrastructure>, String)> {
+    pub async fn list_infrastructures(
+        &self,
+        provider_id: &str,
+        page: &PageRequest,
+    ) -> RegistryResult<(Vec<Infrastructure>, String)> {
         let rows: Vec<InfrastructureRow> = sqlx::query_as(sql!(
             "{} WHERE ($1 = '' OR provider_id = $1) AND id > $2 ORDER BY id LIMIT $3",
             InfrastructureRow::SELECT
@@ -219,7 +236,10 @@ impl RegistryStore {
         .bind(page.fetch_limit())
         .fetch_all(self.database.readers())
         .await?;
-        let mut infrastructures = rows.into_iter().map(Infrastructure::try_from).collect::<RegistryResult<Vec<_>>>()?;
+        let mut infrastructures = rows
+            .into_iter()
+            .map(Infrastructure::try_from)
+            .collect::<RegistryResult<Vec<_>>>()?;
         let next = page.finish(&mut infrastructures, |infrastructure| &infrastructure.id);
         Ok((infrastructures, next))
     }
@@ -231,13 +251,18 @@ impl RegistryStore {
         update: impl FnOnce(&mut InfrastructureFields) -> RegistryResult<()>,
     ) -> RegistryResult<Infrastructure> {
         let mut transaction = self.database.begin_write().await?;
-        let row: Option<InfrastructureRow> =
-            sqlx::query_as(sql!("{} WHERE id = $1{}", InfrastructureRow::SELECT, self.lock_clause()))
-                .bind(id)
-                .fetch_optional(&mut *transaction)
-                .await?;
-        let mut infrastructure =
-            row.map(Infrastructure::try_from).transpose()?.ok_or_else(|| not_found("infrastructure", id))?;
+        let row: Option<InfrastructureRow> = sqlx::query_as(sql!(
+            "{} WHERE id = $1{}",
+            InfrastructureRow::SELECT,
+            self.lock_clause()
+        ))
+        .bind(id)
+        .fetch_optional(&mut *transaction)
+        .await?;
+        let mut infrastructure = row
+            .map(Infrastructure::try_from)
+            .transpose()?
+            .ok_or_else(|| not_found("infrastructure", id))?;
         update(&mut infrastructure.fields)?;
         infrastructure.updated_at = now_micros();
         let row = InfrastructureRow::from(&infrastructure);
@@ -257,7 +282,9 @@ impl RegistryStore {
         .execute(&mut *transaction)
         .await?;
         let payload = convert::infrastructure_updated(&infrastructure, update_mask);
-        self.outbox.append(&mut transaction, &infrastructure.id, payload).await?;
+        self.outbox
+            .append(&mut transaction, &infrastructure.id, payload)
+            .await?;
         self.outbox.commit(transaction).await?;
         Ok(infrastructure)
     }
@@ -302,11 +329,17 @@ impl RegistryStore {
             .bind(id)
             .fetch_optional(self.database.readers())
             .await?;
-        row.map(Installation::try_from).transpose()?.ok_or_else(|| not_found("installation", id))
+        row.map(Installation::try_from)
+            .transpose()?
+            .ok_or_else(|| not_found("installation", id))
     }
 
     /// A page of installations, of one infrastructure when `infrastructure_id` is not empty.
-    pub async fn list_installations(&self, infrastructure_id: &str, page: &PageRequest) -> RegistryResult<(Vec<Installation>, String)> {
+    pub async fn list_installations(
+        &self,
+        infrastructure_id: &str,
+        page: &PageRequest,
+    ) -> RegistryResult<(Vec<Installation>, String)> {
         let rows: Vec<InstallationRow> = sqlx::query_as(sql!(
             "{} WHERE ($1 = '' OR infrastructure_id = $1) AND id > $2 ORDER BY id LIMIT $3",
             InstallationRow::SELECT
@@ -316,7 +349,10 @@ impl RegistryStore {
         .bind(page.fetch_limit())
         .fetch_all(self.database.readers())
         .await?;
-        let mut installations = rows.into_iter().map(Installation::try_from).collect::<RegistryResult<Vec<_>>>()?;
+        let mut installations = rows
+            .into_iter()
+            .map(Installation::try_from)
+            .collect::<RegistryResult<Vec<_>>>()?;
         let next = page.finish(&mut installations, |installation| &installation.id);
         Ok((installations, next))
     }
@@ -333,8 +369,10 @@ impl RegistryStore {
                 .bind(id)
                 .fetch_optional(&mut *transaction)
                 .await?;
-        let mut installation =
-            row.map(Installation::try_from).transpose()?.ok_or_else(|| not_found("installation", id))?;
+        let mut installation = row
+            .map(Installation::try_from)
+            .transpose()?
+            .ok_or_else(|| not_found("installation", id))?;
         update(&mut installation.fields)?;
         installation.updated_at = now_micros();
         let row = InstallationRow::from(&installation);
@@ -364,15 +402,17 @@ enum Started {
 }
 
 async fn insert_provider(transaction: &mut WriteTx, provider: &Provider) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO providers (id, name, country, website, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(&provider.id)
-        .bind(&provider.fields.name)
-        .bind(&provider.fields.country)
-        .bind(&provider.fields.website)
-        .bind(provider.created_at)
-        .bind(provider.updated_at)
-        .execute(&mut **transaction)
-        .await?;
+    sqlx::query(
+        "INSERT INTO providers (id, name, country, website, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&provider.id)
+    .bind(&provider.fields.name)
+    .bind(&provider.fields.country)
+    .bind(&provider.fields.website)
+    .bind(provider.created_at)
+    .bind(provider.updated_at)
+    .execute(&mut **transaction)
+    .await?;
     Ok(())
 }
 
@@ -419,12 +459,20 @@ async fn insert_installation(transaction: &mut WriteTx, installation: &Installat
 }
 
 fn not_found(entity: &'static str, id: &str) -> RegistryError {
-    RegistryError::NotFound { entity, id: id.to_owned() }
+    RegistryError::NotFound {
+        entity,
+        id: id.to_owned(),
+    }
 }
 
 /// Checks a parent row exists inside the write transaction, so the insert cannot race a delete
 /// and the caller gets NOT_FOUND naming the parent rather than a foreign-key failure.
-async fn require_exists(transaction: &mut WriteTx, table: &'static str, entity: &'static str, id: &str) -> RegistryResult<()> {
+async fn require_exists(
+    transaction: &mut WriteTx,
+    table: &'static str,
+    entity: &'static str,
+    id: &str,
+) -> RegistryResult<()> {
     let found = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT 1 FROM {table} WHERE id = $1")))
         .bind(id)
         .fetch_optional(&mut **transaction)

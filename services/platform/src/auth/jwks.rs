@@ -29,7 +29,9 @@ struct State {
 impl JwksCache {
     pub fn new(url: url::Url) -> Result<Self, String> {
         if !matches!(url.scheme(), "https" | "http") {
-            return Err(format!("RTI_AUTH_JWKS_URL (--auth-jwks-url) must be an http(s) URL, not {url}"));
+            return Err(format!(
+                "RTI_AUTH_JWKS_URL (--auth-jwks-url) must be an http(s) URL, not {url}"
+            ));
         }
         // reqwest is built without a bundled TLS provider; use ring, as the rest of the suite does.
         let _already_installed = rustls::crypto::ring::default_provider().install_default();
@@ -37,7 +39,11 @@ impl JwksCache {
             .timeout(Duration::from_secs(5))
             .build()
             .map_err(|error| format!("cannot build the JWKS client: {error}"))?;
-        Ok(Self { url, client, state: RwLock::new(State::default()) })
+        Ok(Self {
+            url,
+            client,
+            state: RwLock::new(State::default()),
+        })
     }
 
     /// The key for a token's `kid` (or the only key, when the token names none and the set has
@@ -74,7 +80,10 @@ impl JwksCache {
             .await
             .and_then(reqwest::Response::error_for_status)
             .map_err(|error| AuthError::KeysUnavailable(error.to_string()))?;
-        response.json::<JwkSet>().await.map_err(|error| AuthError::KeysUnavailable(error.to_string()))
+        response
+            .json::<JwkSet>()
+            .await
+            .map_err(|error| AuthError::KeysUnavailable(error.to_string()))
     }
 }
 
@@ -88,7 +97,11 @@ fn find(keys: &JwkSet, kid: Option<&str>, algorithm: Algorithm) -> Result<Option
     if let Some(key_algorithm) = jwk.common.key_algorithm
         && key_algorithm.to_string() != format!("{algorithm:?}")
     {
-        return Err(AuthError::Invalid(format!("key {kid:?} is for {key_algorithm}, not {algorithm:?}")));
+        return Err(AuthError::Invalid(format!(
+            "key {kid:?} is for {key_algorithm}, not {algorithm:?}"
+        )));
     }
-    DecodingKey::from_jwk(jwk).map(Some).map_err(|error| AuthError::Invalid(error.to_string()))
+    DecodingKey::from_jwk(jwk)
+        .map(Some)
+        .map_err(|error| AuthError::Invalid(error.to_string()))
 }

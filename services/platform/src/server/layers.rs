@@ -87,7 +87,10 @@ impl<S> Layer<S> for RequestLayer {
     type Service = RequestService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RequestService { inner, in_flight: self.in_flight.clone() }
+        RequestService {
+            inner,
+            in_flight: self.in_flight.clone(),
+        }
     }
 }
 
@@ -160,7 +163,10 @@ where
                 response.headers_mut().insert(REQUEST_ID_HEADER, value);
             }
             // A call stays in flight until its last frame is sent: streams count too.
-            Ok(response.map(|body| InFlightBody { inner: body, _guard: guard }))
+            Ok(response.map(|body| InFlightBody {
+                inner: body,
+                _guard: guard,
+            }))
         };
         Box::pin(future.instrument(span))
     }
@@ -182,7 +188,11 @@ impl<S> Layer<S> for AuthLayer {
     type Service = AuthService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService { inner, authenticator: self.authenticator.clone(), table: self.table }
+        AuthService {
+            inner,
+            authenticator: self.authenticator.clone(),
+            table: self.table,
+        }
     }
 }
 
@@ -218,7 +228,10 @@ where
         let authenticator = self.authenticator.clone();
         let table = self.table;
         Box::pin(async move {
-            let principal = match authenticator.authenticate(request.headers().get(http::header::AUTHORIZATION)).await {
+            let principal = match authenticator
+                .authenticate(request.headers().get(http::header::AUTHORIZATION))
+                .await
+            {
                 Ok(principal) => principal,
                 Err(error) => return Ok(tonic::Status::from(error).into_http()),
             };

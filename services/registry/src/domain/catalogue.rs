@@ -51,7 +51,13 @@ pub struct ProviderFields {
 
 impl ProviderFields {
     pub fn validate(&mut self, prefix: &str, violations: &mut Violations) {
-        fields::text(&mut self.name, &format!("{prefix}.name"), true, MAX_NAME_CHARS, violations);
+        fields::text(
+            &mut self.name,
+            &format!("{prefix}.name"),
+            true,
+            MAX_NAME_CHARS,
+            violations,
+        );
         fields::country(&mut self.country, &format!("{prefix}.country"), true, violations);
         fields::website(&mut self.website, &format!("{prefix}.website"), violations);
     }
@@ -90,15 +96,36 @@ pub struct InfrastructureFields {
 
 impl InfrastructureFields {
     pub fn validate(&mut self, prefix: &str, violations: &mut Violations) {
-        fields::text(&mut self.name, &format!("{prefix}.name"), true, MAX_NAME_CHARS, violations);
-        fields::text(&mut self.acronym, &format!("{prefix}.acronym"), false, MAX_ACRONYM_CHARS, violations);
+        fields::text(
+            &mut self.name,
+            &format!("{prefix}.name"),
+            true,
+            MAX_NAME_CHARS,
+            violations,
+        );
+        fields::text(
+            &mut self.acronym,
+            &format!("{prefix}.acronym"),
+            false,
+            MAX_ACRONYM_CHARS,
+            violations,
+        );
         let description = format!("{prefix}.description");
-        fields::text(&mut self.description, &description, false, MAX_DESCRIPTION_CHARS, violations);
+        fields::text(
+            &mut self.description,
+            &description,
+            false,
+            MAX_DESCRIPTION_CHARS,
+            violations,
+        );
         if self.kind.is_none() {
             violations.add(format!("{prefix}.kind"), "must be research, technology or both");
         }
         if self.structure.is_none() {
-            violations.add(format!("{prefix}.structure"), "must be single-sited, distributed or virtual");
+            violations.add(
+                format!("{prefix}.structure"),
+                "must be single-sited, distributed or virtual",
+            );
         }
         fields::countries(&mut self.countries, &format!("{prefix}.countries"), violations);
         fields::website(&mut self.website, &format!("{prefix}.website"), violations);
@@ -138,9 +165,21 @@ pub struct InstallationFields {
 
 impl InstallationFields {
     pub fn validate(&mut self, prefix: &str, violations: &mut Violations) {
-        fields::text(&mut self.name, &format!("{prefix}.name"), true, MAX_NAME_CHARS, violations);
+        fields::text(
+            &mut self.name,
+            &format!("{prefix}.name"),
+            true,
+            MAX_NAME_CHARS,
+            violations,
+        );
         let description = format!("{prefix}.description");
-        fields::text(&mut self.description, &description, false, MAX_DESCRIPTION_CHARS, violations);
+        fields::text(
+            &mut self.description,
+            &description,
+            false,
+            MAX_DESCRIPTION_CHARS,
+            violations,
+        );
         fields::countries(&mut self.countries, &format!("{prefix}.countries"), violations);
         let mut unique = Vec::with_capacity(self.access_types.len());
         for access_type in &self.access_types {
@@ -191,7 +230,11 @@ mod tests {
 
     #[test]
     fn stored_names_round_trip() {
-        for kind in [InfrastructureKind::Research, InfrastructureKind::Technology, InfrastructureKind::Both] {
+        for kind in [
+            InfrastructureKind::Research,
+            InfrastructureKind::Technology,
+            InfrastructureKind::Both,
+        ] {
             assert_eq!(InfrastructureKind::from_stored(kind.as_stored()), Some(kind));
         }
         assert_eq!(AccessType::from_stored("teleport"), None);
@@ -217,13 +260,20 @@ mod tests {
         let mut violations = Violations::new();
         fields.validate("infrastructure", &mut violations);
         let reported: Vec<_> = violations.as_slice().iter().map(|v| v.field.as_str()).collect();
-        assert_eq!(reported, ["infrastructure.name", "infrastructure.kind", "infrastructure.structure"]);
+        assert_eq!(
+            reported,
+            ["infrastructure.name", "infrastructure.kind", "infrastructure.structure"]
+        );
     }
 
     #[test]
     fn set_from_copies_only_the_named_field() {
         let mut stored = infrastructure_fields();
-        let request = InfrastructureFields { name: "Renamed".into(), acronym: "X".into(), ..infrastructure_fields() };
+        let request = InfrastructureFields {
+            name: "Renamed".into(),
+            acronym: "X".into(),
+            ..infrastructure_fields()
+        };
         assert!(stored.set_from(&request, "name"));
         assert_eq!(stored.name, "Renamed");
         assert_eq!(stored.acronym, "NLS");

@@ -69,7 +69,10 @@ pub fn apply_mask(paths: &[String], violations: &mut Violations, mut set: impl F
     }
     for (index, path) in paths.iter().enumerate() {
         if !set(path.as_str()) {
-            violations.add(format!("update_mask.paths[{index}]"), format!("{path:?} is not a field that can be updated"));
+            violations.add(
+                format!("update_mask.paths[{index}]"),
+                format!("{path:?} is not a field that can be updated"),
+            );
         }
     }
 }
@@ -115,7 +118,9 @@ mod tests {
     #[test]
     fn mask_reports_unknown_paths_and_empty_masks() {
         let mut violations = Violations::new();
-        apply_mask(&["name".into(), "colour".into()], &mut violations, |path| path == "name");
+        apply_mask(&["name".into(), "colour".into()], &mut violations, |path| {
+            path == "name"
+        });
         apply_mask(&[], &mut violations, |_| true);
         let fields: Vec<_> = violations.as_slice().iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["update_mask.paths[1]", "update_mask.paths"]);

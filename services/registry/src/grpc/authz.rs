@@ -10,19 +10,58 @@ use rti_proto::registry::registry_service_server::SERVICE_NAME;
 pub static AUTHZ: AuthzTable = AuthzTable {
     service: SERVICE_NAME,
     rules: &[
-        RpcRule { method: "CreateProvider", access: Roles(&[Admin]) },
-        RpcRule { method: "GetProvider", access: Public },
-        RpcRule { method: "ListProviders", access: Public },
-        RpcRule { method: "UpdateProvider", access: Roles(&[Admin]) },
-        RpcRule { method: "CreateInfrastructure", access: Roles(&[Admin]) },
-        RpcRule { method: "GetInfrastructure", access: Public },
-        RpcRule { method: "ListInfrastructures", access: Public },
-        RpcRule { method: "UpdateInfrastructure", access: Roles(&[Admin, Operator]) },
-        RpcRule { method: "CreateInstallation", access: Roles(&[Admin, Operator]) },
-        RpcRule { method: "GetInstallation", access: Public },
-        RpcRule { method: "ListInstallations", access: Public },
-        RpcRule { method: "UpdateInstallation", access: Roles(&[Admin, Operator]) },
-        RpcRule { method: "Subscribe", access: Roles(&[Admin, Service]) },
+        RpcRule {
+            method: "CreateProvider",
+            access: Roles(&[Admin]),
+        },
+        RpcRule {
+            method: "GetProvider",
+            access: Public,
+        },
+        RpcRule {
+            method: "ListProviders",
+            access: Public,
+        },
+        RpcRule {
+            method: "UpdateProvider",
+            access: Roles(&[Admin]),
+        },
+        RpcRule {
+            method: "CreateInfrastructure",
+            access: Roles(&[Admin]),
+        },
+        RpcRule {
+            method: "GetInfrastructure",
+            access: Public,
+        },
+        RpcRule {
+            method: "ListInfrastructures",
+            access: Public,
+        },
+        RpcRule {
+            method: "UpdateInfrastructure",
+            access: Roles(&[Admin, Operator]),
+        },
+        RpcRule {
+            method: "CreateInstallation",
+            access: Roles(&[Admin, Operator]),
+        },
+        RpcRule {
+            method: "GetInstallation",
+            access: Public,
+        },
+        RpcRule {
+            method: "ListInstallations",
+            access: Public,
+        },
+        RpcRule {
+            method: "UpdateInstallation",
+            access: Roles(&[Admin, Operator]),
+        },
+        RpcRule {
+            method: "Subscribe",
+            access: Roles(&[Admin, Service]),
+        },
     ],
 };
 

@@ -30,22 +30,37 @@ pub struct RegistryApi {
 
 impl RegistryApi {
     pub fn new(store: RegistryStore, outbox: Outbox, stopping: CancellationToken) -> Self {
-        Self { store, outbox, stopping }
+        Self {
+            store,
+            outbox,
+            stopping,
+        }
     }
 }
 
 /// The caller of an RPC the table reserves for some roles: the auth layer guarantees one.
 fn caller<T>(request: &Request<T>) -> Result<Principal, Status> {
-    principal(request).cloned().ok_or_else(|| Status::unauthenticated("this call needs a bearer token"))
+    principal(request)
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("this call needs a bearer token"))
 }
 
 /// The idempotency key of a create call, scoped to the RPC and the caller.
-fn idempotency_key(method: &str, caller: &Principal, request_id: &str, encoded: &[u8], violations: &mut Violations) -> Option<IdempotencyKey> {
+fn idempotency_key(
+    method: &str,
+    caller: &Principal,
+    request_id: &str,
+    encoded: &[u8],
+    violations: &mut Violations,
+) -> Option<IdempotencyKey> {
     if request_id.is_empty() {
         return None;
     }
     if request_id.chars().count() > MAX_REQUEST_ID_CHARS {
-        violations.add("request_id", format!("must be at most {MAX_REQUEST_ID_CHARS} characters"));
+        violations.add(
+            "request_id",
+            format!("must be at most {MAX_REQUEST_ID_CHARS} characters"),
+        );
         return None;
     }
     Some(IdempotencyKey {
@@ -74,27 +89,44 @@ fn mask_paths(mask: Option<&rti_proto::pbjson_types::FieldMask>) -> Vec<String> 
 
 #[tonic::async_trait]
 impl RegistryService for RegistryApi {
-    async fn create_provider(&self, request: Request<proto::CreateProviderRequest>) -> Result<Response<proto::Provider>, Status> {
+    async fn create_provider(
+        &self,
+        request: Request<proto::CreateProviderRequest>,
+    ) -> Result<Response<proto::Provider>, Status> {
         let caller = caller(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::new();
-        let key = idempotency_key("CreateProvider", &caller, &message.request_id, &message.encode_to_vec(), &mut violations);
+        let key = idempotency_key(
+            "CreateProvider",
+            &caller,
+            &message.request_id,
+            &message.encode_to_vec(),
+            &mut violations,
+        );
         let mut fields = required(message.provider.as_ref(), "provider", &mut violations).map(convert::provider_fields);
         if let Some(fields) = fields.as_mut() {
             fields.validate("provider", &mut violations);
         }
         violations.into_result()?;
-        let Some(fields) = fields else { return Err(InvalidInput::single("provider", "is required").into()) };
+        let Some(fields) = fields else {
+            return Err(InvalidInput::single("provider", "is required").into());
+        };
         let provider = self.store.create_provider(fields, key.as_ref()).await?;
         Ok(Response::new(convert::provider(&provider)))
     }
 
-    async fn get_provider(&self, request: Request<proto::GetProviderRequest>) -> Result<Response<proto::Provider>, Status> {
+    async fn get_provider(
+        &self,
+        request: Request<proto::GetProviderRequest>,
+    ) -> Result<Response<proto::Provider>, Status> {
         let provider = self.store.get_provider(&request.into_inner().id).await?;
         Ok(Response::new(convert::provider(&provider)))
     }
 
-    async fn list_providers(&self, request: Request<proto::ListProvidersRequest>) -> Result<Response<proto::ListProvidersResponse>, Status> {
+    async fn list_providers(
+        &self,
+        request: Request<proto::ListProvidersRequest>,
+    ) -> Result<Response<proto::ListProvidersResponse>, Status> {
         let message = request.into_inner();
         let mut violations = Violations::new();
         let page = PageRequest::parse(message.page_size, &message.page_token, &[], &mut violations);
@@ -106,14 +138,19 @@ impl RegistryService for RegistryApi {
         }))
     }
 
-    async fn update_provider(&self, request: Request<proto::UpdateProviderRequest>) -> Result<Response<proto::Provider>, Status> {
+    async fn update_provider(
+        &self,
+        request: Request<proto::UpdateProviderRequest>,
+    ) -> Result<Response<proto::Provider>, Status> {
         let message = request.into_inner();
         let mut violations = Violations::new();
         let submitted = required(message.provider.as_ref(), "provider", &mut violations);
         let id = submitted.map(|provider| provider.id.clone()).unwrap_or_default();
         require_id(&id, "provider.id", &mut violations);
         violations.into_result()?;
-        let from = submitted.map(convert::provider_fields).ok_or_else(|| InvalidInput::single("provider", "is required"))?;
+        let from = submitted
+            .map(convert::provider_fields)
+            .ok_or_else(|| InvalidInput::single("provider", "is required"))?;
         let paths = mask_paths(message.update_mask.as_ref());
         let provider = self
             .store
@@ -134,21 +171,37 @@ impl RegistryService for RegistryApi {
         let caller = caller(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::new();
-        let key = idempotency_key("CreateInfrastructure", &caller, &message.request_id, &message.encode_to_vec(), &mut violations);
+        let key = idempotency_key(
+            "CreateInfrastructure",
+            &caller,
+            &message.request_id,
+            &message.encode_to_vec(),
+            &mut violations,
+        );
         let submitted = required(message.infrastructure.as_ref(), "infrastructure", &mut violations);
-        let provider_id = submitted.map(|infrastructure| infrastructure.provider_id.clone()).unwrap_or_default();
+        let provider_id = submitted
+            .map(|infrastructure| infrastructure.provider_id.clone())
+            .unwrap_or_default();
         let mut fields = submitted.map(convert::infrastructure_fields);
         if let Some(fields) = fields.as_mut() {
             require_id(&provider_id, "infrastructure.provider_id", &mut violations);
             fields.validate("infrastructure", &mut violations);
         }
         violations.into_result()?;
-        let Some(fields) = fields else { return Err(InvalidInput::single("infrastructure", "is required").into()) };
-        let infrastructure = self.store.create_infrastructure(&provider_id, fields, key.as_ref()).await?;
+        let Some(fields) = fields else {
+            return Err(InvalidInput::single("infrastructure", "is required").into());
+        };
+        let infrastructure = self
+            .store
+            .create_infrastructure(&provider_id, fields, key.as_ref())
+            .await?;
         Ok(Response::new(convert::infrastructure(&infrastructure)))
     }
 
-    async fn get_infrastructure(&self, request: Request<proto::GetInfrastructureRequest>) -> Result<Response<proto::Infrastructure>, Status> {
+    async fn get_infrastructure(
+        &self,
+        request: Request<proto::GetInfrastructureRequest>,
+    ) -> Result<Response<proto::Infrastructure>, Status> {
         let infrastructure = self.store.get_infrastructure(&request.into_inner().id).await?;
         Ok(Response::new(convert::infrastructure(&infrastructure)))
     }
@@ -159,7 +212,12 @@ impl RegistryService for RegistryApi {
     ) -> Result<Response<proto::ListInfrastructuresResponse>, Status> {
         let message = request.into_inner();
         let mut violations = Violations::new();
-        let page = PageRequest::parse(message.page_size, &message.page_token, &[&message.provider_id], &mut violations);
+        let page = PageRequest::parse(
+            message.page_size,
+            &message.page_token,
+            &[&message.provider_id],
+            &mut violations,
+        );
         violations.into_result()?;
         let (infrastructures, next_page_token) = self.store.list_infrastructures(&message.provider_id, &page).await?;
         Ok(Response::new(proto::ListInfrastructuresResponse {
@@ -174,7 +232,11 @@ impl RegistryService for RegistryApi {
     ) -> Result<Response<proto::Infrastructure>, Status> {
         let caller = caller(&request)?;
         let message = request.into_inner();
-        let id = message.infrastructure.as_ref().map(|infrastructure| infrastructure.id.clone()).unwrap_or_default();
+        let id = message
+            .infrastructure
+            .as_ref()
+            .map(|infrastructure| infrastructure.id.clone())
+            .unwrap_or_default();
         if !caller.operates(&id) {
             return Err(RegistryError::PermissionDenied(format!("you do not operate infrastructure {id:?}")).into());
         }
@@ -182,7 +244,9 @@ impl RegistryService for RegistryApi {
         let submitted = required(message.infrastructure.as_ref(), "infrastructure", &mut violations);
         require_id(&id, "infrastructure.id", &mut violations);
         violations.into_result()?;
-        let from = submitted.map(convert::infrastructure_fields).ok_or_else(|| InvalidInput::single("infrastructure", "is required"))?;
+        let from = submitted
+            .map(convert::infrastructure_fields)
+            .ok_or_else(|| InvalidInput::single("infrastructure", "is required"))?;
         let paths = mask_paths(message.update_mask.as_ref());
         let infrastructure = self
             .store
@@ -196,29 +260,53 @@ impl RegistryService for RegistryApi {
         Ok(Response::new(convert::infrastructure(&infrastructure)))
     }
 
-    async fn create_installation(&self, request: Request<proto::CreateInstallationRequest>) -> Result<Response<proto::Installation>, Status> {
+    async fn create_installation(
+        &self,
+        request: Request<proto::CreateInstallationRequest>,
+    ) -> Result<Response<proto::Installation>, Status> {
         let caller = caller(&request)?;
         let message = request.into_inner();
-        let infrastructure_id =
-            message.installation.as_ref().map(|installation| installation.infrastructure_id.clone()).unwrap_or_default();
+        let infrastructure_id = message
+            .installation
+            .as_ref()
+            .map(|installation| installation.infrastructure_id.clone())
+            .unwrap_or_default();
         if !caller.operates(&infrastructure_id) {
-            return Err(RegistryError::PermissionDenied(format!("you do not operate infrastructure {infrastructure_id:?}")).into());
+            return Err(RegistryError::PermissionDenied(format!(
+                "you do not operate infrastructure {infrastructure_id:?}"
+            ))
+            .into());
         }
         let mut violations = Violations::new();
-        let key = idempotency_key("CreateInstallation", &caller, &message.request_id, &message.encode_to_vec(), &mut violations);
+        let key = idempotency_key(
+            "CreateInstallation",
+            &caller,
+            &message.request_id,
+            &message.encode_to_vec(),
+            &mut violations,
+        );
         let submitted = required(message.installation.as_ref(), "installation", &mut violations);
-        let mut fields = submitted.map(|installation| convert::installation_fields(installation, "installation", &mut violations));
+        let mut fields =
+            submitted.map(|installation| convert::installation_fields(installation, "installation", &mut violations));
         if let Some(fields) = fields.as_mut() {
             require_id(&infrastructure_id, "installation.infrastructure_id", &mut violations);
             fields.validate("installation", &mut violations);
         }
         violations.into_result()?;
-        let Some(fields) = fields else { return Err(InvalidInput::single("installation", "is required").into()) };
-        let installation = self.store.create_installation(&infrastructure_id, fields, key.as_ref()).await?;
+        let Some(fields) = fields else {
+            return Err(InvalidInput::single("installation", "is required").into());
+        };
+        let installation = self
+            .store
+            .create_installation(&infrastructure_id, fields, key.as_ref())
+            .await?;
         Ok(Response::new(convert::installation(&installation)))
     }
 
-    async fn get_installation(&self, request: Request<proto::GetInstallationRequest>) -> Result<Response<proto::Installation>, Status> {
+    async fn get_installation(
+        &self,
+        request: Request<proto::GetInstallationRequest>,
+    ) -> Result<Response<proto::Installation>, Status> {
         let installation = self.store.get_installation(&request.into_inner().id).await?;
         Ok(Response::new(convert::installation(&installation)))
     }
@@ -229,7 +317,12 @@ impl RegistryService for RegistryApi {
     ) -> Result<Response<proto::ListInstallationsResponse>, Status> {
         let message = request.into_inner();
         let mut violations = Violations::new();
-        let page = PageRequest::parse(message.page_size, &message.page_token, &[&message.infrastructure_id], &mut violations);
+        let page = PageRequest::parse(
+            message.page_size,
+            &message.page_token,
+            &[&message.infrastructure_id],
+            &mut violations,
+        );
         violations.into_result()?;
         let (installations, next_page_token) = self.store.list_installations(&message.infrastructure_id, &page).await?;
         Ok(Response::new(proto::ListInstallationsResponse {
@@ -238,12 +331,17 @@ impl RegistryService for RegistryApi {
         }))
     }
 
-    async fn update_installation(&self, request: Request<proto::UpdateInstallationRequest>) -> Result<Response<proto::Installation>, Status> {
+    async fn update_installation(
+        &self,
+        request: Request<proto::UpdateInstallationRequest>,
+    ) -> Result<Response<proto::Installation>, Status> {
         let caller = caller(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::new();
         let submitted = required(message.installation.as_ref(), "installation", &mut violations);
-        let id = submitted.map(|installation| installation.id.clone()).unwrap_or_default();
+        let id = submitted
+            .map(|installation| installation.id.clone())
+            .unwrap_or_default();
         require_id(&id, "installation.id", &mut violations);
         violations.into_result()?;
         // The parent never changes, so checking it before the locked update cannot race.

@@ -24,7 +24,11 @@ impl From<ProviderRow> for Provider {
     fn from(row: ProviderRow) -> Self {
         Provider {
             id: row.id,
-            fields: ProviderFields { name: row.name, country: row.country, website: row.website },
+            fields: ProviderFields {
+                name: row.name,
+                country: row.country,
+                website: row.website,
+            },
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -60,8 +64,16 @@ impl From<&Infrastructure> for InfrastructureRow {
             name: fields.name.clone(),
             acronym: fields.acronym.clone(),
             description: fields.description.clone(),
-            kind: fields.kind.map(InfrastructureKind::as_stored).unwrap_or_default().to_owned(),
-            structure: fields.structure.map(Structure::as_stored).unwrap_or_default().to_owned(),
+            kind: fields
+                .kind
+                .map(InfrastructureKind::as_stored)
+                .unwrap_or_default()
+                .to_owned(),
+            structure: fields
+                .structure
+                .map(Structure::as_stored)
+                .unwrap_or_default()
+                .to_owned(),
             countries: fields.countries.join(","),
             website: fields.website.clone(),
             created_at: infrastructure.created_at,
@@ -119,7 +131,12 @@ impl From<&Installation> for InstallationRow {
             name: fields.name.clone(),
             description: fields.description.clone(),
             countries: fields.countries.join(","),
-            access_types: fields.access_types.iter().map(|access| access.as_stored()).collect::<Vec<_>>().join(","),
+            access_types: fields
+                .access_types
+                .iter()
+                .map(|access| access.as_stored())
+                .collect::<Vec<_>>()
+                .join(","),
             status: installation.status.as_stored().to_owned(),
             created_at: installation.created_at,
             updated_at: installation.updated_at,
@@ -152,13 +169,19 @@ impl TryFrom<InstallationRow> for Installation {
 }
 
 fn split_list(stored: &str) -> Vec<String> {
-    stored.split(',').filter(|item| !item.is_empty()).map(str::to_owned).collect()
+    stored
+        .split(',')
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A stored enum name this build does not know means the database was written by a newer
 /// version or edited by hand: a store failure, not bad input.
 fn stored<T>(id: &str, column: &str, text: &str, parse: fn(&str) -> Option<T>) -> Result<T, RegistryError> {
     parse(text).ok_or_else(|| {
-        RegistryError::Store(sqlx::Error::Decode(format!("row {id}: unknown {column} {text:?}").into()))
+        RegistryError::Store(sqlx::Error::Decode(
+            format!("row {id}: unknown {column} {text:?}").into(),
+        ))
     })
 }

@@ -20,12 +20,18 @@ fn refused_by_table(status: &tonic::Status) -> bool {
 }
 
 async fn walks_every_rpc_for_every_role(backend: Backend) {
-    let Some(service) = spawn_service(backend).await else { return };
+    let Some(service) = spawn_service(backend).await else {
+        return;
+    };
     for rule in AUTHZ.rules {
         let anonymous = call_with_empty_request(service.channel.clone(), AUTHZ.service, rule.method, None).await;
         match rule.access {
             Access::Public => {
-                assert!(!anonymous.as_ref().is_err_and(refused_by_table), "{} anonymous: {anonymous:?}", rule.method);
+                assert!(
+                    !anonymous.as_ref().is_err_and(refused_by_table),
+                    "{} anonymous: {anonymous:?}",
+                    rule.method
+                );
             }
             Access::Roles(_) => {
                 let code = anonymous.expect_err("anonymous call to a role method").code();
@@ -33,29 +39,48 @@ async fn walks_every_rpc_for_every_role(backend: Backend) {
             }
         }
         for role in Role::ALL {
-            let outcome = call_with_empty_request(service.channel.clone(), AUTHZ.service, rule.method, Some(&token(role))).await;
+            let outcome =
+                call_with_empty_request(service.channel.clone(), AUTHZ.service, rule.method, Some(&token(role))).await;
             let allowed = match rule.access {
                 Access::Public => true,
                 Access::Roles(roles) => roles.contains(&role),
             };
             if allowed {
-                assert!(!outcome.as_ref().is_err_and(refused_by_table), "{} as {role:?}: {outcome:?}", rule.method);
+                assert!(
+                    !outcome.as_ref().is_err_and(refused_by_table),
+                    "{} as {role:?}: {outcome:?}",
+                    rule.method
+                );
             } else {
                 let status = outcome.expect_err("denied");
                 assert_eq!(status.code(), Code::PermissionDenied, "{} as {role:?}", rule.method);
             }
         }
     }
-    let forged = call_with_empty_request(service.channel.clone(), AUTHZ.service, "CreateProvider", Some("not.a.jwt")).await;
+    let forged = call_with_empty_request(
+        service.channel.clone(),
+        AUTHZ.service,
+        "CreateProvider",
+        Some("not.a.jwt"),
+    )
+    .await;
     assert_eq!(forged.expect_err("forged token").code(), Code::Unauthenticated);
 }
 
 async fn operators_change_only_their_own_infrastructures(backend: Backend) {
-    let Some(service) = spawn_service(backend).await else { return };
+    let Some(service) = spawn_service(backend).await else {
+        return;
+    };
     let mut client = service.client();
     let admin = token(Role::Admin);
     let owner = client
-        .create_provider(with_token(proto::CreateProviderRequest { provider: Some(provider("Owner")), ..Default::default() }, &admin))
+        .create_provider(with_token(
+            proto::CreateProviderRequest {
+                provider: Some(provider("Owner")),
+                ..Default::default()
+            },
+            &admin,
+        ))
         .await
         .expect("provider")
         .into_inner();
@@ -63,7 +88,10 @@ async fn operators_change_only_their_own_infrastructures(backend: Backend) {
     for name in ["Mine", "Theirs"] {
         let created = client
             .create_infrastructure(with_token(
-                proto::CreateInfrastructureRequest { infrastructure: Some(infrastructure(&owner.id, name)), ..Default::default() },
+                proto::CreateInfrastructureRequest {
+                    infrastructure: Some(infrastructure(&owner.id, name)),
+                    ..Default::default()
+                },
                 &admin,
             ))
             .await
@@ -74,17 +102,31 @@ async fn operators_change_only_their_own_infrastructures(backend: Backend) {
     let (mine, theirs) = (&infrastructures[0], &infrastructures[1]);
     let operator = operator_token(&[&mine.id]);
     let rename = |target: &proto::Infrastructure| proto::UpdateInfrastructureRequest {
-        infrastructure: Some(proto::Infrastructure { name: "Renamed".into(), ..target.clone() }),
-        update_mask: Some(FieldMask { paths: vec!["name".into()] }),
+        infrastructure: Some(proto::Infrastructure {
+            name: "Renamed".into(),
+            ..target.clone()
+        }),
+        update_mask: Some(FieldMask {
+            paths: vec!["name".into()],
+        }),
     };
 
-    client.update_infrastructure(with_token(rename(mine), &operator)).await.expect("own infrastructure");
-    let denied = client.update_infrastructure(with_token(rename(theirs), &operator)).await.expect_err("not theirs");
+    client
+        .update_infrastructure(with_token(rename(mine), &operator))
+        .await
+        .expect("own infrastructure");
+    let denied = client
+        .update_infrastructure(with_token(rename(theirs), &operator))
+        .await
+        .expect_err("not theirs");
     assert_eq!(denied.code(), Code::PermissionDenied);
 
     let own_installation = client
         .create_installation(with_token(
-            proto::CreateInstallationRequest { installation: Some(installation(&mine.id, "Cleanroom")), ..Default::default() },
+            proto::CreateInstallationRequest {
+                installation: Some(installation(&mine.id, "Cleanroom")),
+                ..Default::default()
+            },
             &operator,
         ))
         .await
@@ -92,7 +134,10 @@ async fn operators_change_only_their_own_infrastructures(backend: Backend) {
         .into_inner();
     let denied = client
         .create_installation(with_token(
-            proto::CreateInstallationRequest { installation: Some(installation(&theirs.id, "Cleanroom")), ..Default::default() },
+            proto::CreateInstallationRequest {
+                installation: Some(installation(&theirs.id, "Cleanroom")),
+                ..Default::default()
+            },
             &operator,
         ))
         .await
@@ -101,19 +146,34 @@ async fn operators_change_only_their_own_infrastructures(backend: Backend) {
 
     let admins_installation = client
         .create_installation(with_token(
-            proto::CreateInstallationRequest { installation: Some(installation(&theirs.id, "Test bed")), ..Default::default() },
+            proto::CreateInstallationRequest {
+                installation: Some(installation(&theirs.id, "Test bed")),
+                ..Default::default()
+            },
             &admin,
         ))
         .await
         .expect("admin anywhere")
         .into_inner();
     let relabel = |target: &proto::Installation| proto::UpdateInstallationRequest {
-        installation: Some(proto::Installation { name: "Relabelled".into(), ..target.clone() }),
-        update_mask: Some(FieldMask { paths: vec!["name".into()] }),
+        installation: Some(proto::Installation {
+            name: "Relabelled".into(),
+            ..target.clone()
+        }),
+        update_mask: Some(FieldMask {
+            paths: vec!["name".into()],
+        }),
     };
-    let updated = client.update_installation(with_token(relabel(&own_installation), &operator)).await.expect("own").into_inner();
+    let updated = client
+        .update_installation(with_token(relabel(&own_installation), &operator))
+        .await
+        .expect("own")
+        .into_inner();
     assert_eq!(updated.name, "Relabelled");
-    let denied = client.update_installation(with_token(relabel(&admins_installation), &operator)).await.expect_err("other");
+    let denied = client
+        .update_installation(with_token(relabel(&admins_installation), &operator))
+        .await
+        .expect_err("other");
     assert_eq!(denied.code(), Code::PermissionDenied);
 }
 
@@ -122,4 +182,7 @@ fn the_table_covers_every_declared_rpc() {
     rti_platform::testing::assert_table_matches_descriptor(&AUTHZ);
 }
 
-backend_tests!(walks_every_rpc_for_every_role, operators_change_only_their_own_infrastructures);
+backend_tests!(
+    walks_every_rpc_for_every_role,
+    operators_change_only_their_own_infrastructures
+);

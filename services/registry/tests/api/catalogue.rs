@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 
 use rti_platform::auth::Role;
-use rti_platform::db::Backend;
 use rti_platform::backend_tests;
+use rti_platform::db::Backend;
 use rti_platform::testing::token;
 use rti_proto::pbjson_types::FieldMask;
 use rti_proto::registry as proto;
@@ -13,12 +13,20 @@ use tonic::Code;
 use crate::helpers::{infrastructure, installation, provider, spawn_service, violated_fields, with_token};
 
 async fn creates_and_reads_back_the_whole_catalogue(backend: Backend) {
-    let Some(service) = spawn_service(backend).await else { return };
+    let Some(service) = spawn_service(backend).await else {
+        return;
+    };
     let mut client = service.client();
     let admin = token(Role::Admin);
 
     let created_provider = client
-        .create_provider(with_token(proto::CreateProviderRequest { provider: Some(provider("Helmholtz Demo")), ..Default::default() }, &admin))
+        .create_provider(with_token(
+            proto::CreateProviderRequest {
+                provider: Some(provider("Helmholtz Demo")),
+                ..Default::default()
+            },
+            &admin,
+        ))
         .await
         .expect("create provider")
         .into_inner();
@@ -29,7 +37,10 @@ async fn creates_and_reads_back_the_whole_catalogue(backend: Backend) {
     submitted.countries = vec!["el".into(), "UK".into()];
     let created = client
         .create_infrastructure(with_token(
-            proto::CreateInfrastructureRequest { infrastructure: Some(submitted), ..Default::default() },
+            proto::CreateInfrastructureRequest {
+                infrastructure: Some(submitted),
+                ..Default::default()
+            },
             &admin,
         ))
         .await
@@ -46,7 +57,10 @@ async fn creates_and_reads_back_the_whole_catalogue(backend: Backend) {
 
     let created_installation = client
         .create_installation(with_token(
-            proto::CreateInstallationRequest { installation: Some(installation(&created.id, "Beamline 7")), ..Default::default() },
+            proto::CreateInstallationRequest {
+                installation: Some(installation(&created.id, "Beamline 7")),
+                ..Default::default()
+            },
             &admin,
         ))
         .await
@@ -54,13 +68,17 @@ async fn creates_and_reads_back_the_whole_catalogue(backend: Backend) {
         .into_inner();
     assert_eq!(created_installation.status, proto::InstallationStatus::Draft as i32);
     let read_installation = client
-        .get_installation(proto::GetInstallationRequest { id: created_installation.id.clone() })
+        .get_installation(proto::GetInstallationRequest {
+            id: created_installation.id.clone(),
+        })
         .await
         .expect("read installation")
         .into_inner();
     assert_eq!(read_installation, created_installation);
     let read_provider = client
-        .get_provider(proto::GetProviderRequest { id: created_provider.id.clone() })
+        .get_provider(proto::GetProviderRequest {
+            id: created_provider.id.clone(),
+        })
         .await
         .expect("read provider")
         .into_inner();
@@ -68,7 +86,9 @@ async fn creates_and_reads_back_the_whole_catalogue(backend: Backend) {
 }
 
 async fn reports_every_bad_field_at_once(backend: Backend) {
-    let Some(service) = spawn_service(backend).await else { return };
+    let Some(service) = spawn_service(backend).await else {
+        return;
+    };
     let mut client = service.client();
     let bad = proto::Infrastructure {
         provider_id: String::new(),
@@ -81,7 +101,10 @@ async fn reports_every_bad_field_at_once(backend: Backend) {
     };
     let status = client
         .create_infrastructure(with_token(
-            proto::CreateInfrastructureRequest { infrastructure: Some(bad), ..Default::default() },
+            proto::CreateInfrastructureRequest {
+                infrastructure: Some(bad),
+                ..Default::default()
+            },
             &token(Role::Admin),
         ))
         .await
@@ -106,15 +129,23 @@ async fn reports_every_bad_field_at_once(backend: Backend) {
 }
 
 async fn unknown_ids_and_parents_are_not_found(backend: Backend) {
-    let Some(service) = spawn_service(backend).await else { return };
+    let Some(service) = spawn_service(backend).await else {
+        return;
+    };
     let mut client = service.client();
     let unknown = rti_platform::ids::new_id();
-    let status = client.get_infrastructure(proto::GetInfrastructureRequest { id: unknown.clone() }).await.expect_err("missing");
+    let status = client
+        .get_infrastructure(proto::GetInfrastructureRequest { id: unknown.clone() })
+        .await
+        .expect_err("missing");
     assert_eq!(status.code(), Code::NotFound);
     assert!(status.message().contains(&unknown));
     let orphan = client
         .create_infrastructure(with_token(
-            proto::CreateInfrastructureRequest { infrastructure: Some(infrastructure(&unknown, "Orphan")), ..Default::default() },
+            proto::CreateInfrastructureRequest {
+                infrastructure: Some(infrastructure(&unknown, "Orphan")),
+                ..Default::default()
+            },
             &token(Role::Admin),
         ))
         .await
@@ -124,17 +155,28 @@ async fn unknown_ids_and_parents_are_not_found(backend: Backend) {
 }
 
 async fn updates_only_the_fields_in_the_mask(backend: Backend) {
-    let Some(service) = spawn_service(backend).await else { return };
+    let Some(service) = spawn_service(backend).await else {
+        return;
+    };
     let mut client = service.client();
     let admin = token(Role::Admin);
     let owner = client
-        .create_provider(with_token(proto::CreateProviderRequest { provider: Some(provider("Owner")), ..Default::default() }, &admin))
+        .create_provider(with_token(
+            proto::CreateProviderRequest {
+                provider: Some(provider("Owner")),
+                ..Default::default()
+            },
+            &admin,
+        ))
         .await
         .expect("provider")
         .into_inner();
     let created = client
         .create_infrastructure(with_token(
-            proto::CreateInfrastructureRequest { infrastructure: Some(infrastructure(&owner.id, "Before")), ..Default::default() },
+            proto::CreateInfrastructureRequest {
+                infrastructure: Some(infrastructure(&owner.id, "Before")),
+                ..Default::default()
+            },
             &admin,
         ))
         .await
@@ -148,7 +190,9 @@ async fn updates_only_the_fields_in_the_mask(backend: Backend) {
         .update_infrastructure(with_token(
             proto::UpdateInfrastructureRequest {
                 infrastructure: Some(change.clone()),
-                update_mask: Some(FieldMask { paths: vec!["name".into()] }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["name".into()],
+                }),
             },
             &admin,
         ))
@@ -166,7 +210,9 @@ async fn updates_only_the_fields_in_the_mask(backend: Backend) {
         .update_infrastructure(with_token(
             proto::UpdateInfrastructureRequest {
                 infrastructure: Some(change),
-                update_mask: Some(FieldMask { paths: vec!["name".into(), "provider_id".into()] }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["name".into(), "provider_id".into()],
+                }),
             },
             &admin,
         ))
@@ -176,27 +222,52 @@ async fn updates_only_the_fields_in_the_mask(backend: Backend) {
 }
 
 async fn a_retried_create_returns_the_first_result(backend: Backend) {
-    let Some(service) = spawn_service(backend).await else { return };
+    let Some(service) = spawn_service(backend).await else {
+        return;
+    };
     let mut client = service.client();
     let admin = token(Role::Admin);
-    let request = proto::CreateProviderRequest { request_id: "3f1c0b1e-retry".into(), provider: Some(provider("Once")) };
-    let first = client.create_provider(with_token(request.clone(), &admin)).await.expect("first").into_inner();
-    let second = client.create_provider(with_token(request.clone(), &admin)).await.expect("retry").into_inner();
+    let request = proto::CreateProviderRequest {
+        request_id: "3f1c0b1e-retry".into(),
+        provider: Some(provider("Once")),
+    };
+    let first = client
+        .create_provider(with_token(request.clone(), &admin))
+        .await
+        .expect("first")
+        .into_inner();
+    let second = client
+        .create_provider(with_token(request.clone(), &admin))
+        .await
+        .expect("retry")
+        .into_inner();
     assert_eq!(first, second);
 
     let mut different = request;
     different.provider = Some(provider("Twice"));
-    let status = client.create_provider(with_token(different, &admin)).await.expect_err("same key, other body");
+    let status = client
+        .create_provider(with_token(different, &admin))
+        .await
+        .expect_err("same key, other body");
     assert_eq!(violated_fields(&status), ["request_id"]);
 
-    let listed = client.list_providers(proto::ListProvidersRequest::default()).await.expect("list").into_inner();
+    let listed = client
+        .list_providers(proto::ListProvidersRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
     assert_eq!(listed.providers.len(), 1);
 }
 
 async fn concurrent_retries_create_exactly_one_resource(backend: Backend) {
-    let Some(service) = spawn_service(backend).await else { return };
+    let Some(service) = spawn_service(backend).await else {
+        return;
+    };
     let admin = token(Role::Admin);
-    let request = proto::CreateProviderRequest { request_id: "concurrent-key".into(), provider: Some(provider("Raced")) };
+    let request = proto::CreateProviderRequest {
+        request_id: "concurrent-key".into(),
+        provider: Some(provider("Raced")),
+    };
     let calls = (0..16).map(|_| {
         let mut client = service.client();
         let request = with_token(request.clone(), &admin);
@@ -207,18 +278,31 @@ async fn concurrent_retries_create_exactly_one_resource(backend: Backend) {
         ids.insert(call.await.expect("task").expect("create").id);
     }
     assert_eq!(ids.len(), 1, "every retry returns the same provider");
-    let listed = service.client().list_providers(proto::ListProvidersRequest::default()).await.expect("list").into_inner();
+    let listed = service
+        .client()
+        .list_providers(proto::ListProvidersRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
     assert_eq!(listed.providers.len(), 1);
 }
 
 async fn pages_through_a_filtered_list_without_gaps_or_repeats(backend: Backend) {
-    let Some(service) = spawn_service(backend).await else { return };
+    let Some(service) = spawn_service(backend).await else {
+        return;
+    };
     let mut client = service.client();
     let admin = token(Role::Admin);
     let mut provider_ids = Vec::new();
     for name in ["First", "Second"] {
         let created = client
-            .create_provider(with_token(proto::CreateProviderRequest { provider: Some(provider(name)), ..Default::default() }, &admin))
+            .create_provider(with_token(
+                proto::CreateProviderRequest {
+                    provider: Some(provider(name)),
+                    ..Default::default()
+                },
+                &admin,
+            ))
             .await
             .expect("provider")
             .into_inner();
@@ -268,7 +352,11 @@ async fn pages_through_a_filtered_list_without_gaps_or_repeats(backend: Backend)
     assert_eq!(seen, expected, "every item once, in creation order");
 
     let first = client
-        .list_infrastructures(proto::ListInfrastructuresRequest { page_size: 3, provider_id: provider_ids[0].clone(), ..Default::default() })
+        .list_infrastructures(proto::ListInfrastructuresRequest {
+            page_size: 3,
+            provider_id: provider_ids[0].clone(),
+            ..Default::default()
+        })
         .await
         .expect("first page")
         .into_inner();
@@ -282,7 +370,10 @@ async fn pages_through_a_filtered_list_without_gaps_or_repeats(backend: Backend)
         .expect_err("token from another filter");
     assert_eq!(violated_fields(&status), ["page_token"]);
     let status = client
-        .list_installations(proto::ListInstallationsRequest { page_size: 501, ..Default::default() })
+        .list_installations(proto::ListInstallationsRequest {
+            page_size: 501,
+            ..Default::default()
+        })
         .await
         .expect_err("page too large");
     assert_eq!(violated_fields(&status), ["page_size"]);

@@ -27,7 +27,11 @@ pub async fn spawn_service(backend: Backend) -> Option<TestService> {
 
 pub async fn spawn_service_with(backend: Backend, adjust: impl FnOnce(&mut ServiceConfig)) -> Option<TestService> {
     let database = TestDatabase::create(backend).await?;
-    let mut config = ServiceConfig::new("127.0.0.1:0".parse().expect("address"), database.url.clone(), test_auth());
+    let mut config = ServiceConfig::new(
+        "127.0.0.1:0".parse().expect("address"),
+        database.url.clone(),
+        test_auth(),
+    );
     adjust(&mut config);
     let app = rti_registry::App::build(config).await.expect("the registry starts");
     let address = app.local_addr();
@@ -40,7 +44,13 @@ pub async fn spawn_service_with(backend: Backend, adjust: impl FnOnce(&mut Servi
         .connect()
         .await
         .expect("connect to the registry");
-    Some(TestService { channel, database, in_flight, shutdown, running })
+    Some(TestService {
+        channel,
+        database,
+        in_flight,
+        shutdown,
+        running,
+    })
 }
 
 impl TestService {
@@ -57,7 +67,11 @@ pub fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
 }
 
 pub fn provider(name: &str) -> proto::Provider {
-    proto::Provider { name: name.into(), country: "NL".into(), ..Default::default() }
+    proto::Provider {
+        name: name.into(),
+        country: "NL".into(),
+        ..Default::default()
+    }
 }
 
 pub fn infrastructure(provider_id: &str, name: &str) -> proto::Infrastructure {
@@ -97,6 +111,12 @@ pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
     status
         .get_details_bad_request()
-        .map(|bad_request| bad_request.field_violations.into_iter().map(|violation| violation.field).collect())
+        .map(|bad_request| {
+            bad_request
+                .field_violations
+                .into_iter()
+                .map(|violation| violation.field)
+                .collect()
+        })
         .unwrap_or_default()
 }

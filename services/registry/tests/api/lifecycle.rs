@@ -18,13 +18,16 @@ fn serving(status: i32) -> bool {
 }
 
 async fn drains_in_flight_calls_and_reports_not_serving_on_shutdown(backend: Backend) {
-    let Some(service) = spawn_service_with(backend, |config| config.drain_timeout = Duration::from_secs(10)).await else {
+    let Some(service) = spawn_service_with(backend, |config| config.drain_timeout = Duration::from_secs(10)).await
+    else {
         return;
     };
     let mut health = HealthClient::new(service.channel.clone());
     let service_name = rti_registry::AUTHZ.service.to_owned();
     let mut watch = health
-        .watch(HealthCheckRequest { service: service_name.clone() })
+        .watch(HealthCheckRequest {
+            service: service_name.clone(),
+        })
         .await
         .expect("watch health")
         .into_inner();
@@ -37,7 +40,10 @@ async fn drains_in_flight_calls_and_reports_not_serving_on_shutdown(backend: Bac
     let call = tokio::spawn(async move {
         client
             .create_provider(with_token(
-                proto::CreateProviderRequest { provider: Some(provider("In flight")), ..Default::default() },
+                proto::CreateProviderRequest {
+                    provider: Some(provider("In flight")),
+                    ..Default::default()
+                },
                 &token(Role::Admin),
             ))
             .await
@@ -55,7 +61,11 @@ async fn drains_in_flight_calls_and_reports_not_serving_on_shutdown(backend: Bac
     drop(watch);
 
     hold.release().await;
-    let created = call.await.expect("task").expect("the in-flight call completes").into_inner();
+    let created = call
+        .await
+        .expect("task")
+        .expect("the in-flight call completes")
+        .into_inner();
     assert_eq!(created.name, "In flight");
     tokio::time::timeout(Duration::from_secs(10), service.running)
         .await
@@ -65,15 +75,26 @@ async fn drains_in_flight_calls_and_reports_not_serving_on_shutdown(backend: Bac
 }
 
 async fn health_is_not_found_for_services_it_does_not_serve(backend: Backend) {
-    let Some(service) = spawn_service_with(backend, |_| {}).await else { return };
+    let Some(service) = spawn_service_with(backend, |_| {}).await else {
+        return;
+    };
     let mut health = HealthClient::new(service.channel.clone());
-    let overall = health.check(HealthCheckRequest { service: String::new() }).await.expect("overall").into_inner();
+    let overall = health
+        .check(HealthCheckRequest { service: String::new() })
+        .await
+        .expect("overall")
+        .into_inner();
     assert!(serving(overall.status));
     let unknown = health
-        .check(HealthCheckRequest { service: "rti.intake.v1.IntakeService".into() })
+        .check(HealthCheckRequest {
+            service: "rti.intake.v1.IntakeService".into(),
+        })
         .await
         .expect_err("not this service");
     assert_eq!(unknown.code(), tonic::Code::NotFound);
 }
 
-backend_tests!(drains_in_flight_calls_and_reports_not_serving_on_shutdown, health_is_not_found_for_services_it_does_not_serve);
+backend_tests!(
+    drains_in_flight_calls_and_reports_not_serving_on_shutdown,
+    health_is_not_found_for_services_it_does_not_serve
+);

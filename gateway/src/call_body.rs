@@ -1,0 +1,115 @@
+//! The body of a forwarded response, which is where a pass-through call really ends: it keeps
+//! the call counted and its span open until the last frame, records the gRPC status from the
+//! trailers, and ends the call with UNAVAILABLE when the gateway stops after the drain timeout.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+
+use axum::body::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+
+/// Counts forwarded calls in progress, streams included; shutdown logs it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    pub(crate) fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn enter(&self) -> InFlightGuard {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        InFlightGuard(self.0.clone())
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct InFlightGuard(Arc<AtomicUsize>);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Records a gRPC status code found in `headers` (trailers, or the headers of a trailers-only
+/// response) on `span`.
+pub(crate) fn record_status(span: &tracing::Span, headers: &http::HeaderMap) {
+    if let Some(code) = headers
+        .get("grpc-status")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<i32>().ok())
+    {
+        span.record("rpc.grpc.status_code", code);
+    }
+}
+
+pub(crate) struct CallBody {
+    upstream: tonic::body::Body,
+    span: tracing::Span,
+    _in_flight: InFlightGuard,
+    hard_stop: Pin<Box<WaitForCancellationFutureOwned>>,
+    finished: bool,
+}
+
+impl CallBody {
+    pub(crate) fn new(
+        upstream: tonic::body::Body,
+        span: tracing::Span,
+        in_flight: InFlightGuard,
+        hard_stop: &CancellationToken,
+    ) -> Self {
+        Self {
+            upstream,
+            span,
+            _in_flight: in_flight,
+            hard_stop: Box::pin(hard_stop.clone().cancelled_owned()),
+            finished: false,
+        }
+    }
+}
+
+impl Body for CallBody {
+    type Data = Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        if this.finished {
+            return Poll::Ready(None);
+        }
+        if this.hard_stop.as_mut().poll(context).is_ready() {
+            this.finished = true;
+            let mut trailers = http::HeaderMap::new();
+            let status = tonic::Status::unavailable("the gateway is shutting down");
+            // Adding a status with an ASCII message to a header map cannot fail; if it ever
+            // did, the stream would still end, only without a status.
+            let _ = status.add_header(&mut trailers);
+            record_status(&this.span, &trailers);
+            return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
+        }
+        let polled = Pin::new(&mut this.upstream).poll_frame(context);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    record_status(&this.span, trailers);
+                }
+            }
+            Poll::Ready(None) => this.finished = true,
+            Poll::Ready(Some(Err(_))) | Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.finished || self.upstream.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.upstream.size_hint()
+    }
+}

@@ -1,0 +1,217 @@
+//! What each `rti` command does.
+
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use rti_gateway::suite::{Databases, Suite, SuiteConfig, authz_tables};
+use rti_gateway::{Gateway, GatewayConfig, Upstreams, demo, dev_secret};
+use rti_platform::auth::{Claims, MIN_SECRET_BYTES, Role, mint_hs256};
+use rti_platform::country::normalize_country;
+use rti_platform::db::{Database, Migrations};
+use rti_platform::server::ServiceConfig;
+use rti_platform::{shutdown, telemetry};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Cli, Command, GatewayArgs, MigrateArgs, ServeArgs, ServiceName, TokenArgs, UpArgs};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Up(args) => up(args).await,
+        Command::Token(args) => token(args),
+        Command::Serve(args) => serve(args).await,
+        Command::Gateway(args) => gateway(args).await,
+        Command::Migrate(args) => migrate(args).await,
+    }
+}
+
+async fn up(args: UpArgs) -> anyhow::Result<()> {
+    let telemetry = telemetry::init(&args.telemetry, "rti")?;
+    let mut auth = args.auth.clone();
+    if auth.secret.is_none() && auth.jwks_url.is_none() {
+        let secret = dev_secret::read_or_create(&args.data_dir)
+            .with_context(|| format!("cannot keep the development secret in {}", args.data_dir.display()))?;
+        auth.secret = Some(secret);
+    }
+    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+    let suite = Suite::start(SuiteConfig {
+        listen: args.listen,
+        databases: Databases::sqlite_in(&args.data_dir),
+        auth: auth.clone(),
+        drain_timeout: args.server.drain_timeout,
+    })
+    .await?;
+    let address = suite.gateway_addr();
+    let stop = CancellationToken::new();
+    shutdown::cancel_on_signals(stop.clone());
+    let running = tokio::spawn(suite.run_until(stop.clone()));
+
+    if args.demo {
+        let loaded = match load_demo(address, auth.secret.as_deref()).await {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                stop.cancel();
+                let _ = running.await;
+                telemetry.shutdown().await;
+                return Err(error);
+            }
+        };
+        print_demo_guide(address, auth.secret.as_deref().unwrap_or_default(), &loaded)?;
+    }
+    println!("RTI Access is up; data in {}", args.data_dir.display());
+    println!("gateway listening on http://{address}");
+    let outcome = running.await.context("the suite task failed")?;
+    telemetry.shutdown().await;
+    Ok(outcome?)
+}
+
+async fn load_demo(address: std::net::SocketAddr, secret: Option<&str>) -> anyhow::Result<demo::DemoCatalogue> {
+    let secret = secret
+        .ok_or_else(|| anyhow!("--demo signs its tokens with RTI_AUTH_SECRET; it cannot run with only a JWKS URL"))?;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))?
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .context("cannot reach the gateway to load the demo")?;
+    let token = demo::loader_token(secret).map_err(|error| anyhow!("cannot sign the demo loader's token: {error}"))?;
+    demo::load(channel, &token)
+        .await
+        .map_err(|status| anyhow!("loading the demo failed: {}", status.message()))
+}
+
+fn print_demo_guide(address: std::net::SocketAddr, secret: &str, loaded: &demo::DemoCatalogue) -> anyhow::Result<()> {
+    let ttl = Duration::from_secs(12 * 3600);
+    let mint =
+        |claims: Claims| mint_hs256(secret, &claims).map_err(|error| anyhow!("cannot sign a demo token: {error}"));
+    let mut operator = Claims::new("demo-operator", &[Role::Operator], ttl);
+    operator.infrastructures.clone_from(&loaded.infrastructure_ids);
+    let mut applicant = Claims::new("demo-applicant", &[Role::Applicant], ttl);
+    applicant.org = Some("demo-organisation".into());
+    let mut funder = Claims::new("demo-funder-de", &[Role::Funder], ttl);
+    funder.country = Some("DE".into());
+    let mut ec = Claims::new("demo-funder-ec", &[Role::Funder], ttl);
+    ec.eu = true;
+    let tokens = [
+        ("ADMIN", mint(Claims::new("demo-admin", &[Role::Admin], ttl))?),
+        ("OPERATOR", mint(operator)?),
+        ("APPLICANT", mint(applicant)?),
+        ("REVIEWER", mint(Claims::new("demo-reviewer", &[Role::Reviewer], ttl))?),
+        (
+            "COORDINATOR",
+            mint(Claims::new("demo-coordinator", &[Role::Coordinator], ttl))?,
+        ),
+        ("FUNDER", mint(funder)?),
+        ("FUNDER_EC", mint(ec)?),
+    ];
+    println!(
+        "Demo catalogue: {} providers, {} infrastructures, {} installations (fictional, marked as demo data).",
+        loaded.providers,
+        loaded.infrastructure_ids.len(),
+        loaded.installations
+    );
+    println!("\nTokens, valid for 12 hours (the operator runs every demo infrastructure; the funder is German):");
+    for (role, token) in &tokens {
+        println!("export RTI_{role}_TOKEN={token}");
+    }
+    println!(
+        "\nTry it (grpcurl uses the gateway's reflection):\n\
+         grpcurl -plaintext {address} list\n\
+         grpcurl -plaintext -d '{{\"service\": \"rti.registry.v1.RegistryService\"}}' {address} grpc.health.v1.Health/Check\n\
+         grpcurl -plaintext -d '{{\"page_size\": 5}}' {address} rti.registry.v1.RegistryService/ListInfrastructures\n\
+         grpcurl -plaintext -H \"authorization: Bearer $RTI_ADMIN_TOKEN\" -d '{{\"provider\": {{\"name\": \"My lab\", \"country\": \"IT\"}}}}' \\\n  \
+         {address} rti.registry.v1.RegistryService/CreateProvider\n\
+         python3 scripts/grpc_client.py {address}   # the same from Python, with grpcio-reflection\n"
+    );
+    Ok(())
+}
+
+fn token(args: TokenArgs) -> anyhow::Result<()> {
+    let secret = match args.secret {
+        Some(secret) => secret,
+        None => dev_secret::read(&args.data_dir)?.ok_or_else(|| {
+            anyhow!(
+                "no signing secret: set RTI_AUTH_SECRET (--auth-secret), or run `rti up` once so that {} exists",
+                dev_secret::secret_path(&args.data_dir).display()
+            )
+        })?,
+    };
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(anyhow!(
+            "RTI_AUTH_SECRET (--auth-secret) is {} bytes; it must be at least {MIN_SECRET_BYTES}",
+            secret.len()
+        ));
+    }
+    let subject = args.subject.unwrap_or_else(|| format!("dev-{}", args.role.as_str()));
+    let mut claims = Claims::new(subject, &[args.role], args.ttl);
+    claims.org = args.org;
+    claims.infrastructures = args.infrastructures;
+    claims.country = args
+        .country
+        .as_deref()
+        .map(normalize_country)
+        .transpose()
+        .map_err(|error| anyhow!("--country: {error}"))?;
+    claims.eu = args.eu;
+    println!("{}", mint_hs256(&secret, &claims)?);
+    Ok(())
+}
+
+fn migrations(service: ServiceName) -> &'static Migrations {
+    match service {
+        ServiceName::Registry => rti_registry::app::SPEC.migrations,
+        ServiceName::Intake => rti_intake::app::SPEC.migrations,
+        ServiceName::Allocation => rti_allocation::app::SPEC.migrations,
+        ServiceName::Reporting => rti_reporting::app::SPEC.migrations,
+    }
+}
+
+async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
+    let database = Database::open(&args.database_url, migrations(args.service), 1).await?;
+    database.close().await;
+    println!("migrations applied");
+    Ok(())
+}
+
+/// Builds a service's `App`, reports its address, and serves until a signal.
+macro_rules! serve_app {
+    ($app:ty, $config:expr, $stop:expr) => {{
+        let app = <$app>::build($config).await?;
+        tracing::info!(address = %app.local_addr(), "service listening");
+        app.run_until($stop).await
+    }};
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let name = format!("rti-{}", format!("{:?}", args.service).to_lowercase());
+    let telemetry = telemetry::init(&args.telemetry, &name)?;
+    let mut config = ServiceConfig::new(args.listen, args.database_url, args.auth);
+    config.max_connections = args.max_connections;
+    config.drain_timeout = args.server.drain_timeout;
+    let stop = CancellationToken::new();
+    shutdown::cancel_on_signals(stop.clone());
+    let outcome = match args.service {
+        ServiceName::Registry => serve_app!(rti_registry::App, config, stop),
+        ServiceName::Intake => serve_app!(rti_intake::App, config, stop),
+        ServiceName::Allocation => serve_app!(rti_allocation::App, config, stop),
+        ServiceName::Reporting => serve_app!(rti_reporting::App, config, stop),
+    };
+    telemetry.shutdown().await;
+    Ok(outcome?)
+}
+
+async fn gateway(args: GatewayArgs) -> anyhow::Result<()> {
+    let telemetry = telemetry::init(&args.telemetry, "rti-gateway")?;
+    let upstreams = Upstreams {
+        registry: args.registry,
+        intake: args.intake,
+        allocation: args.allocation,
+        reporting: args.reporting,
+    };
+    let mut config = GatewayConfig::new(args.listen, upstreams, args.auth, authz_tables());
+    config.drain_timeout = args.server.drain_timeout;
+    let gateway = Gateway::build(config).await?;
+    let stop = CancellationToken::new();
+    shutdown::cancel_on_signals(stop.clone());
+    let outcome = gateway.serve(stop).await;
+    telemetry.shutdown().await;
+    Ok(outcome?)
+}

@@ -1,0 +1,62 @@
+//! What the gateway is told at start: where it listens, where each service answers, how tokens
+//! are verified and which RPCs are public, and the one error type of starting and serving.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rti_platform::authz::AuthzTable;
+use rti_platform::config::AuthConfig;
+
+/// Where each of the four services answers, as `http://host:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstreams {
+    pub registry: http::Uri,
+    pub intake: http::Uri,
+    pub allocation: http::Uri,
+    pub reporting: http::Uri,
+}
+
+/// How to run the gateway.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub listen: SocketAddr,
+    pub upstreams: Upstreams,
+    pub auth: AuthConfig,
+    /// The RPC tables of the services behind the gateway: methods with Access::Public may be called without a token.
+    pub authz: Vec<&'static AuthzTable>,
+    /// How long in-flight calls may take to finish once shutdown starts.
+    pub drain_timeout: Duration,
+    /// More `(path prefix, upstream)` routes, for tests and for adding services: the longest
+    /// matching prefix wins, and a route wins over the gateway's own health and reflection when
+    /// it covers their path. Empty in production.
+    pub extra_routes: Vec<(String, http::Uri)>,
+}
+
+impl GatewayConfig {
+    /// A configuration with a 20 s drain timeout and no extra routes.
+    pub fn new(listen: SocketAddr, upstreams: Upstreams, auth: AuthConfig, authz: Vec<&'static AuthzTable>) -> Self {
+        Self {
+            listen,
+            upstreams,
+            auth,
+            authz,
+            drain_timeout: Duration::from_secs(20),
+            extra_routes: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot build the reflection service: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("the gateway server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}

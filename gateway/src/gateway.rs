@@ -1,0 +1,171 @@
+//! Starting and stopping the gateway: [`Gateway::build`] checks the configuration, opens lazy
+//! channels to the upstreams and binds the port, in that order, so bad configuration fails
+//! before any port is bound; [`Gateway::serve`] serves HTTP/2 (prior knowledge) and HTTP/1 on
+//! that one port until shutdown, then drains under a timeout.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::handler::Handler;
+use axum::serve::ListenerExt;
+use rti_platform::auth::Authenticator;
+use rti_platform::server::{reflection_v1, reflection_v1alpha};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::server::NamedService;
+use tonic_health::pb::health_server::HealthServer;
+
+use crate::call_body::InFlight;
+use crate::config::{GatewayConfig, GatewayError};
+use crate::edge_auth::EdgeAuth;
+use crate::health::{GatewayHealth, HealthControl, health_service};
+use crate::proxy::{Proxy, forward};
+use crate::request_id::assign_request_id;
+use crate::routes::{RouteTable, Routes};
+
+/// A gateway that is ready to serve: configuration checked, port bound.
+#[derive(Debug)]
+pub struct Gateway {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    router: axum::Router,
+    health: HealthControl,
+    in_flight: InFlight,
+    hard_stop: CancellationToken,
+    drain_timeout: Duration,
+}
+
+impl Gateway {
+    /// Checks config (Authenticator::new → Err is a config error), creates lazy tonic Channels to upstreams (Endpoint::connect_lazy, so it starts even if a service is still starting), binds the listener (port 0 allowed).
+    pub async fn build(config: GatewayConfig) -> Result<Gateway, GatewayError> {
+        let authenticator = Authenticator::new(&config.auth).map_err(GatewayError::Config)?;
+        let routes = config
+            .extra_routes
+            .iter()
+            .fold(Routes::from_upstreams(&config.upstreams), |routes, (prefix, uri)| {
+                routes.with_route(prefix, uri.clone())
+            });
+        let table = routes.connect()?;
+        if let Some(orphan) = config.authz.iter().find(|authz| !table.covers_service(authz.service)) {
+            return Err(GatewayError::Config(format!(
+                "the RPC table of {} has no upstream to send its calls to",
+                orphan.service
+            )));
+        }
+
+        let (health, health_server) = health_service(table.clone());
+        let in_flight = InFlight::default();
+        let hard_stop = CancellationToken::new();
+        let proxy = Proxy::new(
+            table.clone(),
+            EdgeAuth::new(authenticator, config.authz),
+            in_flight.clone(),
+            hard_stop.clone(),
+        );
+        let router = router(&table, health_server, proxy)?;
+
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| GatewayError::Bind {
+                address: config.listen,
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| GatewayError::Bind {
+            address: config.listen,
+            source,
+        })?;
+        Ok(Gateway {
+            listener,
+            local_addr,
+            router,
+            health,
+            in_flight,
+            hard_stop,
+            drain_timeout: config.drain_timeout,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` is cancelled, then: gateway health "" NOT_SERVING, stop accepting, drain in-flight under drain_timeout.
+    pub async fn serve(self, shutdown: CancellationToken) -> Result<(), GatewayError> {
+        let Gateway {
+            listener,
+            local_addr,
+            router,
+            health,
+            in_flight,
+            hard_stop,
+            drain_timeout,
+        } = self;
+        let listener = listener.tap_io(|tcp| {
+            // Without it small gRPC frames wait on Nagle's algorithm (perf-notes A4).
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY");
+            }
+        });
+        let stop_accepting = CancellationToken::new();
+        let server = axum::serve(listener, router).with_graceful_shutdown(stop_accepting.clone().cancelled_owned());
+        let mut server = std::pin::pin!(server.into_future());
+        health.set_serving();
+        tracing::info!(address = %local_addr, "gateway listening");
+
+        tokio::select! {
+            finished = &mut server => {
+                health.stop();
+                return finished.map_err(GatewayError::Serve);
+            }
+            () = shutdown.cancelled() => {}
+        }
+
+        // Health first, so balancers stop sending; then no new connections, and calls drain.
+        health.stop();
+        stop_accepting.cancel();
+        match tokio::time::timeout(drain_timeout, &mut server).await {
+            Ok(finished) => finished.map_err(GatewayError::Serve)?,
+            Err(_) => {
+                tracing::warn!(
+                    in_flight = in_flight.count(),
+                    drain_timeout_ms = u64::try_from(drain_timeout.as_millis()).unwrap_or(u64::MAX),
+                    "drain timeout elapsed; ending the calls still in flight"
+                );
+                hard_stop.cancel();
+            }
+        }
+        tracing::info!("gateway stopped");
+        Ok(())
+    }
+}
+
+/// Everything on the one port. The gateway's own gRPC services answer their paths unless a
+/// route covers them (a route to an upstream wins); every other path goes to the pass-through.
+/// More routers (REST under `/v1`) merge here, before the request-id layer so it covers them.
+fn router(
+    routes: &RouteTable,
+    health: HealthServer<GatewayHealth>,
+    proxy: Proxy,
+) -> Result<axum::Router, GatewayError> {
+    let services = &rti_proto::SERVICE_NAMES;
+    let mut local = tonic::service::Routes::default();
+    if !routes.covers_service(name_of(&health)) {
+        local = local.add_service(health);
+    }
+    let reflection = reflection_v1(services)?;
+    if !routes.covers_service(name_of(&reflection)) {
+        local = local.add_service(reflection);
+    }
+    let reflection_alpha = reflection_v1alpha(services)?;
+    if !routes.covers_service(name_of(&reflection_alpha)) {
+        local = local.add_service(reflection_alpha);
+    }
+    Ok(local
+        .into_axum_router()
+        .fallback_service(forward.with_state(proxy))
+        .layer(axum::middleware::from_fn(assign_request_id)))
+}
+
+fn name_of<S: NamedService>(_service: &S) -> &'static str {
+    S::NAME
+}

@@ -1,0 +1,34 @@
+//! `rti`: the RTI Access command line. `rti up` runs the whole suite in one process on SQLite;
+//! `rti serve` and `rti gateway` run the pieces as separate processes for production; `rti token`
+//! mints development tokens; `rti migrate` applies a service's migrations and exits.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return cli::report_usage_error(error),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("rti: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line, the whole cause chain: what a person at a terminal needs first.
+            eprintln!("rti: {}", format!("{error:#}").replace('\n', " "));
+            ExitCode::FAILURE
+        }
+    }
+}

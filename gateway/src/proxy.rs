@@ -1,0 +1,232 @@
+//! gRPC pass-through: a call goes to the upstream that owns its path prefix with its method,
+//! path, metadata and body stream unchanged, and the response comes back as a stream with its
+//! trailers (`grpc-status`, `grpc-message`, `grpc-status-details-bin`), so unary and streaming
+//! calls in both directions pass alike. Authentication happens here first (DESIGN §4), and each
+//! call gets a `gateway` span that the service's own span continues (DESIGN §7).
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use rti_platform::telemetry::{extract_context, inject_current_context};
+use tokio_util::sync::CancellationToken;
+use tower::{Service, ServiceExt};
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::call_body::{CallBody, InFlight, record_status};
+use crate::edge_auth::EdgeAuth;
+use crate::request_id::request_id_of;
+use crate::routes::RouteTable;
+
+/// What the pass-through needs; cheap to clone, one per call.
+#[derive(Debug, Clone)]
+pub(crate) struct Proxy {
+    inner: Arc<ProxyInner>,
+}
+
+#[derive(Debug)]
+struct ProxyInner {
+    routes: RouteTable,
+    edge: EdgeAuth,
+    in_flight: InFlight,
+    /// Fires when the drain timeout has passed: calls still streaming end then.
+    hard_stop: CancellationToken,
+}
+
+impl Proxy {
+    pub(crate) fn new(routes: RouteTable, edge: EdgeAuth, in_flight: InFlight, hard_stop: CancellationToken) -> Self {
+        Self {
+            inner: Arc::new(ProxyInner {
+                routes,
+                edge,
+                in_flight,
+                hard_stop,
+            }),
+        }
+    }
+}
+
+/// The axum handler for every path the gateway does not answer itself.
+pub(crate) async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    let Some(mut channel) = proxy.inner.routes.channel_for(&path).cloned() else {
+        return no_route(&path, request.headers());
+    };
+    let span = call_span(&path, request.headers());
+    let call = span.clone();
+    let in_flight = proxy.inner.in_flight.enter();
+    async move {
+        if let Err(status) = proxy
+            .inner
+            .edge
+            .admit(&path, request.headers().get(http::header::AUTHORIZATION))
+            .await
+        {
+            return status_response(&call, status);
+        }
+        let client_version = request.version();
+        let mut request = request.map(tonic::body::Body::new);
+        remove_hop_by_hop_headers(request.headers_mut());
+        // The channel sets the upstream's authority, and speaks HTTP/2 whatever the client spoke.
+        request.headers_mut().remove(http::header::HOST);
+        *request.version_mut() = http::Version::HTTP_2;
+        if !call.is_none() {
+            inject_current_context(request.headers_mut());
+        }
+
+        let sent = match channel.ready().await {
+            Ok(ready) => ready.call(request).await,
+            Err(error) => Err(error),
+        };
+        match sent {
+            Ok(response) => {
+                record_status(&call, response.headers());
+                let (mut parts, body) = response.into_parts();
+                remove_hop_by_hop_headers(&mut parts.headers);
+                parts.version = client_version;
+                let body = CallBody::new(body, call, in_flight, &proxy.inner.hard_stop);
+                Response::from_parts(parts, axum::body::Body::new(body))
+            }
+            Err(error) => {
+                let service = service_of(&path);
+                tracing::warn!(service, error = %error_chain(&error), "cannot reach the upstream");
+                status_response(
+                    &call,
+                    tonic::Status::unavailable(format!("{service} cannot be reached")),
+                )
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// Health checks and reflection are not worth a trace each; every other call gets one.
+fn call_span(path: &str, headers: &http::HeaderMap) -> tracing::Span {
+    if path.starts_with("/grpc.health.") || path.starts_with("/grpc.reflection.") {
+        return tracing::Span::none();
+    }
+    let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or((path, ""));
+    let span = tracing::info_span!(
+        "gateway",
+        otel.name = %path,
+        otel.kind = "server",
+        rpc.system = "grpc",
+        rpc.service = %service,
+        rpc.method = %method,
+        request_id = %request_id_of(headers),
+        rpc.grpc.status_code = tracing::field::Empty,
+    );
+    // Without a valid incoming `traceparent` this starts a new trace.
+    if let Err(error) = span.set_parent(extract_context(headers)) {
+        tracing::debug!(%error, "cannot continue the caller's trace");
+    }
+    span
+}
+
+fn status_response(span: &tracing::Span, status: tonic::Status) -> Response {
+    span.record("rpc.grpc.status_code", i32::from(status.code()));
+    status.into_http::<axum::body::Body>()
+}
+
+fn no_route(path: &str, headers: &http::HeaderMap) -> Response {
+    let is_grpc = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/grpc"));
+    if is_grpc {
+        tonic::Status::unimplemented(format!("no service behind the gateway answers {path}")).into_http()
+    } else {
+        (http::StatusCode::NOT_FOUND, format!("nothing here answers {path}\n")).into_response()
+    }
+}
+
+/// `rti.registry.v1.RegistryService` for `/rti.registry.v1.RegistryService/GetProvider`.
+fn service_of(path: &str) -> &str {
+    let trimmed = path.trim_start_matches('/');
+    trimmed.split_once('/').map_or(trimmed, |(service, _)| service)
+}
+
+/// Headers that describe one connection, not the call (RFC 9110 §7.6.1); HTTP/2 forbids them.
+fn remove_hop_by_hop_headers(headers: &mut http::HeaderMap) {
+    let named_by_connection: Vec<http::HeaderName> = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|name| http::HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named_by_connection {
+        headers.remove(name);
+    }
+    for name in [
+        http::header::CONNECTION,
+        http::header::PROXY_AUTHENTICATE,
+        http::header::PROXY_AUTHORIZATION,
+        http::header::TRANSFER_ENCODING,
+        http::header::UPGRADE,
+    ] {
+        headers.remove(name);
+    }
+    headers.remove("keep-alive");
+    headers.remove("proxy-connection");
+    // gRPC needs `te: trailers`; any other `te` is hop-by-hop.
+    let te_is_trailers = headers
+        .get(http::header::TE)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"trailers"));
+    if !te_is_trailers {
+        headers.remove(http::header::TE);
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn removes_hop_by_hop_headers_but_keeps_te_trailers_and_metadata() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("keep-alive, x-private-hop"),
+        );
+        headers.insert("keep-alive", http::HeaderValue::from_static("timeout=5"));
+        headers.insert("x-private-hop", http::HeaderValue::from_static("1"));
+        headers.insert(http::header::UPGRADE, http::HeaderValue::from_static("h2c"));
+        headers.insert(http::header::TE, http::HeaderValue::from_static("trailers"));
+        headers.insert(http::header::AUTHORIZATION, http::HeaderValue::from_static("Bearer x"));
+        headers.insert("grpc-timeout", http::HeaderValue::from_static("1S"));
+        remove_hop_by_hop_headers(&mut headers);
+        let left: std::collections::BTreeSet<_> = headers.keys().map(http::HeaderName::as_str).collect();
+        assert_eq!(left, ["authorization", "grpc-timeout", "te"].into());
+    }
+
+    #[test]
+    fn te_other_than_trailers_is_removed() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::TE, http::HeaderValue::from_static("gzip"));
+        remove_hop_by_hop_headers(&mut headers);
+        assert!(headers.is_empty());
+    }
+
+    #[test]
+    fn names_the_service_of_a_path() {
+        assert_eq!(
+            service_of("/rti.registry.v1.RegistryService/GetProvider"),
+            "rti.registry.v1.RegistryService"
+        );
+        assert_eq!(service_of("/odd"), "odd");
+    }
+}

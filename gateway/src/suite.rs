@@ -1,0 +1,180 @@
+//! The whole suite in one process (`rti up`): the four services on loopback ports, each with its
+//! own database, and the gateway in front of them. Tests boot it the same way.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use rti_platform::config::AuthConfig;
+use rti_platform::db::DatabaseUrl;
+use rti_platform::server::{ServiceConfig, StartError};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::{Gateway, GatewayConfig, GatewayError, Upstreams};
+
+/// One database per service.
+#[derive(Debug, Clone)]
+pub struct Databases {
+    pub registry: DatabaseUrl,
+    pub intake: DatabaseUrl,
+    pub allocation: DatabaseUrl,
+    pub reporting: DatabaseUrl,
+}
+
+impl Databases {
+    /// `registry.db`, `intake.db`, … under `directory`, created on first use.
+    pub fn sqlite_in(directory: &Path) -> Self {
+        let file = |name: &str| DatabaseUrl::sqlite_file(&directory.join(format!("{name}.db")));
+        Self {
+            registry: file("registry"),
+            intake: file("intake"),
+            allocation: file("allocation"),
+            reporting: file("reporting"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SuiteConfig {
+    /// The gateway's address; the services take free loopback ports.
+    pub listen: SocketAddr,
+    pub databases: Databases,
+    pub auth: AuthConfig,
+    pub drain_timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    #[error("the {service} service cannot start: {source}")]
+    Service { service: &'static str, source: StartError },
+    #[error("the {service} service stopped: {source}")]
+    ServiceFailed { service: &'static str, source: StartError },
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
+}
+
+/// A started suite: every port bound, every store migrated.
+#[derive(Debug)]
+pub struct Suite {
+    gateway: Gateway,
+    upstreams: Upstreams,
+    services: JoinSet<(&'static str, Result<(), StartError>)>,
+    services_shutdown: CancellationToken,
+}
+
+fn service_config(database_url: &DatabaseUrl, config: &SuiteConfig) -> ServiceConfig {
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut service = ServiceConfig::new(loopback, database_url.clone(), config.auth.clone());
+    service.drain_timeout = config.drain_timeout;
+    service
+}
+
+fn upstream(address: SocketAddr) -> http::Uri {
+    format!("http://{address}")
+        .parse()
+        .expect("a socket address forms a valid URI")
+}
+
+impl Suite {
+    pub async fn start(config: SuiteConfig) -> Result<Self, SuiteError> {
+        let failed = |service| move |source| SuiteError::Service { service, source };
+        let registry = rti_registry::App::build(service_config(&config.databases.registry, &config))
+            .await
+            .map_err(failed("registry"))?;
+        let intake = rti_intake::App::build(service_config(&config.databases.intake, &config))
+            .await
+            .map_err(failed("intake"))?;
+        let allocation = rti_allocation::App::build(service_config(&config.databases.allocation, &config))
+            .await
+            .map_err(failed("allocation"))?;
+        let reporting = rti_reporting::App::build(service_config(&config.databases.reporting, &config))
+            .await
+            .map_err(failed("reporting"))?;
+        let upstreams = Upstreams {
+            registry: upstream(registry.local_addr()),
+            intake: upstream(intake.local_addr()),
+            allocation: upstream(allocation.local_addr()),
+            reporting: upstream(reporting.local_addr()),
+        };
+
+        let mut gateway_config =
+            GatewayConfig::new(config.listen, upstreams.clone(), config.auth.clone(), authz_tables());
+        gateway_config.drain_timeout = config.drain_timeout;
+        let gateway = Gateway::build(gateway_config).await?;
+
+        let services_shutdown = CancellationToken::new();
+        let mut services = JoinSet::new();
+        let token = services_shutdown.clone();
+        services.spawn(async move { ("registry", registry.run_until(token).await) });
+        let token = services_shutdown.clone();
+        services.spawn(async move { ("intake", intake.run_until(token).await) });
+        let token = services_shutdown.clone();
+        services.spawn(async move { ("allocation", allocation.run_until(token).await) });
+        let token = services_shutdown.clone();
+        services.spawn(async move { ("reporting", reporting.run_until(token).await) });
+        Ok(Self {
+            gateway,
+            upstreams,
+            services,
+            services_shutdown,
+        })
+    }
+
+    pub fn gateway_addr(&self) -> SocketAddr {
+        self.gateway.local_addr()
+    }
+
+    /// Where each service answers directly, behind the gateway.
+    pub fn upstreams(&self) -> &Upstreams {
+        &self.upstreams
+    }
+
+    /// Serves until `shutdown` fires or a service fails; the gateway and the services drain
+    /// together, so a call in flight through the gateway still finishes at its service.
+    pub async fn run_until(mut self, shutdown: CancellationToken) -> Result<(), SuiteError> {
+        let services_shutdown = self.services_shutdown.clone();
+        let gateway_shutdown = shutdown.child_token();
+        let mut gateway = tokio::spawn(self.gateway.serve(gateway_shutdown.clone()));
+        let mut failure = None;
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            stopped = self.services.join_next() => {
+                if let Some(Ok((service, Err(source)))) = stopped {
+                    failure = Some(SuiteError::ServiceFailed { service, source });
+                }
+            }
+            served = &mut gateway => {
+                if let Ok(Err(error)) = served {
+                    failure = Some(SuiteError::Gateway(error));
+                }
+            }
+        }
+        gateway_shutdown.cancel();
+        services_shutdown.cancel();
+        if !gateway.is_finished() {
+            match gateway.await {
+                Ok(Err(error)) if failure.is_none() => failure = Some(SuiteError::Gateway(error)),
+                _ => {}
+            }
+        }
+        while let Some(stopped) = self.services.join_next().await {
+            if let Ok((service, Err(source))) = stopped
+                && failure.is_none()
+            {
+                failure = Some(SuiteError::ServiceFailed { service, source });
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    }
+}
+
+/// The RPC tables of the four services, which tell the gateway what is public.
+pub fn authz_tables() -> Vec<&'static rti_platform::authz::AuthzTable> {
+    vec![
+        &rti_registry::AUTHZ,
+        &rti_intake::AUTHZ,
+        &rti_allocation::AUTHZ,
+        &rti_reporting::AUTHZ,
+    ]
+}

@@ -1,0 +1,140 @@
+//! Bad configuration stops `rti` at start with exactly one clear line on stderr.
+
+use rti_platform::auth::Authenticator;
+use rti_platform::config::AuthConfig;
+
+use crate::{run, stderr_lines};
+
+const SECRET: &str = "a-development-secret-of-more-than-32-bytes";
+
+fn assert_one_line_error(arguments: &[&str], code: i32, mentions: &[&str]) {
+    let output = run(arguments);
+    assert_eq!(output.status.code(), Some(code), "{arguments:?}: {output:?}");
+    let lines = stderr_lines(&output);
+    assert_eq!(lines.len(), 1, "{arguments:?} printed {lines:#?}");
+    assert!(lines[0].starts_with("rti: "), "{}", lines[0]);
+    for mention in mentions {
+        assert!(
+            lines[0].contains(mention),
+            "{:?} does not mention {mention:?}",
+            lines[0]
+        );
+    }
+}
+
+#[test]
+fn an_unsupported_database_url_is_one_line_naming_the_accepted_schemes() {
+    assert_one_line_error(
+        &["serve", "registry", "--database-url", "mysql://localhost/registry"],
+        2,
+        &["--database-url", "expected sqlite://PATH or postgres://"],
+    );
+}
+
+#[test]
+fn an_unparsable_listen_address_is_one_line_naming_the_flag() {
+    assert_one_line_error(
+        &["up", "--listen", "localhost-8080"],
+        2,
+        &["--listen", "localhost-8080"],
+    );
+}
+
+#[test]
+fn missing_upstreams_are_one_line_listing_them() {
+    assert_one_line_error(
+        &["gateway", "--registry", "http://127.0.0.1:1"],
+        2,
+        &["--intake", "--allocation", "--reporting"],
+    );
+}
+
+#[test]
+fn a_short_secret_fails_before_any_port_is_bound() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let database = format!("sqlite://{}/registry.db", directory.path().display());
+    assert_one_line_error(
+        &[
+            "serve",
+            "registry",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &database,
+            "--auth-secret",
+            "short",
+        ],
+        1,
+        &["invalid configuration", "at least 32"],
+    );
+    assert!(
+        !directory.path().join("registry.db").exists(),
+        "configuration is checked before the store is opened"
+    );
+}
+
+#[test]
+fn a_service_without_any_way_to_verify_tokens_refuses_to_start() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let database = format!("sqlite://{}/intake.db", directory.path().display());
+    assert_one_line_error(
+        &[
+            "serve",
+            "intake",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &database,
+        ],
+        1,
+        &["RTI_AUTH_SECRET", "RTI_AUTH_JWKS_URL"],
+    );
+}
+
+#[test]
+fn token_without_a_secret_says_where_one_comes_from() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let data_dir = directory.path().to_str().expect("utf-8 path");
+    assert_one_line_error(
+        &["token", "--role", "admin", "--data-dir", data_dir],
+        1,
+        &["RTI_AUTH_SECRET", "rti up"],
+    );
+}
+
+#[tokio::test]
+async fn token_prints_a_jwt_the_services_accept_with_its_scopes() {
+    let output = crate::run(&[
+        "token",
+        "--role",
+        "funder",
+        "--country",
+        "el",
+        "--ttl",
+        "5m",
+        "--auth-secret",
+        SECRET,
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let token = String::from_utf8(output.stdout).expect("utf-8");
+    let authenticator = Authenticator::new(&AuthConfig {
+        secret: Some(SECRET.into()),
+        ..AuthConfig::default()
+    })
+    .expect("config");
+    let principal = authenticator.verify(token.trim()).await.expect("a valid token");
+    assert!(principal.has_role(rti_platform::auth::Role::Funder));
+    assert_eq!(principal.country.as_deref(), Some("GR"), "EL is stored as GR");
+
+    let both = crate::run(&[
+        "token",
+        "--role",
+        "funder",
+        "--country",
+        "DE",
+        "--eu",
+        "--auth-secret",
+        SECRET,
+    ]);
+    assert_eq!(both.status.code(), Some(2), "--country and --eu exclude each other");
+}

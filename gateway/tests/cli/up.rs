@@ -1,0 +1,161 @@
+//! `rti up --demo`: ready line, demo catalogue through the gateway, SIGTERM, idempotent restart.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rti_proto::registry as proto;
+use rti_proto::registry::registry_service_client::RegistryServiceClient;
+
+use crate::rti;
+
+/// A running `rti up` and the gateway address it printed.
+struct Up {
+    child: Child,
+    address: String,
+    stdout: Vec<String>,
+}
+
+fn start(data_dir: &Path) -> Up {
+    let mut child = rti(&[
+        "up",
+        "--demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data_dir.to_str().expect("utf-8"),
+    ])
+    .env("RTI_LOG_FILTER", "warn")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .expect("rti up starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    loop {
+        let Ok(line) = receiver.recv_timeout(Duration::from_secs(60)) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("rti up did not print its address within a minute: {lines:#?}");
+        };
+        if let Some(address) = line.strip_prefix("gateway listening on ") {
+            let address = address.trim().to_owned();
+            lines.push(line);
+            return Up {
+                child,
+                address,
+                stdout: lines,
+            };
+        }
+        lines.push(line);
+    }
+}
+
+fn terminate(mut up: Up) {
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &up.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = up.child.try_wait().expect("wait") {
+            assert!(status.success(), "rti up exits cleanly on SIGTERM: {status:?}");
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rti up did not stop within 30 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+async fn installation_count(address: &str) -> usize {
+    let channel = tonic::transport::Channel::from_shared(address.to_owned())
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let mut client = RegistryServiceClient::new(channel);
+    let page = client
+        .list_installations(proto::ListInstallationsRequest {
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .expect("anonymous list")
+        .into_inner();
+    page.installations.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_with_demo_serves_the_catalogue_and_restarts_without_duplicates() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let first = start(directory.path());
+    assert!(
+        first
+            .stdout
+            .iter()
+            .any(|line| line.starts_with("export RTI_ADMIN_TOKEN=")),
+        "{:#?}",
+        first.stdout
+    );
+    assert!(
+        first.stdout.iter().any(|line| line.contains("grpcurl -plaintext")),
+        "example calls are printed"
+    );
+    let count = installation_count(&first.address).await;
+    assert!(count >= 10, "the demo catalogue is there: {count}");
+
+    // The secret `rti up` generated lets `rti token` mint tokens the suite accepts.
+    let minted = crate::run(&[
+        "token",
+        "--role",
+        "admin",
+        "--data-dir",
+        directory.path().to_str().expect("utf-8"),
+    ]);
+    assert!(minted.status.success(), "{minted:?}");
+    let token = String::from_utf8(minted.stdout).expect("utf-8");
+    let channel = tonic::transport::Channel::from_shared(first.address.clone())
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let mut request = tonic::Request::new(proto::CreateProviderRequest {
+        provider: Some(proto::Provider {
+            name: "Minted".into(),
+            country: "LU".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", token.trim()).parse().expect("ascii"),
+    );
+    RegistryServiceClient::new(channel)
+        .create_provider(request)
+        .await
+        .expect("the minted token is accepted");
+    terminate(first);
+
+    let second = start(directory.path());
+    assert_eq!(
+        installation_count(&second.address).await,
+        count,
+        "a restart does not load the demo twice"
+    );
+    terminate(second);
+}

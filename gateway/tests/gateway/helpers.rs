@@ -1,0 +1,186 @@
+//! Test upstreams (tonic servers with health and reflection that record what reaches them), a
+//! gateway started on port 0, and bounded waits.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rti_gateway::{Gateway, GatewayConfig, GatewayError, Upstreams};
+use rti_platform::auth::Role;
+use rti_platform::authz::{Access, AuthzTable, RpcRule};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::server::HealthReporter;
+
+/// The registry's public read and admin-only write, as the registry's own table has them.
+pub static REGISTRY_TABLE: AuthzTable = AuthzTable {
+    service: "rti.registry.v1.RegistryService",
+    rules: &[
+        RpcRule {
+            method: "GetInfrastructure",
+            access: Access::Public,
+        },
+        RpcRule {
+            method: "CreateInfrastructure",
+            access: Access::Roles(&[Role::Admin]),
+        },
+    ],
+};
+
+/// Anything a bounded wait may take; far above what a passing run needs.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A stand-in for a service: health, and reflection v1 listing health only (so its answers
+/// differ from the gateway's). It records the headers of every request that reaches it.
+pub struct Upstream {
+    pub address: SocketAddr,
+    pub health: HealthReporter,
+    seen: Arc<Mutex<Vec<(String, http::HeaderMap)>>>,
+    _stop: DropGuard,
+}
+
+impl Upstream {
+    pub async fn start() -> Self {
+        Self::start_on(TcpListener::bind("127.0.0.1:0").await.expect("bind port 0")).await
+    }
+
+    pub async fn start_on(listener: TcpListener) -> Self {
+        let address = listener.local_addr().expect("bound");
+        let (health, health_service) = tonic_health::server::health_reporter();
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .with_service_name("grpc.health.v1.Health")
+            .build_v1()
+            .expect("reflection over the health descriptors");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let recorder = seen.clone();
+        let record = tower::util::MapRequestLayer::new(move |request: http::Request<tonic::body::Body>| {
+            let entry = (request.uri().path().to_owned(), request.headers().clone());
+            recorder.lock().expect("not poisoned").push(entry);
+            request
+        });
+        let stop = CancellationToken::new();
+        let server = tonic::transport::Server::builder()
+            .layer(record)
+            .add_service(health_service)
+            .add_service(reflection)
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener),
+                stop.clone().cancelled_owned(),
+            );
+        tokio::spawn(server);
+        Self {
+            address,
+            health,
+            seen,
+            _stop: stop.drop_guard(),
+        }
+    }
+
+    pub fn uri(&self) -> http::Uri {
+        uri_of(self.address)
+    }
+
+    pub fn channel(&self) -> Channel {
+        channel_to(self.address)
+    }
+
+    /// The headers of the requests to `path` that reached this upstream, oldest first.
+    pub fn seen(&self, path: &str) -> Vec<http::HeaderMap> {
+        let seen = self.seen.lock().expect("not poisoned");
+        seen.iter()
+            .filter(|(seen_path, _)| seen_path == path)
+            .map(|(_, headers)| headers.clone())
+            .collect()
+    }
+}
+
+pub fn uri_of(address: SocketAddr) -> http::Uri {
+    format!("http://{address}").parse().expect("a valid URI")
+}
+
+pub fn channel_to(address: SocketAddr) -> Channel {
+    Endpoint::from(uri_of(address)).connect_lazy()
+}
+
+/// An address where nothing listens (the port was free a moment ago).
+pub async fn nowhere() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    listener.local_addr().expect("bound")
+}
+
+pub fn all_to(uri: &http::Uri) -> Upstreams {
+    Upstreams {
+        registry: uri.clone(),
+        intake: uri.clone(),
+        allocation: uri.clone(),
+        reporting: uri.clone(),
+    }
+}
+
+/// A gateway serving in the background; dropping it shuts it down.
+pub struct TestGateway {
+    pub address: SocketAddr,
+    pub shutdown: CancellationToken,
+    served: Option<JoinHandle<Result<(), GatewayError>>>,
+}
+
+impl TestGateway {
+    pub async fn start(upstreams: Upstreams) -> Self {
+        Self::start_with(upstreams, Vec::new(), Duration::from_secs(5)).await
+    }
+
+    pub async fn start_with(
+        upstreams: Upstreams,
+        extra_routes: Vec<(String, http::Uri)>,
+        drain_timeout: Duration,
+    ) -> Self {
+        rti_platform::testing::init_logging();
+        let mut config = GatewayConfig::new(
+            "127.0.0.1:0".parse().expect("an address"),
+            upstreams,
+            rti_platform::testing::test_auth(),
+            vec![&REGISTRY_TABLE],
+        );
+        config.extra_routes = extra_routes;
+        config.drain_timeout = drain_timeout;
+        let gateway = Gateway::build(config).await.expect("the gateway starts");
+        let address = gateway.local_addr();
+        let shutdown = CancellationToken::new();
+        let served = tokio::spawn(gateway.serve(shutdown.clone()));
+        Self {
+            address,
+            shutdown,
+            served: Some(served),
+        }
+    }
+
+    pub fn channel(&self) -> Channel {
+        channel_to(self.address)
+    }
+
+    /// Cancels the shutdown token and waits (boundedly) for `serve` to return.
+    pub async fn stop(&mut self) -> Result<(), GatewayError> {
+        self.shutdown.cancel();
+        let served = self.served.take().expect("stopped once");
+        tokio::time::timeout(PATIENCE, served)
+            .await
+            .expect("serve returns")
+            .expect("serve does not panic")
+    }
+}
+
+impl Drop for TestGateway {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// The next message of a stream, waiting at most [`PATIENCE`].
+pub async fn next<T>(stream: &mut tonic::Streaming<T>) -> Result<Option<T>, tonic::Status> {
+    tokio::time::timeout(PATIENCE, stream.message())
+        .await
+        .expect("a message within the patience")
+}

@@ -1,0 +1,9 @@
+//! The gateway end to end, against in-process tonic upstreams on port 0: reflection, health,
+//! streaming pass-through, authentication at the edge, request ids, trace context, shutdown.
+
+mod helpers;
+
+mod edge;
+mod health;
+mod pass_through;
+mod shutdown;

@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Talks to a running RTI Access gateway the way any reflection-based gRPC client would.
+
+It knows nothing of RTI Access ahead of time: it lists the services through server reflection,
+builds message classes from the descriptors the gateway serves, checks health per service, creates
+a provider and an infrastructure with an admin token, reads the infrastructure back, and checks
+that the same write is UNAUTHENTICATED without a token and PERMISSION_DENIED with a funder token.
+
+    pip install grpcio grpcio-reflection grpcio-health-checking
+    python3 scripts/grpc_client.py 127.0.0.1:8080 --admin-token "$RTI_ADMIN_TOKEN" --funder-token "$RTI_FUNDER_TOKEN"
+
+Exits non-zero, naming the failed check, when anything is not as expected.
+"""
+
+import argparse
+import os
+import sys
+import uuid
+
+import grpc
+from google.protobuf import descriptor_pool, json_format, message_factory
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+
+SERVICES = [
+    "rti.registry.v1.RegistryService",
+    "rti.intake.v1.IntakeService",
+    "rti.allocation.v1.AllocationService",
+    "rti.reporting.v1.ReportingService",
+]
+REGISTRY = "rti.registry.v1.RegistryService"
+
+
+def check(condition, what):
+    if not condition:
+        sys.exit(f"FAILED: {what}")
+    print(f"ok: {what}")
+
+
+class Dynamic:
+    """Calls unary methods of a service known only through reflection."""
+
+    def __init__(self, channel):
+        self.channel = channel
+        self.reflection = ProtoReflectionDescriptorDatabase(channel)
+        self.pool = descriptor_pool.DescriptorPool(self.reflection)
+
+    def call(self, service, method, body, token=None):
+        method_descriptor = self.pool.FindServiceByName(service).FindMethodByName(method)
+        request_class = message_factory.GetMessageClass(method_descriptor.input_type)
+        response_class = message_factory.GetMessageClass(method_descriptor.output_type)
+        stub = self.channel.unary_unary(
+            f"/{service}/{method}",
+            request_serializer=lambda message: message.SerializeToString(),
+            response_deserializer=response_class.FromString,
+        )
+        metadata = [("authorization", f"Bearer {token}")] if token else None
+        response = stub(json_format.ParseDict(body, request_class()), metadata=metadata, timeout=10)
+        return json_format.MessageToDict(response)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("address", help="the gateway, e.g. 127.0.0.1:8080")
+    parser.add_argument("--admin-token", default=os.environ.get("RTI_ADMIN_TOKEN"))
+    parser.add_argument("--funder-token", default=os.environ.get("RTI_FUNDER_TOKEN"))
+    args = parser.parse_args()
+    if not args.admin_token or not args.funder_token:
+        sys.exit("give --admin-token and --funder-token (or RTI_ADMIN_TOKEN and RTI_FUNDER_TOKEN)")
+
+    channel = grpc.insecure_channel(args.address)
+    dynamic = Dynamic(channel)
+
+    listed = set(dynamic.reflection.get_services())
+    for service in SERVICES:
+        check(service in listed, f"reflection lists {service}")
+
+    health = health_pb2_grpc.HealthStub(channel)
+    for service in SERVICES:
+        status = health.Check(health_pb2.HealthCheckRequest(service=service), timeout=10).status
+        check(status == health_pb2.HealthCheckResponse.SERVING, f"{service} is SERVING")
+
+    provider = dynamic.call(
+        REGISTRY,
+        "CreateProvider",
+        {"requestId": str(uuid.uuid4()), "provider": {"name": "Python client lab", "country": "IT"}},
+        args.admin_token,
+    )
+    infrastructure = {
+        "providerId": provider["id"],
+        "name": "Python client infrastructure",
+        "kind": "INFRASTRUCTURE_KIND_TECHNOLOGY",
+        "structure": "INFRASTRUCTURE_STRUCTURE_SINGLE_SITED",
+        "countries": ["IT"],
+    }
+    created = dynamic.call(REGISTRY, "CreateInfrastructure", {"infrastructure": infrastructure}, args.admin_token)
+    check(bool(created.get("id")), "an admin creates an infrastructure")
+    read = dynamic.call(REGISTRY, "GetInfrastructure", {"id": created["id"]})
+    check(read == created, "the infrastructure reads back unchanged, without a token")
+
+    for token, expected, who in [
+        (None, grpc.StatusCode.UNAUTHENTICATED, "without a token"),
+        (args.funder_token, grpc.StatusCode.PERMISSION_DENIED, "with a funder token"),
+    ]:
+        try:
+            dynamic.call(REGISTRY, "CreateInfrastructure", {"infrastructure": infrastructure}, token)
+            check(False, f"the write {who} is refused")
+        except grpc.RpcError as error:
+            check(error.code() == expected, f"the write {who} is {expected.name}")
+    print("all checks passed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,6 @@
+//! Suite tests: the four services behind the gateway, as a client sees them through one port.
+
+mod catalogue;
+mod discovery;
+mod passthrough;
+mod tracing_context;
