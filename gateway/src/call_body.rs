@@ -4,37 +4,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use axum::body::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use rti_platform::server::InFlightGuard;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
-
-/// Counts forwarded calls in progress, streams included; shutdown logs it.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct InFlight(Arc<AtomicUsize>);
-
-impl InFlight {
-    pub(crate) fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-
-    pub(crate) fn enter(&self) -> InFlightGuard {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        InFlightGuard(self.0.clone())
-    }
-}
-
-#[derive(Debug)]
-pub(crate) struct InFlightGuard(Arc<AtomicUsize>);
-
-impl Drop for InFlightGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
 
 /// Records a gRPC status code found in `headers` (trailers, or the headers of a trailers-only
 /// response) on `span`.

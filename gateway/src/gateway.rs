@@ -9,13 +9,12 @@ use std::time::Duration;
 use axum::handler::Handler;
 use axum::serve::ListenerExt;
 use rti_platform::auth::Authenticator;
-use rti_platform::server::{reflection_v1, reflection_v1alpha};
+use rti_platform::server::{InFlight, reflection_v1, reflection_v1alpha};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::server::NamedService;
 use tonic_health::pb::health_server::HealthServer;
 
-use crate::call_body::InFlight;
 use crate::config::{GatewayConfig, GatewayError};
 use crate::edge_auth::EdgeAuth;
 use crate::health::{GatewayHealth, HealthControl, health_service};
@@ -36,7 +35,8 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Checks config (Authenticator::new → Err is a config error), creates lazy tonic Channels to upstreams (Endpoint::connect_lazy, so it starts even if a service is still starting), binds the listener (port 0 allowed).
+    /// Checks the configuration, opens lazy channels to the upstreams (so the gateway starts
+    /// while a service is still starting) and binds the port (0 picks a free one), in that order.
     pub async fn build(config: GatewayConfig) -> Result<Gateway, GatewayError> {
         let authenticator = Authenticator::new(&config.auth).map_err(GatewayError::Config)?;
         let routes = config
@@ -89,7 +89,8 @@ impl Gateway {
         self.local_addr
     }
 
-    /// Serves until `shutdown` is cancelled, then: gateway health "" NOT_SERVING, stop accepting, drain in-flight under drain_timeout.
+    /// Serves until `shutdown` fires; then health turns NOT_SERVING, the port stops accepting,
+    /// and calls in flight drain under the drain timeout.
     pub async fn serve(self, shutdown: CancellationToken) -> Result<(), GatewayError> {
         let Gateway {
             listener,

@@ -8,13 +8,15 @@ use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
+use rti_platform::error::error_chain;
+use rti_platform::server::InFlight;
 use rti_platform::telemetry::{extract_context, inject_current_context};
 use tokio_util::sync::CancellationToken;
 use tower::{Service, ServiceExt};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::call_body::{CallBody, InFlight, record_status};
+use crate::call_body::{CallBody, record_status};
 use crate::edge_auth::EdgeAuth;
 use crate::request_id::request_id_of;
 use crate::routes::RouteTable;
@@ -110,7 +112,7 @@ fn call_span(path: &str, headers: &http::HeaderMap) -> tracing::Span {
     let (service, method) = path.trim_start_matches('/').split_once('/').unwrap_or((path, ""));
     let span = tracing::info_span!(
         "gateway",
-        otel.name = %path,
+        otel.name = %path.trim_start_matches('/'),
         otel.kind = "server",
         rpc.system = "grpc",
         rpc.service = %service,
@@ -178,17 +180,6 @@ fn remove_hop_by_hop_headers(headers: &mut http::HeaderMap) {
     if !te_is_trailers {
         headers.remove(http::header::TE);
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -299,7 +299,7 @@ async fn the_upstream_continues_the_callers_trace_under_the_gateway_span() {
             let spans = exporter.get_finished_spans().expect("in memory");
             if let Some(span) = spans
                 .into_iter()
-                .find(|span| span.name == "/rti.registry.v1.RegistryService/GetInfrastructure")
+                .find(|span| span.name == "rti.registry.v1.RegistryService/GetInfrastructure")
             {
                 return span;
             }

@@ -157,6 +157,12 @@ impl From<InvalidInput> for Status {
 /// Logs an unexpected failure once, with its cause chain, and gives the client a generic
 /// `INTERNAL` that reveals nothing of the inside.
 pub fn internal_status(context: &str, error: &(dyn std::error::Error + 'static)) -> Status {
+    tracing::error!(error = %error_chain(error), "{context}");
+    Status::internal("internal error; the incident was logged")
+}
+
+/// An error and its causes on one line: `outer: middle: root`.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut chain = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -164,8 +170,7 @@ pub fn internal_status(context: &str, error: &(dyn std::error::Error + 'static))
         chain.push_str(&cause.to_string());
         source = cause.source();
     }
-    tracing::error!(error = %chain, "{context}");
-    Status::internal("internal error; the incident was logged")
+    chain
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use crate::authz::AuthzTable;
 use crate::config::AuthConfig;
 use crate::db::{Database, DatabaseUrl, Migrations, OpenError};
 use crate::events::Outbox;
-pub use layers::{AuthLayer, InFlight, REQUEST_ID_HEADER, RequestLayer};
+pub use layers::{AuthLayer, InFlight, InFlightGuard, REQUEST_ID_HEADER, RequestLayer};
 
 /// What the platform needs to know about a service.
 #[derive(Debug, Clone, Copy)]

@@ -244,3 +244,62 @@ impl WriterHold {
         self.connection.close().await.expect("close the lock holder");
     }
 }
+
+/// Checks a running service: health SERVING for its gRPC service, and its `Subscribe` guarded
+/// by its table both ways (anonymous UNAUTHENTICATED, funder PERMISSION_DENIED, service and admin
+/// accepted).
+pub async fn assert_serves_health_and_guards_subscribe(
+    channel: tonic::transport::Channel,
+    table: &crate::authz::AuthzTable,
+) {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+    let request = tonic_health::pb::HealthCheckRequest {
+        service: table.service.to_owned(),
+    };
+    let status = health.check(request).await.expect("health answers").into_inner().status;
+    assert_eq!(status, ServingStatus::Serving as i32, "{} is SERVING", table.service);
+
+    let anonymous = call_with_empty_request(channel.clone(), table.service, "Subscribe", None).await;
+    assert_eq!(anonymous.expect_err("anonymous").code(), tonic::Code::Unauthenticated);
+    let funder = call_with_empty_request(channel.clone(), table.service, "Subscribe", Some(&token(Role::Funder))).await;
+    assert_eq!(funder.expect_err("funder").code(), tonic::Code::PermissionDenied);
+    for role in [Role::Service, Role::Admin] {
+        call_with_empty_request(channel.clone(), table.service, "Subscribe", Some(&token(role)))
+            .await
+            .expect("allowed");
+    }
+}
+
+/// The test of a service that so far serves only health, reflection and `Subscribe`: started on
+/// each backend, checked with [`assert_serves_health_and_guards_subscribe`], stopped cleanly
+/// (its open event streams end at shutdown).
+#[macro_export]
+macro_rules! event_stream_service_tests {
+    ($app:ty, $table:expr) => {
+        async fn serves_health_and_guards_its_event_stream(backend: $crate::db::Backend) {
+            let Some(database) = $crate::testing::TestDatabase::create(backend).await else {
+                return;
+            };
+            let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            let config = $crate::server::ServiceConfig::new(listen, database.url.clone(), $crate::testing::test_auth());
+            let app = <$app>::build(config).await.expect("the service starts");
+            let address = app.local_addr();
+            let shutdown = tokio_util::sync::CancellationToken::new();
+            let running = tokio::spawn(app.run_until(shutdown.clone()));
+            let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
+                .expect("uri")
+                .connect()
+                .await
+                .expect("connects");
+            $crate::testing::assert_serves_health_and_guards_subscribe(channel, &$table).await;
+            shutdown.cancel();
+            running
+                .await
+                .expect("task")
+                .expect("stops cleanly, ending open streams");
+        }
+
+        $crate::backend_tests!(serves_health_and_guards_its_event_stream);
+    };
+}

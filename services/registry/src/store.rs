@@ -61,39 +61,68 @@ impl RegistryStore {
         }
     }
 
-    /// Opens the write transaction of a create call. With an idempotency key already used for
-    /// the same request, there is nothing to create: the caller returns the first result.
-    async fn start_create(&self, key: Option<&IdempotencyKey>) -> RegistryResult<Started> {
-        let mut transaction = self.database.begin_write().await?;
-        if let Some(key) = key {
-            match idempotency::lookup(&mut transaction, &key.scope, &key.request_id, &key.request_hash).await? {
-                Lookup::New => {}
-                Lookup::Replay { resource_id } => {
-                    transaction.rollback().await?;
-                    return Ok(Started::Replay(resource_id));
-                }
-                Lookup::Mismatch => {
-                    return Err(RegistryError::IdempotencyMismatch {
-                        request_id: key.request_id.clone(),
-                    });
+    /// Creates what `build` makes, at most once per idempotency key: with a key already used
+    /// for the same request, the first call's id comes back to be read instead; with a key used
+    /// for another request, the call is refused. The parent, when given, must exist. Two
+    /// concurrent first calls race on the key's primary key; the loser rolls back and, on its
+    /// second pass, replays the winner's result.
+    async fn create_once<T: NewRecord>(
+        &self,
+        key: Option<&IdempotencyKey>,
+        parent: Option<Parent<'_>>,
+        build: impl Fn() -> T + Send,
+    ) -> RegistryResult<Created<T>> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut transaction = self.database.begin_write().await?;
+            if let Some(key) = key {
+                match idempotency::lookup(&mut transaction, &key.scope, &key.request_id, &key.request_hash).await? {
+                    Lookup::New => {}
+                    Lookup::Replay { resource_id } => {
+                        transaction.rollback().await?;
+                        return Ok(Created::Replay(resource_id));
+                    }
+                    Lookup::Mismatch => {
+                        return Err(RegistryError::IdempotencyMismatch {
+                            request_id: key.request_id.clone(),
+                        });
+                    }
                 }
             }
+            if let Some(parent) = &parent {
+                require_exists(&mut transaction, parent).await?;
+            }
+            let record = build();
+            record.insert(&mut transaction).await?;
+            match self.finish_create(transaction, key, &record).await {
+                Ok(()) => return Ok(Created::New(record)),
+                Err(error) if attempt == 1 && key.is_some() && classify(&error) == DbFailure::UniqueViolation => {}
+                Err(error) => return Err(error.into()),
+            }
         }
-        Ok(Started::New(transaction))
     }
 
-    /// Records the key, appends the event (last, see `Outbox::append`) and commits.
+    /// Records the key, appends the created event (last, see `Outbox::append`) and commits.
     async fn finish_create(
         &self,
         mut transaction: WriteTx,
         key: Option<&IdempotencyKey>,
-        id: &str,
-        payload: Payload,
+        record: &impl NewRecord,
     ) -> Result<(), sqlx::Error> {
         if let Some(key) = key {
-            idempotency::record(&mut transaction, &key.scope, &key.request_id, &key.request_hash, id).await?;
+            idempotency::record(
+                &mut transaction,
+                &key.scope,
+                &key.request_id,
+                &key.request_hash,
+                record.id(),
+            )
+            .await?;
         }
-        self.outbox.append(&mut transaction, id, payload).await?;
+        self.outbox
+            .append(&mut transaction, record.id(), record.created_event())
+            .await?;
         self.outbox.commit(transaction).await
     }
 
@@ -102,29 +131,18 @@ impl RegistryStore {
         fields: ProviderFields,
         key: Option<&IdempotencyKey>,
     ) -> RegistryResult<Provider> {
-        // A concurrent first call with the same key can win the race on the key's primary
-        // key; the loser rolls back and, on its second pass, replays the winner's result.
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut transaction = match self.start_create(key).await? {
-                Started::Replay(id) => return self.get_provider(&id).await,
-                Started::New(transaction) => transaction,
-            };
+        let build = || {
             let now = now_micros();
-            let provider = Provider {
+            Provider {
                 id: rti_platform::ids::new_id(),
                 fields: fields.clone(),
                 created_at: now,
                 updated_at: now,
-            };
-            insert_provider(&mut transaction, &provider).await?;
-            let payload = convert::provider_created(&provider);
-            match self.finish_create(transaction, key, &provider.id, payload).await {
-                Ok(()) => return Ok(provider),
-                Err(error) if attempt == 1 && key.is_some() && classify(&error) == DbFailure::UniqueViolation => {}
-                Err(error) => return Err(error.into()),
             }
+        };
+        match self.create_once(key, None, build).await? {
+            Created::New(provider) => Ok(provider),
+            Created::Replay(id) => self.get_provider(&id).await,
         }
     }
 
@@ -183,31 +201,24 @@ impl RegistryStore {
         fields: InfrastructureFields,
         key: Option<&IdempotencyKey>,
     ) -> RegistryResult<Infrastructure> {
-        // A concurrent first call with the same key can win the race on the key's primary
-        // key; the loser rolls back and, on its second pass, replays the winner's result.
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut transaction = match self.start_create(key).await? {
-                Started::Replay(id) => return self.get_infrastructure(&id).await,
-                Started::New(transaction) => transaction,
-            };
-            require_exists(&mut transaction, "providers", "provider", provider_id).await?;
+        let build = || {
             let now = now_micros();
-            let infrastructure = Infrastructure {
+            Infrastructure {
                 id: rti_platform::ids::new_id(),
                 provider_id: provider_id.to_owned(),
                 fields: fields.clone(),
                 created_at: now,
                 updated_at: now,
-            };
-            insert_infrastructure(&mut transaction, &infrastructure).await?;
-            let payload = convert::infrastructure_created(&infrastructure);
-            match self.finish_create(transaction, key, &infrastructure.id, payload).await {
-                Ok(()) => return Ok(infrastructure),
-                Err(error) if attempt == 1 && key.is_some() && classify(&error) == DbFailure::UniqueViolation => {}
-                Err(error) => return Err(error.into()),
             }
+        };
+        let parent = Parent {
+            table: "providers",
+            entity: "provider",
+            id: provider_id,
+        };
+        match self.create_once(key, Some(parent), build).await? {
+            Created::New(infrastructure) => Ok(infrastructure),
+            Created::Replay(id) => self.get_infrastructure(&id).await,
         }
     }
 
@@ -295,32 +306,25 @@ impl RegistryStore {
         fields: InstallationFields,
         key: Option<&IdempotencyKey>,
     ) -> RegistryResult<Installation> {
-        // A concurrent first call with the same key can win the race on the key's primary
-        // key; the loser rolls back and, on its second pass, replays the winner's result.
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut transaction = match self.start_create(key).await? {
-                Started::Replay(id) => return self.get_installation(&id).await,
-                Started::New(transaction) => transaction,
-            };
-            require_exists(&mut transaction, "infrastructures", "infrastructure", infrastructure_id).await?;
+        let build = || {
             let now = now_micros();
-            let installation = Installation {
+            Installation {
                 id: rti_platform::ids::new_id(),
                 infrastructure_id: infrastructure_id.to_owned(),
                 fields: fields.clone(),
                 status: InstallationStatus::Draft,
                 created_at: now,
                 updated_at: now,
-            };
-            insert_installation(&mut transaction, &installation).await?;
-            let payload = convert::installation_created(&installation);
-            match self.finish_create(transaction, key, &installation.id, payload).await {
-                Ok(()) => return Ok(installation),
-                Err(error) if attempt == 1 && key.is_some() && classify(&error) == DbFailure::UniqueViolation => {}
-                Err(error) => return Err(error.into()),
             }
+        };
+        let parent = Parent {
+            table: "infrastructures",
+            entity: "infrastructure",
+            id: infrastructure_id,
+        };
+        match self.create_once(key, Some(parent), build).await? {
+            Created::New(installation) => Ok(installation),
+            Created::Replay(id) => self.get_installation(&id).await,
         }
     }
 
@@ -395,10 +399,67 @@ impl RegistryStore {
     }
 }
 
-enum Started {
-    New(WriteTx),
+/// The outcome of a create call.
+enum Created<T> {
+    New(T),
     /// The id of what the first call with this idempotency key created.
     Replay(String),
+}
+
+/// A parent row a new record refers to.
+struct Parent<'a> {
+    table: &'static str,
+    entity: &'static str,
+    id: &'a str,
+}
+
+/// A new catalogue record: its id, how it is inserted, and the event that announces it.
+trait NewRecord: Send + Sync {
+    fn id(&self) -> &str;
+    fn insert<'a>(&'a self, transaction: &'a mut WriteTx) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a;
+    fn created_event(&self) -> Payload;
+}
+
+impl NewRecord for Provider {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn insert<'a>(&'a self, transaction: &'a mut WriteTx) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a {
+        insert_provider(transaction, self)
+    }
+
+    fn created_event(&self) -> Payload {
+        convert::provider_created(self)
+    }
+}
+
+impl NewRecord for Infrastructure {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn insert<'a>(&'a self, transaction: &'a mut WriteTx) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a {
+        insert_infrastructure(transaction, self)
+    }
+
+    fn created_event(&self) -> Payload {
+        convert::infrastructure_created(self)
+    }
+}
+
+impl NewRecord for Installation {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn insert<'a>(&'a self, transaction: &'a mut WriteTx) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a {
+        insert_installation(transaction, self)
+    }
+
+    fn created_event(&self) -> Payload {
+        convert::installation_created(self)
+    }
 }
 
 async fn insert_provider(transaction: &mut WriteTx, provider: &Provider) -> Result<(), sqlx::Error> {
@@ -467,15 +528,10 @@ fn not_found(entity: &'static str, id: &str) -> RegistryError {
 
 /// Checks a parent row exists inside the write transaction, so the insert cannot race a delete
 /// and the caller gets NOT_FOUND naming the parent rather than a foreign-key failure.
-async fn require_exists(
-    transaction: &mut WriteTx,
-    table: &'static str,
-    entity: &'static str,
-    id: &str,
-) -> RegistryResult<()> {
-    let found = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT 1 FROM {table} WHERE id = $1")))
-        .bind(id)
+async fn require_exists(transaction: &mut WriteTx, parent: &Parent<'_>) -> RegistryResult<()> {
+    let found = sqlx::query(sql!("SELECT 1 FROM {} WHERE id = $1", parent.table))
+        .bind(parent.id)
         .fetch_optional(&mut **transaction)
         .await?;
-    found.map(|_| ()).ok_or_else(|| not_found(entity, id))
+    found.map(|_| ()).ok_or_else(|| not_found(parent.entity, parent.id))
 }

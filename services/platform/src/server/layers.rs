@@ -29,12 +29,14 @@ impl InFlight {
         self.0.load(Ordering::SeqCst)
     }
 
-    fn enter(&self) -> InFlightGuard {
+    /// Counts one more call until the guard is dropped.
+    pub fn enter(&self) -> InFlightGuard {
         self.0.fetch_add(1, Ordering::SeqCst);
         InFlightGuard(self.0.clone())
     }
 }
 
+#[derive(Debug)]
 pub struct InFlightGuard(Arc<AtomicUsize>);
 
 impl Drop for InFlightGuard {
