@@ -138,3 +138,39 @@ async fn token_prints_a_jwt_the_services_accept_with_its_scopes() {
     ]);
     assert_eq!(both.status.code(), Some(2), "--country and --eu exclude each other");
 }
+
+#[test]
+fn an_unreachable_postgresql_is_one_line_with_the_real_cause() {
+    assert_one_line_error(
+        &[
+            "serve",
+            "registry",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            "postgres://rti@127.0.0.1:1/registry",
+            "--auth-secret",
+            SECRET,
+        ],
+        1,
+        &["cannot connect to the database", "Connection refused"],
+    );
+}
+
+#[test]
+fn an_sqlite_file_that_cannot_be_created_is_one_line() {
+    assert_one_line_error(
+        &[
+            "serve",
+            "reporting",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            "sqlite:///proc/no-such-directory/reporting.db",
+            "--auth-secret",
+            SECRET,
+        ],
+        1,
+        &["cannot connect to the database", "unable to open database file"],
+    );
+}

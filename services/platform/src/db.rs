@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::{Any, AnyPool, Connection, Transaction};
 
 pub type WriteTx = Transaction<'static, Any>;
 
@@ -112,11 +112,15 @@ pub struct Database {
 pub enum OpenError {
     #[error("cannot connect to the database: {0}")]
     Connect(#[source] sqlx::Error),
+    #[error("cannot connect to the database: no answer within {} s", CONNECT_TIMEOUT.as_secs())]
+    ConnectTimeout,
     #[error("cannot apply migrations: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
     #[error("migration versions collide: platform and service both define version {0}")]
     VersionCollision(i64),
 }
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 const SQLITE_PRAGMAS: [&str; 4] = [
     "PRAGMA busy_timeout = 5000",
@@ -145,6 +149,13 @@ impl Database {
                 }
             }
             Backend::Postgres => {
+                // One direct connection first: a pool would hide "connection refused" or "password
+                // authentication failed" behind a timeout.
+                let probe = tokio::time::timeout(CONNECT_TIMEOUT, sqlx::AnyConnection::connect(url.as_str()))
+                    .await
+                    .map_err(|_| OpenError::ConnectTimeout)?
+                    .map_err(OpenError::Connect)?;
+                let _ = probe.close().await;
                 let pool = AnyPoolOptions::new()
                     .max_connections(max_connections.max(2))
                     .acquire_timeout(Duration::from_secs(10))

@@ -179,6 +179,31 @@ mod tests {
     }
 
     #[test]
+    fn the_client_interceptor_passes_the_current_span_on_as_traceparent() {
+        use tonic::service::Interceptor;
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber =
+            tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("calling another service");
+            let _entered = span.enter();
+            let expected = span.context().span().span_context().clone();
+            assert!(expected.is_valid());
+            let request = TracePropagation.call(tonic::Request::new(())).expect("never refuses");
+            let traceparent = request
+                .metadata()
+                .get("traceparent")
+                .expect("injected")
+                .to_str()
+                .expect("ascii");
+            assert_eq!(
+                traceparent,
+                format!("00-{}-{}-01", expected.trace_id(), expected.span_id())
+            );
+        });
+    }
+
+    #[test]
     fn without_traceparent_there_is_no_remote_parent() {
         let context = extract_context(&http::HeaderMap::new());
         assert!(!context.span().span_context().is_valid());

@@ -5,3 +5,4 @@ mod catalogue;
 mod events;
 mod helpers;
 mod lifecycle;
+mod store;

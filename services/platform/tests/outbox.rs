@@ -1,0 +1,130 @@
+//! The platform's store contract, on SQLite and on PostgreSQL: the outbox (events only with
+//! their transaction, in commit order) and idempotency keys.
+
+use rti_platform::backend_tests;
+use rti_platform::db::{Backend, Database, Migrations};
+use rti_platform::events::Outbox;
+use rti_platform::idempotency::{self, Lookup};
+use rti_platform::testing::TestDatabase;
+use rti_proto::common::event::Payload;
+use rti_proto::registry::{Provider, ProviderCreated};
+
+async fn open(backend: Backend) -> Option<(TestDatabase, Database)> {
+    let test_database = TestDatabase::create(backend).await?;
+    let database = Database::open(&test_database.url, &Migrations::NONE, 4)
+        .await
+        .expect("opens and migrates");
+    Some((test_database, database))
+}
+
+fn created(name: &str) -> Payload {
+    Payload::ProviderCreated(ProviderCreated {
+        provider: Some(Provider {
+            name: name.into(),
+            ..Default::default()
+        }),
+    })
+}
+
+async fn events_exist_only_with_their_transaction(backend: Backend) {
+    let Some((_guard, database)) = open(backend).await else {
+        return;
+    };
+    let outbox = Outbox::new(database.clone(), "test");
+
+    let mut rolled_back = database.begin_write().await.expect("begin");
+    outbox
+        .append(&mut rolled_back, "a-1", created("never"))
+        .await
+        .expect("append");
+    rolled_back.rollback().await.expect("rollback");
+    assert!(
+        outbox.read_after(0, 10).await.expect("read").is_empty(),
+        "a rolled-back event is gone"
+    );
+
+    let mut committed = database.begin_write().await.expect("begin");
+    let appended = outbox
+        .append(&mut committed, "a-2", created("kept"))
+        .await
+        .expect("append");
+    outbox.commit(committed).await.expect("commit");
+    let events = outbox.read_after(0, 10).await.expect("read");
+    assert_eq!(events, [appended.clone()]);
+    assert_eq!(events[0].r#type, "rti.registry.v1.ProviderCreated");
+    assert_eq!(events[0].source, "test");
+    assert_eq!(outbox.latest_sequence().await.expect("latest"), appended.sequence);
+}
+
+async fn sequences_increase_in_commit_order_and_reads_resume_after_a_cursor(backend: Backend) {
+    let Some((_guard, database)) = open(backend).await else {
+        return;
+    };
+    let outbox = Outbox::new(database.clone(), "test");
+    let mut sequences = Vec::new();
+    for index in 0..5 {
+        let mut transaction = database.begin_write().await.expect("begin");
+        let event = outbox
+            .append(&mut transaction, &format!("a-{index}"), created("x"))
+            .await
+            .expect("append");
+        outbox.commit(transaction).await.expect("commit");
+        sequences.push(event.sequence);
+    }
+    assert!(sequences.windows(2).all(|pair| pair[0] < pair[1]), "{sequences:?}");
+    let after_second = outbox.read_after(sequences[1], 2).await.expect("read");
+    let resumed: Vec<_> = after_second.iter().map(|event| event.sequence).collect();
+    assert_eq!(resumed, sequences[2..4]);
+}
+
+async fn idempotency_keys_replay_and_refuse_mismatches(backend: Backend) {
+    let Some((_guard, database)) = open(backend).await else {
+        return;
+    };
+    let hash = idempotency::request_hash(b"request");
+    let mut transaction = database.begin_write().await.expect("begin");
+    assert_eq!(
+        idempotency::lookup(&mut transaction, "Create:alice", "key-1", &hash)
+            .await
+            .expect("lookup"),
+        Lookup::New
+    );
+    idempotency::record(&mut transaction, "Create:alice", "key-1", &hash, "resource-9")
+        .await
+        .expect("record");
+    transaction.commit().await.expect("commit");
+
+    let mut transaction = database.begin_write().await.expect("begin");
+    let replay = idempotency::lookup(&mut transaction, "Create:alice", "key-1", &hash)
+        .await
+        .expect("lookup");
+    assert_eq!(
+        replay,
+        Lookup::Replay {
+            resource_id: "resource-9".into()
+        }
+    );
+    let other = idempotency::request_hash(b"another request");
+    assert_eq!(
+        idempotency::lookup(&mut transaction, "Create:alice", "key-1", &other)
+            .await
+            .expect("lookup"),
+        Lookup::Mismatch
+    );
+    let scoped = idempotency::lookup(&mut transaction, "Create:bob", "key-1", &hash)
+        .await
+        .expect("lookup");
+    assert_eq!(scoped, Lookup::New, "keys are scoped by caller");
+    let duplicate = idempotency::record(&mut transaction, "Create:alice", "key-1", &hash, "resource-10").await;
+    let error = duplicate.expect_err("the key is taken");
+    assert_eq!(
+        rti_platform::db::classify(&error),
+        rti_platform::db::DbFailure::UniqueViolation
+    );
+}
+
+backend_tests!(
+    events_exist_only_with_their_transaction,
+    sequences_increase_in_commit_order_and_reads_resume_after_a_cursor,
+    idempotency_keys_replay_and_refuse_mismatches,
+);
