@@ -50,7 +50,7 @@ async fn events_exist_only_with_their_transaction(backend: Backend) {
         .expect("append");
     outbox.commit(committed).await.expect("commit");
     let events = outbox.read_after(0, 10).await.expect("read");
-    assert_eq!(events, [appended.clone()]);
+    assert_eq!(events, std::slice::from_ref(&appended));
     assert_eq!(events[0].r#type, "rti.registry.v1.ProviderCreated");
     assert_eq!(events[0].source, "test");
     assert_eq!(outbox.latest_sequence().await.expect("latest"), appended.sequence);
