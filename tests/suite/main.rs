@@ -2,5 +2,6 @@
 
 mod catalogue;
 mod discovery;
+mod otlp_export;
 mod passthrough;
 mod tracing_context;
