@@ -171,13 +171,11 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds a service's `App`, reports its address, and serves until a signal.
+/// Builds a service's `App` and serves until a signal (the platform logs the bound address).
 macro_rules! serve_app {
-    ($app:ty, $config:expr, $stop:expr) => {{
-        let app = <$app>::build($config).await?;
-        tracing::info!(address = %app.local_addr(), "service listening");
-        app.run_until($stop).await
-    }};
+    ($app:ty, $config:expr, $stop:expr) => {
+        <$app>::build($config).await?.run_until($stop).await
+    };
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

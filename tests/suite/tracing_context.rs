@@ -24,14 +24,29 @@ fn capture_spans() -> (InMemorySpanExporter, opentelemetry_sdk::trace::SdkTracer
     (exporter, provider)
 }
 
-fn spans_of(
+/// The finished spans of `method`'s calls, once there are `expected` of them. The gateway's span
+/// ends when its response body is dropped, which may be a moment after the client has the
+/// trailers, so this polls (bounded) rather than reading once.
+async fn finished_spans(
     exporter: &InMemorySpanExporter,
     provider: &opentelemetry_sdk::trace::SdkTracerProvider,
     method: &str,
+    expected: usize,
 ) -> Vec<SpanData> {
-    provider.force_flush().expect("flush");
-    let spans = exporter.get_finished_spans().expect("spans");
-    spans.into_iter().filter(|span| span.name.ends_with(method)).collect()
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        provider.force_flush().expect("flush");
+        let spans: Vec<SpanData> = exporter
+            .get_finished_spans()
+            .expect("spans")
+            .into_iter()
+            .filter(|span| span.name.ends_with(method))
+            .collect();
+        if spans.len() >= expected || tokio::time::Instant::now() >= deadline {
+            return spans;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
 
 /// The (gateway, service) pair of a call: the service's span is the one whose parent is the other.
@@ -63,7 +78,7 @@ async fn the_service_span_is_a_child_of_the_gateway_span_in_the_callers_trace(ba
         .insert("traceparent", traceparent.parse().expect("ascii"));
     client.list_providers(request).await.expect("list");
 
-    let spans = spans_of(&exporter, &provider, "ListProviders");
+    let spans = finished_spans(&exporter, &provider, "ListProviders", 2).await;
     let (gateway, service) = hop(&spans);
     let caller_trace = TraceId::from_hex(CALLER_TRACE).expect("hex");
     assert_eq!(
@@ -83,7 +98,7 @@ async fn the_service_span_is_a_child_of_the_gateway_span_in_the_callers_trace(ba
         .get_provider(proto::GetProviderRequest { id: "none".into() })
         .await
         .expect_err("not found");
-    let spans = spans_of(&exporter, &provider, "GetProvider");
+    let spans = finished_spans(&exporter, &provider, "GetProvider", 2).await;
     let (gateway, service) = hop(&spans);
     assert_ne!(
         gateway.span_context.trace_id(),

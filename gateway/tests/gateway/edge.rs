@@ -8,10 +8,12 @@ use rti_proto::registry::registry_service_client::RegistryServiceClient;
 use rti_proto::registry::{CreateInfrastructureRequest, GetInfrastructureRequest};
 use tonic::Code;
 
-use crate::helpers::{TestGateway, Upstream, all_to, nowhere, uri_of};
+use crate::helpers::{Nowhere, TestGateway, Upstream, all_to};
 
-async fn gateway_with_registry_nowhere() -> TestGateway {
-    TestGateway::start(all_to(&uri_of(nowhere().await))).await
+/// A gateway whose upstreams refuse connections; keep the `Nowhere` alive while testing.
+async fn gateway_with_registry_nowhere() -> (TestGateway, Nowhere) {
+    let nowhere = Nowhere::reserve();
+    (TestGateway::start(all_to(&nowhere.uri())).await, nowhere)
 }
 
 fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
@@ -30,7 +32,7 @@ async fn create(gateway: &TestGateway, request: tonic::Request<CreateInfrastruct
 
 #[tokio::test]
 async fn a_role_method_without_a_token_stops_at_the_edge() {
-    let gateway = gateway_with_registry_nowhere().await;
+    let (gateway, _nowhere) = gateway_with_registry_nowhere().await;
     let status = create(&gateway, tonic::Request::new(CreateInfrastructureRequest::default())).await;
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
     assert!(status.message().contains("needs a bearer token"), "{status:?}");
@@ -38,7 +40,7 @@ async fn a_role_method_without_a_token_stops_at_the_edge() {
 
 #[tokio::test]
 async fn an_invalid_token_is_unauthenticated_even_for_a_public_method() {
-    let gateway = gateway_with_registry_nowhere().await;
+    let (gateway, _nowhere) = gateway_with_registry_nowhere().await;
     let forged = with_token(CreateInfrastructureRequest::default(), "not.a.jwt");
     assert_eq!(create(&gateway, forged).await.code(), Code::Unauthenticated);
 
@@ -58,7 +60,7 @@ async fn an_invalid_token_is_unauthenticated_even_for_a_public_method() {
 
 #[tokio::test]
 async fn a_token_without_the_role_is_permission_denied() {
-    let gateway = gateway_with_registry_nowhere().await;
+    let (gateway, _nowhere) = gateway_with_registry_nowhere().await;
     let status = create(
         &gateway,
         with_token(CreateInfrastructureRequest::default(), &token(Role::Funder)),
@@ -69,7 +71,7 @@ async fn a_token_without_the_role_is_permission_denied() {
 
 #[tokio::test]
 async fn allowed_calls_pass_the_edge() {
-    let gateway = gateway_with_registry_nowhere().await;
+    let (gateway, _nowhere) = gateway_with_registry_nowhere().await;
     let admin = create(
         &gateway,
         with_token(CreateInfrastructureRequest::default(), &token(Role::Admin)),

@@ -7,7 +7,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus as Wire;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::helpers::{TestGateway, Upstream, next, nowhere, uri_of};
+use crate::helpers::{Nowhere, TestGateway, Upstream, next};
 
 const REGISTRY: &str = "rti.registry.v1.RegistryService";
 const INTAKE: &str = "rti.intake.v1.IntakeService";
@@ -33,10 +33,11 @@ async fn check_answers_for_each_service_as_its_upstream_says() {
         .health
         .set_service_status(REPORTING, ServingStatus::Serving)
         .await;
+    let nowhere = Nowhere::reserve();
     let upstreams = rti_gateway::Upstreams {
         registry: first.uri(),
         intake: first.uri(),
-        allocation: uri_of(nowhere().await),
+        allocation: nowhere.uri(),
         reporting: second.uri(),
     };
     let gateway = TestGateway::start(upstreams).await;
@@ -108,8 +109,8 @@ async fn watch_relays_the_upstream_status_changes_in_order() {
 
 #[tokio::test]
 async fn watch_reports_not_serving_while_the_upstream_is_down_and_serving_once_it_is_back() {
-    let address = nowhere().await;
-    let gateway = TestGateway::start(crate::helpers::all_to(&uri_of(address))).await;
+    let nowhere = Nowhere::reserve();
+    let gateway = TestGateway::start(crate::helpers::all_to(&nowhere.uri())).await;
     let mut client = HealthClient::new(gateway.channel());
     let mut stream = client
         .watch(HealthCheckRequest {
@@ -121,10 +122,7 @@ async fn watch_reports_not_serving_while_the_upstream_is_down_and_serving_once_i
     let first = next(&mut stream).await.expect("first").expect("a message");
     assert_eq!(first.status(), Wire::NotServing);
 
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .expect("the port is still free");
-    let upstream = Upstream::start_on(listener).await;
+    let upstream = Upstream::start_on(nowhere.listen()).await;
     upstream
         .health
         .set_service_status(REGISTRY, ServingStatus::Serving)

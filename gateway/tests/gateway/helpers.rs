@@ -106,9 +106,30 @@ pub fn channel_to(address: SocketAddr) -> Channel {
 }
 
 /// An address where nothing listens (the port was free a moment ago).
-pub async fn nowhere() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
-    listener.local_addr().expect("bound")
+/// A loopback port where nothing answers: bound but not listening, so connections are refused,
+/// and reserved for as long as the value lives, so no other test's server can take the number.
+#[derive(Debug)]
+pub struct Nowhere {
+    socket: tokio::net::TcpSocket,
+    pub address: SocketAddr,
+}
+
+impl Nowhere {
+    pub fn reserve() -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket.bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind port 0");
+        let address = socket.local_addr().expect("bound");
+        Self { socket, address }
+    }
+
+    pub fn uri(&self) -> http::Uri {
+        uri_of(self.address)
+    }
+
+    /// Starts answering on the reserved port.
+    pub fn listen(self) -> TcpListener {
+        self.socket.listen(128).expect("listen on the reserved port")
+    }
 }
 
 pub fn all_to(uri: &http::Uri) -> Upstreams {
