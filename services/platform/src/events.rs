@@ -34,6 +34,9 @@ pub type EventStream = Pin<Box<dyn Stream<Item = Result<Event, Status>> + Send>>
 
 /// Events read per query while catching up.
 const BATCH: i64 = 500;
+/// A second replica on the same PostgreSQL commits without telling this process; a waiting
+/// subscriber looks again this often.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// Arbitrary constant naming the outbox's advisory lock on PostgreSQL ("rti-outbox").
 pub(crate) const OUTBOX_LOCK_KEY: i64 = 0x7274_692d_6f75_7478;
 
@@ -61,25 +64,17 @@ struct Inner {
     source: &'static str,
     /// Bumped after every commit that appended events; subscribers wait on it.
     commits: watch::Sender<u64>,
-    /// How often a waiting subscriber looks for events committed by another process (a second
-    /// replica on the same PostgreSQL) that this process was not told about.
-    poll_interval: Duration,
 }
 
 impl Outbox {
     /// `source` names the emitting service in every event (`"registry"`).
     pub fn new(database: Database, source: &'static str) -> Self {
-        Self::with_poll_interval(database, source, Duration::from_secs(1))
-    }
-
-    pub fn with_poll_interval(database: Database, source: &'static str, poll_interval: Duration) -> Self {
         let (commits, _) = watch::channel(0);
         Self {
             inner: Arc::new(Inner {
                 database,
                 source,
                 commits,
-                poll_interval,
             }),
         }
     }
@@ -206,7 +201,7 @@ impl Outbox {
             }
             tokio::select! {
                 changed = commits.changed() => if changed.is_err() { return },
-                () = tokio::time::sleep(self.inner.poll_interval) => {}
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
                 () = sender.closed() => return,
                 () = shutdown.cancelled() => return,
             }

@@ -132,10 +132,6 @@ impl Host {
         &self.outbox
     }
 
-    pub fn authenticator(&self) -> &Authenticator {
-        &self.authenticator
-    }
-
     /// Calls being handled right now.
     pub fn in_flight(&self) -> InFlight {
         self.in_flight.clone()
