@@ -106,7 +106,7 @@ fn print_demo_guide(address: std::net::SocketAddr, secret: &str, loaded: &demo::
         "Demo catalogue: {} providers, {} infrastructures, {} installations (fictional, marked as demo data).",
         loaded.providers,
         loaded.infrastructure_ids.len(),
-        loaded.installations
+        loaded.installations()
     );
     println!("\nTokens, valid for 12 hours (the operator runs every demo infrastructure; the funder is German):");
     for (role, token) in &tokens {

@@ -1,192 +1,121 @@
-//! Demo data for `rti up --demo`: a small, fictional catalogue, loaded through the gateway like
-//! any client would. Every create carries a fixed `request_id`, so loading twice (a restart)
-//! changes nothing. Every description says it is demo data.
+//! Demo data for `rti up --demo`: a fictional catalogue of research and technology
+//! infrastructures (the JSON files in `gateway/demo/`), with tariffs and six months of
+//! calendar, loaded through the gateway like any client would. Every write carries a fixed
+//! `request_id`, and calendars are only added to installations that have none from today on,
+//! so loading again (a restart) changes nothing. Every description says it is demo data.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
+use futures::StreamExt;
 use rti_platform::auth::{Claims, Role, mint_hs256};
+use rti_platform::time::{now_micros, timestamp_from_micros};
+use rti_proto::common::Money;
 use rti_proto::registry as proto;
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
+use rti_registry::convert;
+use rti_registry::domain::calendar::MICROS_PER_DAY;
+use rti_registry::domain::{
+    AccessMode, AccessType, CriticalTechnologyArea, EsfriStatus, InfrastructureKind, LegalForm, ScientificDomain,
+    Structure, TariffBasis, UnitKind,
+};
+use serde::Deserialize;
 use tonic::transport::Channel;
 
 /// The subject the demo is loaded as; idempotency keys are scoped by it.
 const DEMO_LOADER: &str = "rti-demo-loader";
-const DEMO_NOTE: &str = "Demo data: a fictional facility for trying RTI Access.";
 
-struct DemoProvider {
-    key: &'static str,
-    name: &'static str,
-    country: &'static str,
-    infrastructures: &'static [DemoInfrastructure],
-}
-
-struct DemoInfrastructure {
-    key: &'static str,
-    name: &'static str,
-    acronym: &'static str,
-    kind: proto::InfrastructureKind,
-    structure: proto::InfrastructureStructure,
-    countries: &'static [&'static str],
-    installations: &'static [(&'static str, &'static str, &'static [proto::AccessType])],
-}
-
-use proto::AccessType::{Physical, Remote, Virtual};
-use proto::InfrastructureKind::{Both, Research, Technology};
-use proto::InfrastructureStructure::{Distributed, SingleSited, Virtual as VirtualStructure};
-
-const CATALOGUE: &[DemoProvider] = &[
-    DemoProvider {
-        key: "aurora",
-        name: "Aurora Light Source Consortium (demo)",
-        country: "SE",
-        infrastructures: &[DemoInfrastructure {
-            key: "aurora-synchrotron",
-            name: "Aurora Synchrotron",
-            acronym: "ASX",
-            kind: Research,
-            structure: SingleSited,
-            countries: &["SE"],
-            installations: &[
-                (
-                    "Beamline A1: hard X-ray diffraction",
-                    "Single-crystal and powder diffraction, 5-30 keV.",
-                    &[Physical, Remote],
-                ),
-                (
-                    "Beamline A4: soft X-ray spectroscopy",
-                    "XPS and NEXAFS for surfaces and thin films.",
-                    &[Physical],
-                ),
-                (
-                    "Beamline A7: X-ray imaging and tomography",
-                    "Micro-CT of materials and biological samples.",
-                    &[Physical, Remote],
-                ),
-            ],
-        }],
-    },
-    DemoProvider {
-        key: "lumen",
-        name: "Lumen Microsystems Institute (demo)",
-        country: "BE",
-        infrastructures: &[
-            DemoInfrastructure {
-                key: "lumen-cleanroom",
-                name: "Lumen Cleanroom and Pilot Line",
-                acronym: "LCPL",
-                kind: Technology,
-                structure: SingleSited,
-                countries: &["BE"],
-                installations: &[
-                    (
-                        "ISO 5 cleanroom: lithography bay",
-                        "Cleanroom (Reinraum, salle blanche) with i-line and e-beam lithography.",
-                        &[Physical],
-                    ),
-                    (
-                        "300 mm pilot line: thin-film deposition",
-                        "ALD, PVD and CVD on 200 and 300 mm wafers.",
-                        &[Physical],
-                    ),
-                ],
-            },
-            DemoInfrastructure {
-                key: "lumen-testbed",
-                name: "Lumen Edge AI Test Bed",
-                acronym: "LEAT",
-                kind: Technology,
-                structure: Distributed,
-                countries: &["BE", "NL"],
-                installations: &[(
-                    "Edge AI hardware-in-the-loop bench",
-                    "Benchmarking of AI accelerators at the edge.",
-                    &[Physical, Remote],
-                )],
-            },
-        ],
-    },
-    DemoProvider {
-        key: "kestrel",
-        name: "Kestrel Neutron Centre (demo)",
-        country: "FR",
-        infrastructures: &[DemoInfrastructure {
-            key: "kestrel-neutrons",
-            name: "Kestrel Neutron Source",
-            acronym: "KNS",
-            kind: Research,
-            structure: SingleSited,
-            countries: &["FR"],
-            installations: &[
-                (
-                    "Small-angle neutron scattering instrument",
-                    "SANS for soft matter and biology.",
-                    &[Physical],
-                ),
-                ("Neutron reflectometer", "Interfaces and thin films.", &[Physical]),
-            ],
-        }],
-    },
-    DemoProvider {
-        key: "tessera",
-        name: "Tessera Life Science Network (demo)",
-        country: "PL",
-        infrastructures: &[
-            DemoInfrastructure {
-                key: "tessera-biobank",
-                name: "Tessera Biobank Network",
-                acronym: "TBN",
-                kind: Research,
-                structure: Distributed,
-                countries: &["PL", "CZ", "SK"],
-                installations: &[(
-                    "Biobank sample access",
-                    "Human tissue and plasma collections.",
-                    &[Physical, Virtual],
-                )],
-            },
-            DemoInfrastructure {
-                key: "tessera-cryo-em",
-                name: "Tessera Cryo-EM Facility",
-                acronym: "TCEM",
-                kind: Both,
-                structure: SingleSited,
-                countries: &["PL"],
-                installations: &[
-                    (
-                        "300 kV cryo-electron microscope",
-                        "Single-particle analysis and tomography.",
-                        &[Physical, Remote],
-                    ),
-                    (
-                        "Data analysis cluster for cryo-EM",
-                        "GPU node-hours for reconstruction.",
-                        &[Remote, Virtual],
-                    ),
-                ],
-            },
-            DemoInfrastructure {
-                key: "tessera-hpc",
-                name: "Tessera Virtual Research Environment",
-                acronym: "TVRE",
-                kind: Research,
-                structure: VirtualStructure,
-                countries: &["PL"],
-                installations: &[(
-                    "HPC partition for life sciences",
-                    "CPU node-hours with bioinformatics stacks.",
-                    &[Virtual],
-                )],
-            },
-        ],
-    },
+/// The catalogue, by field of science.
+const FILES: [(&str, &str); 3] = [
+    ("physical-sciences.json", include_str!("../demo/physical-sciences.json")),
+    ("technology.json", include_str!("../demo/technology.json")),
+    (
+        "life-environment-digital.json",
+        include_str!("../demo/life-environment-digital.json"),
+    ),
 ];
+
+/// Tariffs of the demo are valid from this instant (2026-01-01T00:00:00Z), so that a reload
+/// sends the very same request.
+const TARIFFS_VALID_FROM: i64 = 1_767_225_600_000_000;
+/// Calendars: windows of four weeks over the next six months.
+const WINDOW_DAYS: i64 = 28;
+const WINDOWS: i64 = 7;
+/// Installations loaded at once; the store serialises writes anyway, this hides round trips.
+const CONCURRENCY: usize = 8;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoFile {
+    providers: Vec<DemoProvider>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoProvider {
+    key: String,
+    name: String,
+    country: String,
+    infrastructures: Vec<DemoInfrastructure>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoInfrastructure {
+    key: String,
+    name: String,
+    acronym: String,
+    kind: String,
+    structure: String,
+    esfri: String,
+    legal_form: String,
+    countries: Vec<String>,
+    description: String,
+    installations: Vec<DemoInstallation>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoInstallation {
+    key: String,
+    name: String,
+    countries: Vec<String>,
+    access_types: Vec<String>,
+    access_modes: Vec<String>,
+    unit: String,
+    unit_description: String,
+    annual_capacity: i64,
+    trl: (i32, i32),
+    lead_time_days: i32,
+    domains: Vec<String>,
+    techniques: Vec<String>,
+    critical_technology_areas: Vec<String>,
+    dual_use_categories: Vec<i32>,
+    descriptions: BTreeMap<String, String>,
+    #[serde(default)]
+    tariff: Option<DemoTariff>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoTariff {
+    price_eur_cents: i64,
+    basis: String,
+}
 
 /// What the demo loaded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DemoCatalogue {
     pub providers: usize,
     pub infrastructure_ids: Vec<String>,
-    pub installations: usize,
+    /// `infrastructure-key/installation-key` → installation id.
+    pub installation_ids: BTreeMap<String, String>,
+}
+
+impl DemoCatalogue {
+    pub fn installations(&self) -> usize {
+        self.installation_ids.len()
+    }
 }
 
 /// A token for the demo loader, signed with the suite's secret.
@@ -207,14 +136,40 @@ fn authorised<T>(message: T, token: &str) -> Result<tonic::Request<T>, tonic::St
     Ok(request)
 }
 
+fn parse_files() -> Result<Vec<DemoFile>, tonic::Status> {
+    FILES
+        .iter()
+        .map(|(name, text)| {
+            serde_json::from_str(text).map_err(|error| tonic::Status::internal(format!("demo file {name}: {error}")))
+        })
+        .collect()
+}
+
+/// A stored name from a demo file as its protobuf enum value.
+fn code<T>(name: &str, from_stored: fn(&str) -> Option<T>, to_proto: fn(T) -> i32) -> Result<i32, tonic::Status> {
+    from_stored(name)
+        .map(to_proto)
+        .ok_or_else(|| tonic::Status::internal(format!("demo data names an unknown value {name:?}")))
+}
+
+fn codes<T>(
+    names: &[String],
+    from_stored: fn(&str) -> Option<T>,
+    to_proto: fn(T) -> i32,
+) -> Result<Vec<i32>, tonic::Status> {
+    names.iter().map(|name| code(name, from_stored, to_proto)).collect()
+}
+
 /// Loads the demo catalogue through the gateway at `channel`, as an admin.
 pub async fn load(channel: Channel, token: &str) -> Result<DemoCatalogue, tonic::Status> {
+    let files = parse_files()?;
     let mut client = RegistryServiceClient::new(channel);
     let mut loaded = DemoCatalogue::default();
-    for demo_provider in CATALOGUE {
+    let mut installations = Vec::new();
+    for demo_provider in files.iter().flat_map(|file| &file.providers) {
         let provider = proto::Provider {
-            name: demo_provider.name.into(),
-            country: demo_provider.country.into(),
+            name: demo_provider.name.clone(),
+            country: demo_provider.country.clone(),
             website: format!("https://{}.example.org", demo_provider.key),
             ..Default::default()
         };
@@ -224,22 +179,8 @@ pub async fn load(channel: Channel, token: &str) -> Result<DemoCatalogue, tonic:
         };
         let provider = client.create_provider(authorised(request, token)?).await?.into_inner();
         loaded.providers += 1;
-        for demo_infrastructure in demo_provider.infrastructures {
-            let infrastructure = proto::Infrastructure {
-                provider_id: provider.id.clone(),
-                name: demo_infrastructure.name.into(),
-                acronym: demo_infrastructure.acronym.into(),
-                description: DEMO_NOTE.into(),
-                kind: demo_infrastructure.kind as i32,
-                structure: demo_infrastructure.structure as i32,
-                countries: demo_infrastructure
-                    .countries
-                    .iter()
-                    .map(|code| (*code).to_owned())
-                    .collect(),
-                website: format!("https://{}.example.org", demo_infrastructure.key),
-                ..Default::default()
-            };
+        for demo_infrastructure in &demo_provider.infrastructures {
+            let infrastructure = infrastructure_message(&provider.id, demo_infrastructure)?;
             let request = proto::CreateInfrastructureRequest {
                 request_id: format!("demo-infrastructure-{}", demo_infrastructure.key),
                 infrastructure: Some(infrastructure),
@@ -248,24 +189,251 @@ pub async fn load(channel: Channel, token: &str) -> Result<DemoCatalogue, tonic:
                 .create_infrastructure(authorised(request, token)?)
                 .await?
                 .into_inner();
-            for (index, (name, description, access_types)) in demo_infrastructure.installations.iter().enumerate() {
-                let installation = proto::Installation {
-                    infrastructure_id: infrastructure.id.clone(),
-                    name: (*name).into(),
-                    description: format!("{description} {DEMO_NOTE}"),
-                    countries: vec![demo_infrastructure.countries[0].to_owned()],
-                    access_types: access_types.iter().map(|access| *access as i32).collect(),
-                    ..Default::default()
-                };
-                let request = proto::CreateInstallationRequest {
-                    request_id: format!("demo-installation-{}-{index}", demo_infrastructure.key),
-                    installation: Some(installation),
-                };
-                client.create_installation(authorised(request, token)?).await?;
-                loaded.installations += 1;
+            for demo_installation in &demo_infrastructure.installations {
+                let key = format!("{}/{}", demo_infrastructure.key, demo_installation.key);
+                installations.push((key, infrastructure.id.clone(), demo_installation));
             }
             loaded.infrastructure_ids.push(infrastructure.id);
         }
     }
+    let anchor = calendar_anchor(now_micros());
+    let mut results = futures::stream::iter(installations)
+        .map(|(key, infrastructure_id, demo)| {
+            let client = client.clone();
+            async move {
+                let id = load_installation(client, token, &key, &infrastructure_id, demo, anchor).await?;
+                Ok::<_, tonic::Status>((key, id))
+            }
+        })
+        .buffer_unordered(CONCURRENCY);
+    while let Some(result) = results.next().await {
+        let (key, id) = result?;
+        loaded.installation_ids.insert(key, id);
+    }
     Ok(loaded)
+}
+
+fn infrastructure_message(
+    provider_id: &str,
+    demo: &DemoInfrastructure,
+) -> Result<proto::Infrastructure, tonic::Status> {
+    Ok(proto::Infrastructure {
+        provider_id: provider_id.to_owned(),
+        name: demo.name.clone(),
+        acronym: demo.acronym.clone(),
+        description: demo.description.clone(),
+        kind: code(&demo.kind, InfrastructureKind::from_stored, convert::kind_to_proto)?,
+        structure: code(&demo.structure, Structure::from_stored, convert::structure_to_proto)?,
+        countries: demo.countries.clone(),
+        website: format!("https://{}.example.org", demo.key),
+        esfri_status: code(&demo.esfri, EsfriStatus::from_stored, convert::esfri_to_proto)?,
+        legal_form: code(&demo.legal_form, LegalForm::from_stored, convert::legal_form_to_proto)?,
+        access_policy_uri: format!("https://{}.example.org/access-policy", demo.key),
+        ..Default::default()
+    })
+}
+
+fn installation_message(
+    infrastructure_id: &str,
+    demo: &DemoInstallation,
+) -> Result<proto::Installation, tonic::Status> {
+    Ok(proto::Installation {
+        infrastructure_id: infrastructure_id.to_owned(),
+        name: demo.name.clone(),
+        countries: demo.countries.clone(),
+        access_types: codes(
+            &demo.access_types,
+            AccessType::from_stored,
+            convert::access_type_to_proto,
+        )?,
+        access_modes: codes(
+            &demo.access_modes,
+            AccessMode::from_stored,
+            convert::access_mode_to_proto,
+        )?,
+        unit_of_access: Some(proto::UnitOfAccess {
+            kind: code(&demo.unit, UnitKind::from_stored, convert::unit_kind_to_proto)?,
+            description: demo.unit_description.clone(),
+        }),
+        annual_capacity_units: demo.annual_capacity,
+        trl_min: demo.trl.0,
+        trl_max: demo.trl.1,
+        typical_lead_time_days: demo.lead_time_days,
+        scientific_domains: codes(&demo.domains, ScientificDomain::from_stored, convert::domain_to_proto)?,
+        techniques: demo.techniques.clone(),
+        critical_technology_areas: codes(
+            &demo.critical_technology_areas,
+            CriticalTechnologyArea::from_stored,
+            convert::area_to_proto,
+        )?,
+        dual_use_categories: demo.dual_use_categories.clone(),
+        descriptions: demo
+            .descriptions
+            .iter()
+            .map(|(language, text)| proto::LocalizedText {
+                language: language.clone(),
+                text: text.clone(),
+            })
+            .collect(),
+        ..Default::default()
+    })
+}
+
+/// Creates, prices, publishes and fills the calendar of one installation; returns its id.
+async fn load_installation(
+    mut client: RegistryServiceClient<Channel>,
+    token: &str,
+    key: &str,
+    infrastructure_id: &str,
+    demo: &DemoInstallation,
+    anchor: i64,
+) -> Result<String, tonic::Status> {
+    let request = proto::CreateInstallationRequest {
+        request_id: format!("demo-installation-{key}"),
+        installation: Some(installation_message(infrastructure_id, demo)?),
+    };
+    let installation = client
+        .create_installation(authorised(request, token)?)
+        .await?
+        .into_inner();
+    let id = installation.id;
+    if let Some(tariff) = &demo.tariff {
+        let request = proto::SetTariffRequest {
+            request_id: format!("demo-tariff-{key}"),
+            tariff: Some(proto::Tariff {
+                installation_id: id.clone(),
+                price_per_unit: Some(Money {
+                    currency: "EUR".into(),
+                    minor_units: tariff.price_eur_cents,
+                }),
+                basis: code(&tariff.basis, TariffBasis::from_stored, convert::basis_to_proto)?,
+                valid_from: Some(timestamp_from_micros(TARIFFS_VALID_FROM)),
+                ..Default::default()
+            }),
+        };
+        client.set_tariff(authorised(request, token)?).await?;
+    }
+    let request = proto::PublishInstallationRequest { id: id.clone() };
+    client.publish_installation(authorised(request, token)?).await?;
+    load_calendar(&mut client, token, key, &id, demo, anchor).await?;
+    Ok(id)
+}
+
+/// Monday 00:00 UTC of the week of `now`.
+fn calendar_anchor(now: i64) -> i64 {
+    let day = now.div_euclid(MICROS_PER_DAY);
+    // 1970-01-01 was a Thursday: day 0 is weekday 3 counting from Monday = 0.
+    let monday = day - (day + 3).rem_euclid(7);
+    monday * MICROS_PER_DAY
+}
+
+/// Seven four-week windows from `anchor`, sized from the annual capacity, and for about one
+/// installation in four a few days of maintenance, unless the installation already has a
+/// calendar from now on (a reload).
+async fn load_calendar(
+    client: &mut RegistryServiceClient<Channel>,
+    token: &str,
+    key: &str,
+    installation_id: &str,
+    demo: &DemoInstallation,
+    anchor: i64,
+) -> Result<(), tonic::Status> {
+    let now = now_micros();
+    let existing = client
+        .get_availability(proto::GetAvailabilityRequest {
+            installation_id: installation_id.to_owned(),
+            from: Some(timestamp_from_micros(now)),
+            to: Some(timestamp_from_micros(now + WINDOW_DAYS * WINDOWS * MICROS_PER_DAY)),
+        })
+        .await?
+        .into_inner();
+    if !existing.windows.is_empty() {
+        return Ok(());
+    }
+    let units = ((demo.annual_capacity * WINDOW_DAYS + 364) / 365).max(1);
+    for index in 0..WINDOWS {
+        let start = anchor + index * WINDOW_DAYS * MICROS_PER_DAY;
+        let request = proto::AddCapacityWindowRequest {
+            request_id: format!("demo-window-{key}-{anchor}-{index}"),
+            window: Some(proto::CapacityWindow {
+                installation_id: installation_id.to_owned(),
+                start_time: Some(timestamp_from_micros(start)),
+                end_time: Some(timestamp_from_micros(start + WINDOW_DAYS * MICROS_PER_DAY)),
+                units,
+                ..Default::default()
+            }),
+        };
+        client.add_capacity_window(authorised(request, token)?).await?;
+    }
+    let seed = key
+        .bytes()
+        .fold(0_i64, |hash, byte| (hash * 31 + i64::from(byte)) % 1_000_003);
+    if seed % 4 == 0 {
+        let start = anchor + (42 + seed % 70) * MICROS_PER_DAY;
+        let days = 3 + seed % 5;
+        let request = proto::AddDowntimeRequest {
+            request_id: format!("demo-downtime-{key}-{anchor}"),
+            downtime: Some(proto::Downtime {
+                installation_id: installation_id.to_owned(),
+                start_time: Some(timestamp_from_micros(start)),
+                end_time: Some(timestamp_from_micros(start + days * MICROS_PER_DAY)),
+                reason: "Planned maintenance (demo data).".into(),
+                ..Default::default()
+            }),
+        };
+        client.add_downtime(authorised(request, token)?).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_catalogue_is_as_large_and_varied_as_promised() {
+        let files = parse_files().expect("the demo files parse");
+        let providers: Vec<&DemoProvider> = files.iter().flat_map(|file| &file.providers).collect();
+        let infrastructures: Vec<&DemoInfrastructure> = providers
+            .iter()
+            .flat_map(|provider| &provider.infrastructures)
+            .collect();
+        let installations: Vec<&DemoInstallation> = infrastructures
+            .iter()
+            .flat_map(|infrastructure| &infrastructure.installations)
+            .collect();
+        assert!(infrastructures.len() >= 40, "{} infrastructures", infrastructures.len());
+        assert!(installations.len() >= 150, "{} installations", installations.len());
+        let countries: std::collections::BTreeSet<&String> = installations
+            .iter()
+            .flat_map(|installation| &installation.countries)
+            .collect();
+        assert!(countries.len() >= 15, "{countries:?}");
+        let languages: std::collections::BTreeSet<&String> = installations
+            .iter()
+            .flat_map(|installation| installation.descriptions.keys())
+            .collect();
+        assert!(languages.len() >= 5, "{languages:?}");
+        for kind in ["research", "technology"] {
+            assert!(infrastructures.iter().any(|infrastructure| infrastructure.kind == kind));
+        }
+        let mut keys = std::collections::BTreeSet::new();
+        for infrastructure in &infrastructures {
+            for installation in &infrastructure.installations {
+                let key = format!("{}/{}", infrastructure.key, installation.key);
+                assert!(keys.insert(key.clone()), "{key} appears twice");
+                let message = installation_message("x", installation).expect("known enum names");
+                assert!(!message.descriptions.is_empty(), "{key} has no description");
+            }
+        }
+    }
+
+    #[test]
+    fn calendars_start_on_the_monday_of_the_week() {
+        // 2026-11-23 is a Monday; 2026-11-26 a Thursday.
+        let monday = 20_780 * MICROS_PER_DAY;
+        assert_eq!(calendar_anchor(monday + 5), monday);
+        assert_eq!(calendar_anchor(monday + 3 * MICROS_PER_DAY + 7), monday);
+        assert_eq!(calendar_anchor(monday - 1), monday - 7 * MICROS_PER_DAY);
+    }
 }

@@ -40,6 +40,18 @@ impl DatabaseUrl {
         &self.url
     }
 
+    /// The file of a SQLite URL (`sqlite://data/registry.db?mode=rwc` → `data/registry.db`);
+    /// `None` for PostgreSQL and in-memory SQLite.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        if self.backend != Backend::Sqlite {
+            return None;
+        }
+        let rest = self.url.strip_prefix("sqlite:")?;
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let path = rest.split('?').next()?;
+        (!path.is_empty() && !path.starts_with(":memory:")).then(|| std::path::PathBuf::from(path))
+    }
+
     /// A SQLite file, created on first use.
     pub fn sqlite_file(path: &std::path::Path) -> Self {
         Self {
@@ -282,6 +294,18 @@ mod tests {
         assert_eq!(url.as_str(), "sqlite://data/registry.db?mode=rwc");
         let explicit: DatabaseUrl = "sqlite://x.db?mode=ro".parse().expect("valid");
         assert_eq!(explicit.as_str(), "sqlite://x.db?mode=ro");
+    }
+
+    #[test]
+    fn names_the_file_of_sqlite_urls_only() {
+        let file = |url: &str| url.parse::<DatabaseUrl>().expect("valid").sqlite_path();
+        assert_eq!(file("sqlite://data/registry.db"), Some("data/registry.db".into()));
+        assert_eq!(
+            file("sqlite:///var/rti/registry.db?mode=ro"),
+            Some("/var/rti/registry.db".into())
+        );
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("postgres://rti@localhost/registry"), None);
     }
 
     #[test]

@@ -154,6 +154,35 @@ impl From<InvalidInput> for Status {
     }
 }
 
+/// A request that is well formed but cannot be carried out in the current state, for each of
+/// the listed reasons (e.g. an installation that lacks what publishing requires).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("failed precondition: {}", summary(.0))]
+pub struct FailedPrecondition(pub Vec<FieldViolation>);
+
+impl From<Violations> for FailedPrecondition {
+    fn from(violations: Violations) -> Self {
+        Self(violations.0)
+    }
+}
+
+impl From<FailedPrecondition> for Status {
+    /// `FAILED_PRECONDITION` whose message lists the subjects and whose details carry a
+    /// `google.rpc.PreconditionFailure` with one violation each (type `INCOMPLETE`, the field
+    /// as subject).
+    fn from(failed: FailedPrecondition) -> Self {
+        let mut details = ErrorDetails::new();
+        for violation in &failed.0 {
+            details.add_precondition_failure_violation(
+                "INCOMPLETE",
+                violation.field.clone(),
+                violation.description.clone(),
+            );
+        }
+        Status::with_error_details(Code::FailedPrecondition, failed.to_string(), details)
+    }
+}
+
 /// Logs an unexpected failure once, with its cause chain, and gives the client a generic
 /// `INTERNAL` that reveals nothing of the inside.
 pub fn internal_status(context: &str, error: &(dyn std::error::Error + 'static)) -> Status {

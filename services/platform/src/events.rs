@@ -49,6 +49,12 @@ pub fn event_type(payload: &Payload) -> &'static str {
         Payload::InfrastructureUpdated(_) => "rti.registry.v1.InfrastructureUpdated",
         Payload::InstallationCreated(_) => "rti.registry.v1.InstallationCreated",
         Payload::InstallationUpdated(_) => "rti.registry.v1.InstallationUpdated",
+        Payload::InstallationPublished(_) => "rti.registry.v1.InstallationPublished",
+        Payload::TariffSet(_) => "rti.registry.v1.TariffSet",
+        Payload::CapacityWindowAdded(_) => "rti.registry.v1.CapacityWindowAdded",
+        Payload::DowntimeAdded(_) => "rti.registry.v1.DowntimeAdded",
+        Payload::CapacityReserved(_) => "rti.registry.v1.CapacityReserved",
+        Payload::CapacityReleased(_) => "rti.registry.v1.CapacityReleased",
     }
 }
 

@@ -20,6 +20,8 @@ pub struct PageRequest {
     pub size: i64,
     /// Serve items with ids greater than this.
     pub after_id: Option<String>,
+    /// For ranked results: how many were already served.
+    pub offset: u64,
     filter_hash: u64,
 }
 
@@ -27,19 +29,40 @@ impl PageRequest {
     /// Validates `page_size` (0 = default, 1..=500) and `page_token` against the filters of this
     /// request (`filters` lists them, in a fixed order), adding any problem to `violations`.
     pub fn parse(page_size: i32, page_token: &str, filters: &[&str], violations: &mut Violations) -> Self {
+        Self::parse_bounded(
+            page_size,
+            page_token,
+            filters,
+            (DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+            violations,
+        )
+    }
+
+    /// Like [`PageRequest::parse`], with the caller's default and maximum page size.
+    pub fn parse_bounded(
+        page_size: i32,
+        page_token: &str,
+        filters: &[&str],
+        (default, max): (i64, i64),
+        violations: &mut Violations,
+    ) -> Self {
         let filter_hash = hash_filters(filters);
         let size = match i64::from(page_size) {
-            0 => DEFAULT_PAGE_SIZE,
-            size if (1..=MAX_PAGE_SIZE).contains(&size) => size,
+            0 => default,
+            size if (1..=max).contains(&size) => size,
             _ => {
-                violations.add("page_size", format!("must be between 0 and {MAX_PAGE_SIZE}"));
-                DEFAULT_PAGE_SIZE
+                violations.add("page_size", format!("must be between 0 and {max}"));
+                default
             }
         };
         let mut after_id = None;
+        let mut offset = 0;
         if !page_token.is_empty() {
             match decode(page_token) {
-                Some(token) if token.filter_hash == filter_hash => after_id = Some(token.after_id),
+                Some(token) if token.filter_hash == filter_hash => {
+                    offset = token.offset;
+                    after_id = Some(token.after_id).filter(|id| !id.is_empty());
+                }
                 Some(_) => violations.add("page_token", "was issued for a request with other filters"),
                 None => violations.add("page_token", "is not a token this service issued"),
             }
@@ -47,8 +70,24 @@ impl PageRequest {
         Self {
             size,
             after_id,
+            offset,
             filter_hash,
         }
+    }
+
+    /// The token after a page of ranked results served from [`PageRequest::offset`], when
+    /// `total` results exist; empty when this page reaches the end.
+    pub fn next_ranked(&self, served: usize, total: u64) -> String {
+        let next = self.offset + u64::try_from(served).unwrap_or(u64::MAX);
+        if served == 0 || next >= total {
+            return String::new();
+        }
+        let token = PageToken {
+            after_id: String::new(),
+            filter_hash: self.filter_hash,
+            offset: next,
+        };
+        URL_SAFE_NO_PAD.encode(token.encode_to_vec())
     }
 
     /// How many rows to fetch: one more than the page, to learn whether another page follows.
@@ -68,6 +107,7 @@ impl PageRequest {
             let token = PageToken {
                 after_id: id_of(last).to_owned(),
                 filter_hash: self.filter_hash,
+                offset: 0,
             };
             URL_SAFE_NO_PAD.encode(token.encode_to_vec())
         })
@@ -77,7 +117,9 @@ impl PageRequest {
 fn decode(page_token: &str) -> Option<PageToken> {
     let bytes = URL_SAFE_NO_PAD.decode(page_token).ok()?;
     let token = PageToken::decode(bytes.as_slice()).ok()?;
-    crate::ids::is_valid_id(&token.after_id).then_some(token)
+    let keyset = crate::ids::is_valid_id(&token.after_id) && token.offset == 0;
+    let ranked = token.after_id.is_empty() && token.offset > 0;
+    (keyset || ranked).then_some(token)
 }
 
 fn hash_filters(filters: &[&str]) -> u64 {
@@ -157,5 +199,25 @@ mod tests {
                 ("page_token", "is not a token this service issued")
             ]
         );
+    }
+
+    #[test]
+    fn ranked_tokens_carry_the_offset_until_the_last_page() {
+        let mut violations = Violations::new();
+        let first = PageRequest::parse_bounded(0, "", &["q"], (20, 100), &mut violations);
+        assert_eq!((first.size, first.offset), (20, 0));
+        let token = first.next_ranked(20, 45);
+        let second = PageRequest::parse_bounded(20, &token, &["q"], (20, 100), &mut violations);
+        assert_eq!((second.offset, second.after_id.as_deref()), (20, None));
+        let third = PageRequest::parse_bounded(20, &second.next_ranked(20, 45), &["q"], (20, 100), &mut violations);
+        assert_eq!(third.offset, 40);
+        assert_eq!(
+            third.next_ranked(5, 45),
+            "",
+            "the page that reaches the total is the last"
+        );
+        PageRequest::parse_bounded(101, &token, &["other"], (20, 100), &mut violations);
+        let fields: Vec<_> = violations.as_slice().iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["page_size", "page_token"]);
     }
 }

@@ -76,6 +76,9 @@ pub enum StartError {
     Serve(#[from] tonic::transport::Error),
     #[error("the server task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// A service's own start-up step failed (e.g. the registry's search index).
+    #[error("{0}")]
+    Service(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// A service that is ready to serve: configuration checked, store open, port bound.

@@ -6,11 +6,13 @@ use std::net::SocketAddr;
 use rti_platform::db::Migrations;
 use rti_platform::server::{Host, InFlight, ServiceConfig, ServiceSpec, StartError};
 use rti_proto::registry::registry_service_server::RegistryServiceServer;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 
 use crate::grpc::RegistryApi;
 use crate::grpc::authz::AUTHZ;
+use crate::search::Search;
 use crate::store::RegistryStore;
 
 static MIGRATIONS: Migrations = Migrations {
@@ -28,14 +30,25 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 pub struct App {
     host: Host,
     api: RegistryApi,
+    indexer: JoinHandle<()>,
 }
 
 impl App {
+    /// Also opens the search index: beside a SQLite database file (`registry.db` →
+    /// `registry.search-index/`), in memory with PostgreSQL; either way brought up to date
+    /// with the store before the port serves.
     pub async fn build(config: ServiceConfig) -> Result<Self, StartError> {
+        let index_dir = config
+            .database_url
+            .sqlite_path()
+            .map(|path| path.with_extension("search-index"));
         let host = Host::build(SPEC, config).await?;
         let store = RegistryStore::new(host.database().clone(), host.outbox().clone());
-        let api = RegistryApi::new(store, host.outbox().clone(), host.stopping());
-        Ok(Self { host, api })
+        let (search, indexer) = Search::start(store.clone(), host.outbox().clone(), index_dir, host.stopping())
+            .await
+            .map_err(|error| StartError::Service(Box::new(error)))?;
+        let api = RegistryApi::new(store, host.outbox().clone(), search, host.stopping());
+        Ok(Self { host, api, indexer })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -47,8 +60,14 @@ impl App {
     }
 
     pub async fn run_until(self, shutdown: CancellationToken) -> Result<(), StartError> {
-        self.host
+        let served = self
+            .host
             .serve(Routes::new(RegistryServiceServer::new(self.api)), shutdown)
-            .await
+            .await;
+        // The indexer stops with the host's `stopping` token; wait so its last commit lands.
+        if let Err(error) = self.indexer.await {
+            tracing::warn!(%error, "the search indexer ended abnormally");
+        }
+        served
     }
 }

@@ -1,16 +1,43 @@
 //! The registry's domain: catalogue entities, the rules their fields obey, and [`RegistryError`].
 //! No tonic and no SQL here.
 
+/// Declares a closed set of values with its stable storage name.
+macro_rules! stored_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $stored:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            pub fn as_stored(self) -> &'static str {
+                match self { $(Self::$variant => $stored),+ }
+            }
+
+            pub fn from_stored(text: &str) -> Option<Self> {
+                match text { $($stored => Some(Self::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+pub mod calendar;
 mod catalogue;
 mod fields;
 
-pub use catalogue::{
-    AccessType, Infrastructure, InfrastructureFields, InfrastructureKind, Installation, InstallationFields,
-    InstallationStatus, Provider, ProviderFields, Structure,
+pub use calendar::{
+    CapacityWindow, DayAvailability, Downtime, NewWindow, Reservation, ReservationState, Tariff, TariffFields,
+    availability, closed_units, next_free_window,
 };
-pub use fields::apply_mask;
+pub use catalogue::{
+    AccessMode, AccessType, CriticalTechnologyArea, EsfriStatus, Infrastructure, InfrastructureFields,
+    InfrastructureKind, Installation, InstallationFields, InstallationStatus, LegalForm, LocalizedText, Provider,
+    ProviderFields, ScientificDomain, Structure, TariffBasis, UnitKind,
+};
+pub use fields::{apply_mask, countries};
 
-use rti_platform::error::InvalidInput;
+use rti_platform::error::{FailedPrecondition, InvalidInput};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -20,6 +47,14 @@ pub enum RegistryError {
     NotFound { entity: &'static str, id: String },
     #[error("{0}")]
     PermissionDenied(String),
+    #[error(transparent)]
+    Incomplete(#[from] FailedPrecondition),
+    /// The calendar's state refuses the change (overlap, too few free units, window ended).
+    #[error("{0}")]
+    Conflict(String),
+    /// An id the caller chose is already taken by a different request.
+    #[error("{0}")]
+    AlreadyExists(String),
     #[error("request_id {request_id} was already used for a different request")]
     IdempotencyMismatch { request_id: String },
     #[error("the store is busy; retry")]

@@ -17,6 +17,9 @@ impl From<RegistryError> for Status {
             RegistryError::Invalid(invalid) => invalid.into(),
             RegistryError::NotFound { .. } => ErrorCode::NotFound.status(error.to_string()),
             RegistryError::PermissionDenied(reason) => ErrorCode::PermissionDenied.status(reason),
+            RegistryError::Incomplete(missing) => missing.into(),
+            RegistryError::Conflict(reason) => ErrorCode::FailedPrecondition.status(reason),
+            RegistryError::AlreadyExists(reason) => ErrorCode::AlreadyExists.status(reason),
             RegistryError::IdempotencyMismatch { .. } => InvalidInput::single("request_id", error.to_string()).into(),
             RegistryError::Contention => ErrorCode::Aborted.status(error.to_string()),
             RegistryError::Unavailable(ref source) => {

@@ -1,7 +1,7 @@
 //! The registry of RTI Access: the providers that operate research and technology
-//! infrastructures, the infrastructures, and their installations (the unit the
-//! transnational-access rules apply to). This first slice covers create, get, list and update,
-//! with every change in the outbox and served by `Subscribe`.
+//! infrastructures, the infrastructures, their installations (the unit the
+//! transnational-access rules apply to) with tariffs and capacity calendars, and the
+//! multilingual search over them. Every change goes to the outbox and is served by `Subscribe`.
 
 #![forbid(unsafe_code)]
 
@@ -9,6 +9,7 @@ pub mod app;
 pub mod convert;
 pub mod domain;
 pub mod grpc;
+pub mod search;
 pub mod store;
 
 pub use app::App;

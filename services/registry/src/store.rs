@@ -1,14 +1,16 @@
 //! The registry's store: SQL for the catalogue on SQLite and PostgreSQL, sqlx errors translated
 //! into [`RegistryError`], and every change written with its event in one transaction.
 
-mod rows;
-
 /// SQL assembled from this module's constant fragments only, never from input.
 macro_rules! sql {
     ($($fragment:tt)*) => {
         sqlx::AssertSqlSafe(format!($($fragment)*))
     };
 }
+
+mod calendar;
+mod rows;
+mod search;
 
 use rti_platform::db::{Backend, Database, DbFailure, WriteTx, classify};
 use rti_platform::events::Outbox;
@@ -23,6 +25,9 @@ use crate::domain::{
     ProviderFields, RegistryError, RegistryResult,
 };
 use rows::{InfrastructureRow, InstallationRow, ProviderRow};
+
+pub use calendar::{Calendar, DowntimeAdded};
+pub use search::SearchSource;
 
 /// An idempotency key of a create call, scoped to the RPC and the caller.
 #[derive(Debug, Clone)]
@@ -91,9 +96,9 @@ impl RegistryStore {
                 }
             }
             if let Some(parent) = &parent {
-                require_exists(&mut transaction, parent).await?;
+                require_exists(&mut transaction, parent, self.lock_clause()).await?;
             }
-            let record = build();
+            let mut record = build();
             record.insert(&mut transaction).await?;
             match self.finish_create(transaction, key, &record).await {
                 Ok(()) => return Ok(Created::New(record)),
@@ -279,7 +284,8 @@ impl RegistryStore {
         let row = InfrastructureRow::from(&infrastructure);
         sqlx::query(
             "UPDATE infrastructures SET name = $2, acronym = $3, description = $4, kind = $5, structure = $6, \
-             countries = $7, website = $8, updated_at = $9 WHERE id = $1",
+             countries = $7, website = $8, updated_at = $9, esfri_status = $10, legal_form = $11, \
+             access_policy_uri = $12 WHERE id = $1",
         )
         .bind(&row.id)
         .bind(&row.name)
@@ -290,6 +296,9 @@ impl RegistryStore {
         .bind(&row.countries)
         .bind(&row.website)
         .bind(row.updated_at)
+        .bind(&row.esfri_status)
+        .bind(&row.legal_form)
+        .bind(&row.access_policy_uri)
         .execute(&mut *transaction)
         .await?;
         let payload = convert::infrastructure_updated(&infrastructure, update_mask);
@@ -361,11 +370,13 @@ impl RegistryStore {
         Ok((installations, next))
     }
 
+    /// Applies `update` to the stored installation under a row lock, and records `event` of
+    /// the result. `update` sees whether a current or future tariff exists, for completeness.
     pub async fn update_installation(
         &self,
         id: &str,
-        update_mask: &[String],
-        update: impl FnOnce(&mut InstallationFields) -> RegistryResult<()>,
+        update: impl FnOnce(&mut Installation, bool) -> RegistryResult<()>,
+        event: impl FnOnce(&Installation) -> Payload,
     ) -> RegistryResult<Installation> {
         let mut transaction = self.database.begin_write().await?;
         let row: Option<InstallationRow> =
@@ -377,26 +388,40 @@ impl RegistryStore {
             .map(Installation::try_from)
             .transpose()?
             .ok_or_else(|| not_found("installation", id))?;
-        update(&mut installation.fields)?;
+        let has_tariff = has_current_tariff(&mut transaction, id).await?;
+        let before = installation.clone();
+        update(&mut installation, has_tariff)?;
+        if installation == before {
+            // Nothing changed (e.g. publishing a published installation): no write, no event.
+            transaction.rollback().await?;
+            return Ok(installation);
+        }
         installation.updated_at = now_micros();
         let row = InstallationRow::from(&installation);
-        sqlx::query(
-            "UPDATE installations SET name = $2, description = $3, countries = $4, access_types = $5, updated_at = $6 \
-             WHERE id = $1",
-        )
-        .bind(&row.id)
-        .bind(&row.name)
-        .bind(&row.description)
-        .bind(&row.countries)
-        .bind(&row.access_types)
-        .bind(row.updated_at)
-        .execute(&mut *transaction)
-        .await?;
-        let payload = convert::installation_updated(&installation, update_mask);
-        self.outbox.append(&mut transaction, &installation.id, payload).await?;
+        let query = sql!(
+            "UPDATE installations SET ({}) = ({}) WHERE id = $1",
+            InstallationRow::COLUMNS,
+            (1..=20).map(|index| format!("${index}")).collect::<Vec<_>>().join(", ")
+        );
+        bind_installation(sqlx::query(query), &row)
+            .execute(&mut *transaction)
+            .await?;
+        self.outbox
+            .append(&mut transaction, &installation.id, event(&installation))
+            .await?;
         self.outbox.commit(transaction).await?;
         Ok(installation)
     }
+}
+
+/// Whether the installation has a tariff valid now or later.
+async fn has_current_tariff(transaction: &mut WriteTx, installation_id: &str) -> Result<bool, sqlx::Error> {
+    let found = sqlx::query("SELECT 1 FROM tariffs WHERE installation_id = $1 AND (valid_to IS NULL OR valid_to > $2)")
+        .bind(installation_id)
+        .bind(now_micros())
+        .fetch_optional(&mut **transaction)
+        .await?;
+    Ok(found.is_some())
 }
 
 /// The outcome of a create call.
@@ -414,9 +439,11 @@ struct Parent<'a> {
 }
 
 /// A new catalogue record: its id, how it is inserted, and the event that announces it.
+/// `insert` may check the store first (refusing with a domain error) and may complete the record
+/// with what it changed beside it, for the event.
 trait NewRecord: Send + Sync {
     fn id(&self) -> &str;
-    fn insert<'a>(&'a self, transaction: &'a mut WriteTx) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a;
+    fn insert<'a>(&'a mut self, transaction: &'a mut WriteTx) -> impl Future<Output = RegistryResult<()>> + Send + 'a;
     fn created_event(&self) -> Payload;
 }
 
@@ -425,8 +452,8 @@ impl NewRecord for Provider {
         &self.id
     }
 
-    fn insert<'a>(&'a self, transaction: &'a mut WriteTx) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a {
-        insert_provider(transaction, self)
+    fn insert<'a>(&'a mut self, transaction: &'a mut WriteTx) -> impl Future<Output = RegistryResult<()>> + Send + 'a {
+        async move { Ok(insert_provider(transaction, self).await?) }
     }
 
     fn created_event(&self) -> Payload {
@@ -439,8 +466,8 @@ impl NewRecord for Infrastructure {
         &self.id
     }
 
-    fn insert<'a>(&'a self, transaction: &'a mut WriteTx) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a {
-        insert_infrastructure(transaction, self)
+    fn insert<'a>(&'a mut self, transaction: &'a mut WriteTx) -> impl Future<Output = RegistryResult<()>> + Send + 'a {
+        async move { Ok(insert_infrastructure(transaction, self).await?) }
     }
 
     fn created_event(&self) -> Payload {
@@ -453,8 +480,8 @@ impl NewRecord for Installation {
         &self.id
     }
 
-    fn insert<'a>(&'a self, transaction: &'a mut WriteTx) -> impl Future<Output = Result<(), sqlx::Error>> + Send + 'a {
-        insert_installation(transaction, self)
+    fn insert<'a>(&'a mut self, transaction: &'a mut WriteTx) -> impl Future<Output = RegistryResult<()>> + Send + 'a {
+        async move { Ok(insert_installation(transaction, self).await?) }
     }
 
     fn created_event(&self) -> Payload {
@@ -481,7 +508,8 @@ async fn insert_infrastructure(transaction: &mut WriteTx, infrastructure: &Infra
     let row = InfrastructureRow::from(infrastructure);
     sqlx::query(
         "INSERT INTO infrastructures (id, provider_id, name, acronym, description, kind, structure, countries, \
-         website, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         website, created_at, updated_at, esfri_status, legal_form, access_policy_uri) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(&row.id)
     .bind(&row.provider_id)
@@ -494,6 +522,9 @@ async fn insert_infrastructure(transaction: &mut WriteTx, infrastructure: &Infra
     .bind(&row.website)
     .bind(row.created_at)
     .bind(row.updated_at)
+    .bind(&row.esfri_status)
+    .bind(&row.legal_form)
+    .bind(&row.access_policy_uri)
     .execute(&mut **transaction)
     .await?;
     Ok(())
@@ -501,22 +532,43 @@ async fn insert_infrastructure(transaction: &mut WriteTx, infrastructure: &Infra
 
 async fn insert_installation(transaction: &mut WriteTx, installation: &Installation) -> Result<(), sqlx::Error> {
     let row = InstallationRow::from(installation);
-    sqlx::query(
-        "INSERT INTO installations (id, infrastructure_id, name, description, countries, access_types, status, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&row.id)
-    .bind(&row.infrastructure_id)
-    .bind(&row.name)
-    .bind(&row.description)
-    .bind(&row.countries)
-    .bind(&row.access_types)
-    .bind(&row.status)
-    .bind(row.created_at)
-    .bind(row.updated_at)
-    .execute(&mut **transaction)
-    .await?;
+    let query = sql!(
+        "INSERT INTO installations ({}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+         $16, $17, $18, $19, $20)",
+        InstallationRow::COLUMNS
+    );
+    bind_installation(sqlx::query(query), &row)
+        .execute(&mut **transaction)
+        .await?;
     Ok(())
+}
+
+/// Binds every column of [`InstallationRow::COLUMNS`], in its order.
+fn bind_installation<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    row: &'q InstallationRow,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(&row.id)
+        .bind(&row.infrastructure_id)
+        .bind(&row.name)
+        .bind(&row.countries)
+        .bind(&row.access_types)
+        .bind(&row.status)
+        .bind(&row.access_modes)
+        .bind(&row.unit_kind)
+        .bind(&row.unit_description)
+        .bind(row.annual_capacity_units)
+        .bind(row.trl_min)
+        .bind(row.trl_max)
+        .bind(row.typical_lead_time_days)
+        .bind(&row.scientific_domains)
+        .bind(&row.techniques)
+        .bind(&row.critical_technology_areas)
+        .bind(&row.dual_use_categories)
+        .bind(&row.descriptions)
+        .bind(row.created_at)
+        .bind(row.updated_at)
 }
 
 fn not_found(entity: &'static str, id: &str) -> RegistryError {
@@ -526,10 +578,12 @@ fn not_found(entity: &'static str, id: &str) -> RegistryError {
     }
 }
 
-/// Checks a parent row exists inside the write transaction, so the insert cannot race a delete
-/// and the caller gets NOT_FOUND naming the parent rather than a foreign-key failure.
-async fn require_exists(transaction: &mut WriteTx, parent: &Parent<'_>) -> RegistryResult<()> {
-    let found = sqlx::query(sql!("SELECT 1 FROM {} WHERE id = $1", parent.table))
+/// Checks a parent row exists inside the write transaction, locking it where `lock` asks, so
+/// the insert cannot race a change of the parent (two windows of one installation are checked
+/// for overlap one after the other), and the caller gets NOT_FOUND naming the parent rather
+/// than a foreign-key failure.
+async fn require_exists(transaction: &mut WriteTx, parent: &Parent<'_>, lock: &str) -> RegistryResult<()> {
+    let found = sqlx::query(sql!("SELECT 1 FROM {} WHERE id = $1{lock}", parent.table))
         .bind(parent.id)
         .fetch_optional(&mut **transaction)
         .await?;

@@ -3,26 +3,10 @@
 
 use rti_platform::error::Violations;
 
-use super::fields::{self, MAX_ACRONYM_CHARS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS};
-
-/// Declares a closed set of values with its stable storage name.
-macro_rules! stored_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $stored:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub fn as_stored(self) -> &'static str {
-                match self { $(Self::$variant => $stored),+ }
-            }
-
-            pub fn from_stored(text: &str) -> Option<Self> {
-                match text { $($stored => Some(Self::$variant),)+ _ => None }
-            }
-        }
-    };
-}
+use super::fields::{
+    self, MAX_ACRONYM_CHARS, MAX_DESCRIPTION_CHARS, MAX_LEAD_TIME_DAYS, MAX_NAME_CHARS, MAX_TECHNIQUE_CHARS,
+    MAX_TECHNIQUES, MAX_UNIT_CHARS,
+};
 
 stored_enum!(
     /// Research infrastructure (RI), technology infrastructure (TI), or both.
@@ -37,8 +21,72 @@ stored_enum!(
     AccessType { Physical => "physical", Remote => "remote", Virtual => "virtual" }
 );
 stored_enum!(
-    /// Drafts are visible to their operators; published installations can be requested.
+    /// Drafts are visible through Get and List; published installations are searched and requested.
     InstallationStatus { Draft => "draft", Published => "published" }
+);
+stored_enum!(
+    /// ESFRI roadmap status.
+    EsfriStatus { None => "none", Project => "project", Landmark => "landmark" }
+);
+stored_enum!(
+    /// The legal form of the entity running an infrastructure.
+    LegalForm {
+        Eric => "eric",
+        InternationalOrganisation => "international_organisation",
+        University => "university",
+        Rto => "rto",
+        PublicBody => "public_body",
+        Company => "company",
+        Other => "other",
+    }
+);
+stored_enum!(
+    /// How access is granted (Charter for Access, CH-2).
+    AccessMode { Excellence => "excellence", Market => "market", Wide => "wide" }
+);
+stored_enum!(
+    /// What one unit of access is (TA-11).
+    UnitKind {
+        Hour => "hour",
+        Shift8h => "shift_8h",
+        Day => "day",
+        Week => "week",
+        Sample => "sample",
+        Wafer => "wafer",
+        NodeHour => "node_hour",
+        GpuHour => "gpu_hour",
+        Other => "other",
+    }
+);
+stored_enum!(
+    /// The ESFRI roadmap's scientific domains.
+    ScientificDomain {
+        Energy => "energy",
+        Environment => "environment",
+        HealthFood => "health_food",
+        PhysicalSciencesEngineering => "physical_sciences_engineering",
+        SocialCulturalInnovation => "social_cultural_innovation",
+        DataComputingDigital => "data_computing_digital",
+    }
+);
+stored_enum!(
+    /// The critical technology areas of Commission Recommendation (EU) 2023/2113 (SEC-5).
+    CriticalTechnologyArea {
+        Semiconductors => "semiconductors",
+        ArtificialIntelligence => "artificial_intelligence",
+        Quantum => "quantum",
+        Biotechnologies => "biotechnologies",
+        ConnectivityNavigationDigital => "connectivity_navigation_digital",
+        Sensing => "sensing",
+        SpacePropulsion => "space_propulsion",
+        Energy => "energy",
+        RoboticsAutonomous => "robotics_autonomous",
+        AdvancedMaterialsManufacturing => "advanced_materials_manufacturing",
+    }
+);
+stored_enum!(
+    /// How a tariff's price was set (SA-1..SA-5).
+    TariffBasis { MarketPrice => "market_price", FullCost => "full_cost", Negotiated => "negotiated" }
 );
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +140,11 @@ pub struct InfrastructureFields {
     pub structure: Option<Structure>,
     pub countries: Vec<String>,
     pub website: String,
+    /// `None`: not stated.
+    pub esfri_status: Option<EsfriStatus>,
+    /// `None`: not stated.
+    pub legal_form: Option<LegalForm>,
+    pub access_policy_uri: String,
 }
 
 impl InfrastructureFields {
@@ -129,12 +182,17 @@ impl InfrastructureFields {
         }
         fields::countries(&mut self.countries, &format!("{prefix}.countries"), violations);
         fields::website(&mut self.website, &format!("{prefix}.website"), violations);
+        let policy = format!("{prefix}.access_policy_uri");
+        fields::website(&mut self.access_policy_uri, &policy, violations);
     }
 
     pub fn set_from(&mut self, from: &Self, path: &str) -> bool {
         match path {
             "name" => self.name.clone_from(&from.name),
             "acronym" => self.acronym.clone_from(&from.acronym),
+            "esfri_status" => self.esfri_status = from.esfri_status,
+            "legal_form" => self.legal_form = from.legal_form,
+            "access_policy_uri" => self.access_policy_uri.clone_from(&from.access_policy_uri),
             "description" => self.description.clone_from(&from.description),
             "kind" => self.kind = from.kind,
             "structure" => self.structure = from.structure,
@@ -155,15 +213,35 @@ pub struct Infrastructure {
     pub updated_at: i64,
 }
 
+/// A text in one language (ISO 639-1).
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalizedText {
+    pub language: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct InstallationFields {
     pub name: String,
-    pub description: String,
     pub countries: Vec<String>,
     pub access_types: Vec<AccessType>,
+    pub access_modes: Vec<AccessMode>,
+    /// `None` while unset: allowed in a draft, not in a published installation.
+    pub unit_kind: Option<UnitKind>,
+    pub unit_description: String,
+    pub annual_capacity_units: i64,
+    /// Inclusive TRL range within 1..=9; `None` when not stated.
+    pub trl: Option<(i32, i32)>,
+    pub typical_lead_time_days: i32,
+    pub scientific_domains: Vec<ScientificDomain>,
+    pub techniques: Vec<String>,
+    pub critical_technology_areas: Vec<CriticalTechnologyArea>,
+    pub dual_use_categories: Vec<i32>,
+    pub descriptions: Vec<LocalizedText>,
 }
 
 impl InstallationFields {
+    /// The rules every installation obeys, draft or published: well-formed values.
     pub fn validate(&mut self, prefix: &str, violations: &mut Violations) {
         fields::text(
             &mut self.name,
@@ -172,34 +250,152 @@ impl InstallationFields {
             MAX_NAME_CHARS,
             violations,
         );
-        let description = format!("{prefix}.description");
-        fields::text(
-            &mut self.description,
-            &description,
-            false,
-            MAX_DESCRIPTION_CHARS,
-            violations,
-        );
         fields::countries(&mut self.countries, &format!("{prefix}.countries"), violations);
-        let mut unique = Vec::with_capacity(self.access_types.len());
-        for access_type in &self.access_types {
-            if !unique.contains(access_type) {
-                unique.push(*access_type);
+        dedup(&mut self.access_types);
+        dedup(&mut self.access_modes);
+        dedup(&mut self.scientific_domains);
+        dedup(&mut self.critical_technology_areas);
+        dedup(&mut self.dual_use_categories);
+        let unit = format!("{prefix}.unit_of_access.description");
+        fields::text(&mut self.unit_description, &unit, false, MAX_UNIT_CHARS, violations);
+        if self.annual_capacity_units < 0 {
+            violations.add(format!("{prefix}.annual_capacity_units"), "must not be negative");
+        }
+        if let Some((min, max)) = self.trl {
+            if !(1..=9).contains(&min) || !(1..=9).contains(&max) || min > max {
+                violations.add(
+                    format!("{prefix}.trl_min"),
+                    format!("TRL range {min}..{max} must lie within 1..9 with trl_min <= trl_max"),
+                );
             }
         }
-        self.access_types = unique;
+        if !(0..=MAX_LEAD_TIME_DAYS).contains(&self.typical_lead_time_days) {
+            violations.add(
+                format!("{prefix}.typical_lead_time_days"),
+                format!("must be between 0 and {MAX_LEAD_TIME_DAYS}"),
+            );
+        }
+        if self.techniques.len() > MAX_TECHNIQUES {
+            violations.add(
+                format!("{prefix}.techniques"),
+                format!("must list at most {MAX_TECHNIQUES}"),
+            );
+        }
+        for (index, technique) in self.techniques.iter_mut().enumerate() {
+            let field = format!("{prefix}.techniques[{index}]");
+            fields::text(technique, &field, true, MAX_TECHNIQUE_CHARS, violations);
+        }
+        dedup(&mut self.techniques);
+        for (index, category) in self.dual_use_categories.iter().enumerate() {
+            if !(0..=9).contains(category) {
+                violations.add(
+                    format!("{prefix}.dual_use_categories[{index}]"),
+                    format!("{category} is not an Annex I category (0..9)"),
+                );
+            }
+        }
+        let mut languages: Vec<&str> = Vec::new();
+        for (index, description) in self.descriptions.iter_mut().enumerate() {
+            let field = format!("{prefix}.descriptions[{index}]");
+            description.language = description.language.trim().to_ascii_lowercase();
+            let language = description.language.as_str();
+            if language.len() != 2 || !language.bytes().all(|byte| byte.is_ascii_lowercase()) {
+                violations.add(
+                    format!("{field}.language"),
+                    format!("{language:?} is not an ISO 639-1 code such as \"en\""),
+                );
+            } else if languages.contains(&language) {
+                violations.add(format!("{field}.language"), format!("{language:?} is described twice"));
+            }
+            languages.push(language);
+            fields::text(
+                &mut description.text,
+                &format!("{field}.text"),
+                true,
+                MAX_DESCRIPTION_CHARS,
+                violations,
+            );
+        }
+    }
+
+    /// What a user needs to request access, so what publishing requires (like MERIL's inclusion
+    /// checklist): every missing field at once. `has_tariff` tells whether a tariff is valid now
+    /// or later, which market access needs (clear prices, IND-2).
+    pub fn completeness(&self, has_tariff: bool) -> Violations {
+        let mut missing = Violations::new();
+        if self.descriptions.is_empty() {
+            missing.add("descriptions", "needs a description in at least one language");
+        }
+        if self.countries.is_empty() {
+            missing.add("countries", "needs the country where the installation is");
+        }
+        if self.access_types.is_empty() {
+            missing.add("access_types", "needs at least one access type");
+        }
+        if self.access_modes.is_empty() {
+            missing.add("access_modes", "needs at least one access mode");
+        }
+        match self.unit_kind {
+            None => missing.add("unit_of_access.kind", "needs the unit access is counted in"),
+            Some(UnitKind::Other) if self.unit_description.is_empty() => {
+                missing.add("unit_of_access.description", "must say what an OTHER unit is")
+            }
+            Some(_) => {}
+        }
+        if self.annual_capacity_units <= 0 {
+            missing.add("annual_capacity_units", "needs the units offered per year");
+        }
+        if self.typical_lead_time_days <= 0 {
+            missing.add(
+                "typical_lead_time_days",
+                "needs the typical days from request to access",
+            );
+        }
+        if self.scientific_domains.is_empty() {
+            missing.add("scientific_domains", "needs at least one scientific domain");
+        }
+        if self.access_modes.contains(&AccessMode::Market) && !has_tariff {
+            missing.add("tariff", "market access needs a tariff valid now or later (SetTariff)");
+        }
+        missing
     }
 
     pub fn set_from(&mut self, from: &Self, path: &str) -> bool {
         match path {
             "name" => self.name.clone_from(&from.name),
-            "description" => self.description.clone_from(&from.description),
             "countries" => self.countries.clone_from(&from.countries),
             "access_types" => self.access_types.clone_from(&from.access_types),
+            "access_modes" => self.access_modes.clone_from(&from.access_modes),
+            "unit_of_access" => {
+                self.unit_kind = from.unit_kind;
+                self.unit_description.clone_from(&from.unit_description);
+            }
+            "annual_capacity_units" => self.annual_capacity_units = from.annual_capacity_units,
+            // The range is one value: either path replaces both ends.
+            "trl_min" | "trl_max" => self.trl = from.trl,
+            "typical_lead_time_days" => self.typical_lead_time_days = from.typical_lead_time_days,
+            "scientific_domains" => self.scientific_domains.clone_from(&from.scientific_domains),
+            "techniques" => self.techniques.clone_from(&from.techniques),
+            "critical_technology_areas" => self
+                .critical_technology_areas
+                .clone_from(&from.critical_technology_areas),
+            "dual_use_categories" => self.dual_use_categories.clone_from(&from.dual_use_categories),
+            "descriptions" => self.descriptions.clone_from(&from.descriptions),
             _ => return false,
         }
         true
     }
+}
+
+/// Drops repeated values, keeping the first order.
+fn dedup<T: PartialEq + Clone>(values: &mut Vec<T>) {
+    let mut unique: Vec<T> = Vec::with_capacity(values.len());
+    for value in values.iter() {
+        if !unique.contains(value) {
+            unique.push(value.clone());
+        }
+    }
+    *values = unique;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,6 +421,9 @@ mod tests {
             structure: Some(Structure::SingleSited),
             countries: vec!["se".into()],
             website: String::new(),
+            esfri_status: Some(EsfriStatus::Landmark),
+            legal_form: Some(LegalForm::Eric),
+            access_policy_uri: String::new(),
         }
     }
 
@@ -255,6 +454,7 @@ mod tests {
             name: String::new(),
             kind: None,
             structure: None,
+            access_policy_uri: "ftp://policy".into(),
             ..infrastructure_fields()
         };
         let mut violations = Violations::new();
@@ -262,7 +462,12 @@ mod tests {
         let reported: Vec<_> = violations.as_slice().iter().map(|v| v.field.as_str()).collect();
         assert_eq!(
             reported,
-            ["infrastructure.name", "infrastructure.kind", "infrastructure.structure"]
+            [
+                "infrastructure.name",
+                "infrastructure.kind",
+                "infrastructure.structure",
+                "infrastructure.access_policy_uri"
+            ]
         );
     }
 
@@ -281,14 +486,99 @@ mod tests {
     }
 
     #[test]
-    fn installation_access_types_are_deduplicated() {
+    fn installation_lists_are_deduplicated() {
         let mut fields = InstallationFields {
             name: "Beamline 7".into(),
-            description: String::new(),
-            countries: vec![],
             access_types: vec![AccessType::Remote, AccessType::Physical, AccessType::Remote],
+            dual_use_categories: vec![3, 3],
+            ..InstallationFields::default()
         };
         fields.validate("installation", &mut Violations::new());
         assert_eq!(fields.access_types, [AccessType::Remote, AccessType::Physical]);
+        assert_eq!(fields.dual_use_categories, [3]);
+    }
+
+    #[test]
+    fn every_malformed_installation_field_is_reported_at_once() {
+        let mut fields = InstallationFields {
+            name: " ".into(),
+            annual_capacity_units: -1,
+            trl: Some((7, 3)),
+            typical_lead_time_days: -2,
+            techniques: vec![String::new()],
+            dual_use_categories: vec![12],
+            descriptions: vec![
+                LocalizedText {
+                    language: "english".into(),
+                    text: "x".into(),
+                },
+                LocalizedText {
+                    language: "DE".into(),
+                    text: String::new(),
+                },
+            ],
+            ..InstallationFields::default()
+        };
+        let mut violations = Violations::new();
+        fields.validate("installation", &mut violations);
+        let reported: Vec<_> = violations.as_slice().iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(
+            reported,
+            [
+                "installation.name",
+                "installation.annual_capacity_units",
+                "installation.trl_min",
+                "installation.typical_lead_time_days",
+                "installation.techniques[0]",
+                "installation.dual_use_categories[0]",
+                "installation.descriptions[0].language",
+                "installation.descriptions[1].text",
+            ]
+        );
+        assert_eq!(fields.descriptions[1].language, "de");
+    }
+
+    #[test]
+    fn completeness_lists_everything_publishing_needs() {
+        let draft = InstallationFields {
+            name: "Pilot line".into(),
+            access_modes: vec![AccessMode::Market],
+            unit_kind: Some(UnitKind::Other),
+            ..InstallationFields::default()
+        };
+        let missing: Vec<_> = draft
+            .completeness(false)
+            .as_slice()
+            .iter()
+            .map(|v| v.field.clone())
+            .collect();
+        assert_eq!(
+            missing,
+            [
+                "descriptions",
+                "countries",
+                "access_types",
+                "unit_of_access.description",
+                "annual_capacity_units",
+                "typical_lead_time_days",
+                "scientific_domains",
+                "tariff"
+            ]
+        );
+        let complete = InstallationFields {
+            descriptions: vec![LocalizedText {
+                language: "en".into(),
+                text: "Wafers.".into(),
+            }],
+            countries: vec!["BE".into()],
+            access_types: vec![AccessType::Physical],
+            unit_kind: Some(UnitKind::Wafer),
+            annual_capacity_units: 400,
+            typical_lead_time_days: 30,
+            scientific_domains: vec![ScientificDomain::PhysicalSciencesEngineering],
+            ..draft
+        };
+        assert!(complete.completeness(true).is_empty());
+        assert_eq!(complete.completeness(false).as_slice()[0].field, "tariff");
     }
 }

@@ -6,6 +6,10 @@ use rti_platform::error::Violations;
 pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_ACRONYM_CHARS: usize = 32;
 pub const MAX_DESCRIPTION_CHARS: usize = 20_000;
+pub const MAX_UNIT_CHARS: usize = 200;
+pub const MAX_TECHNIQUE_CHARS: usize = 200;
+pub const MAX_TECHNIQUES: usize = 50;
+pub const MAX_LEAD_TIME_DAYS: i32 = 3650;
 
 /// Trims `value` and checks it holds 1..=`max` characters (or 0..=`max` when not `required`).
 pub fn text(value: &mut String, field: &str, required: bool, max: usize, violations: &mut Violations) {

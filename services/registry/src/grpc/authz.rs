@@ -1,6 +1,7 @@
-//! Who may call each registry RPC (DESIGN §4). Catalogue reads are public; providers and
-//! infrastructures are created by admins; operators change only their own infrastructures and
-//! installations (checked in the handlers, next to the data).
+//! Who may call each registry RPC (DESIGN §4). Catalogue reads, availability and search are
+//! public; providers and infrastructures are created by admins; operators change only their own
+//! infrastructures, installations and calendars (checked in the handlers, next to the data);
+//! allocation reserves capacity as a service.
 
 use rti_platform::auth::Role::{Admin, Operator, Service};
 use rti_platform::authz::Access::{Public, Roles};
@@ -57,6 +58,44 @@ pub static AUTHZ: AuthzTable = AuthzTable {
         RpcRule {
             method: "UpdateInstallation",
             access: Roles(&[Admin, Operator]),
+        },
+        RpcRule {
+            method: "PublishInstallation",
+            access: Roles(&[Admin, Operator]),
+        },
+        RpcRule {
+            method: "SetTariff",
+            access: Roles(&[Admin, Operator]),
+        },
+        RpcRule {
+            method: "ListTariffs",
+            access: Public,
+        },
+        RpcRule {
+            method: "AddCapacityWindow",
+            access: Roles(&[Admin, Operator]),
+        },
+        RpcRule {
+            method: "AddDowntime",
+            access: Roles(&[Admin, Operator]),
+        },
+        RpcRule {
+            method: "GetAvailability",
+            access: Public,
+        },
+        // Allocation (a service) holds and books capacity anywhere; operators only in their own
+        // installations (checked in the handler).
+        RpcRule {
+            method: "ReserveCapacity",
+            access: Roles(&[Admin, Operator, Service]),
+        },
+        RpcRule {
+            method: "ReleaseCapacity",
+            access: Roles(&[Admin, Operator, Service]),
+        },
+        RpcRule {
+            method: "SearchInstallations",
+            access: Public,
         },
         RpcRule {
             method: "Subscribe",

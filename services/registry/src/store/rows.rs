@@ -2,8 +2,10 @@
 //! stored comma-separated, enums by their stable names.
 
 use crate::domain::{
-    AccessType, Infrastructure, InfrastructureFields, InfrastructureKind, Installation, InstallationFields,
-    InstallationStatus, Provider, ProviderFields, RegistryError, Structure,
+    AccessMode, AccessType, CapacityWindow, CriticalTechnologyArea, Downtime, EsfriStatus, Infrastructure,
+    InfrastructureFields, InfrastructureKind, Installation, InstallationFields, InstallationStatus, LegalForm,
+    LocalizedText, Provider, ProviderFields, RegistryError, Reservation, ReservationState, ScientificDomain, Structure,
+    Tariff, TariffBasis, TariffFields, UnitKind,
 };
 
 #[derive(Debug, sqlx::FromRow)]
@@ -46,13 +48,16 @@ pub struct InfrastructureRow {
     pub structure: String,
     pub countries: String,
     pub website: String,
+    pub esfri_status: String,
+    pub legal_form: String,
+    pub access_policy_uri: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
 impl InfrastructureRow {
     pub const SELECT: &'static str = "SELECT id, provider_id, name, acronym, description, kind, structure, countries, \
-         website, created_at, updated_at FROM infrastructures";
+         website, esfri_status, legal_form, access_policy_uri, created_at, updated_at FROM infrastructures";
 }
 
 impl From<&Infrastructure> for InfrastructureRow {
@@ -76,6 +81,9 @@ impl From<&Infrastructure> for InfrastructureRow {
                 .to_owned(),
             countries: fields.countries.join(","),
             website: fields.website.clone(),
+            esfri_status: stored_name(fields.esfri_status.map(EsfriStatus::as_stored)),
+            legal_form: stored_name(fields.legal_form.map(LegalForm::as_stored)),
+            access_policy_uri: fields.access_policy_uri.clone(),
             created_at: infrastructure.created_at,
             updated_at: infrastructure.updated_at,
         }
@@ -95,6 +103,9 @@ impl TryFrom<InfrastructureRow> for Infrastructure {
                 structure: Some(stored(&row.id, "structure", &row.structure, Structure::from_stored)?),
                 countries: split_list(&row.countries),
                 website: row.website,
+                esfri_status: optional(&row.id, "esfri_status", &row.esfri_status, EsfriStatus::from_stored)?,
+                legal_form: optional(&row.id, "legal_form", &row.legal_form, LegalForm::from_stored)?,
+                access_policy_uri: row.access_policy_uri,
             },
             id: row.id,
             provider_id: row.provider_id,
@@ -109,35 +120,74 @@ pub struct InstallationRow {
     pub id: String,
     pub infrastructure_id: String,
     pub name: String,
-    pub description: String,
     pub countries: String,
     pub access_types: String,
     pub status: String,
+    pub access_modes: String,
+    pub unit_kind: String,
+    pub unit_description: String,
+    pub annual_capacity_units: i64,
+    pub trl_min: i32,
+    pub trl_max: i32,
+    pub typical_lead_time_days: i32,
+    pub scientific_domains: String,
+    pub techniques: String,
+    pub critical_technology_areas: String,
+    pub dual_use_categories: String,
+    pub descriptions: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
+/// One description as stored in the `descriptions` JSON array.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredText {
+    language: String,
+    text: String,
+}
+
 impl InstallationRow {
-    pub const SELECT: &'static str = "SELECT id, infrastructure_id, name, description, countries, access_types, status, \
-         created_at, updated_at FROM installations";
+    pub const COLUMNS: &'static str = "id, infrastructure_id, name, countries, access_types, status, access_modes, \
+         unit_kind, unit_description, annual_capacity_units, trl_min, trl_max, typical_lead_time_days, \
+         scientific_domains, techniques, critical_technology_areas, dual_use_categories, descriptions, created_at, \
+         updated_at";
+    pub const SELECT: &'static str = "SELECT id, infrastructure_id, name, countries, access_types, status, \
+         access_modes, unit_kind, unit_description, annual_capacity_units, trl_min, trl_max, typical_lead_time_days, \
+         scientific_domains, techniques, critical_technology_areas, dual_use_categories, descriptions, created_at, \
+         updated_at FROM installations";
 }
 
 impl From<&Installation> for InstallationRow {
     fn from(installation: &Installation) -> Self {
         let fields = &installation.fields;
+        let descriptions: Vec<StoredText> = fields
+            .descriptions
+            .iter()
+            .map(|description| StoredText {
+                language: description.language.clone(),
+                text: description.text.clone(),
+            })
+            .collect();
+        let (trl_min, trl_max) = fields.trl.unwrap_or((0, 0));
         Self {
             id: installation.id.clone(),
             infrastructure_id: installation.infrastructure_id.clone(),
             name: fields.name.clone(),
-            description: fields.description.clone(),
             countries: fields.countries.join(","),
-            access_types: fields
-                .access_types
-                .iter()
-                .map(|access| access.as_stored())
-                .collect::<Vec<_>>()
-                .join(","),
+            access_types: join_stored(&fields.access_types, |value| value.as_stored()),
             status: installation.status.as_stored().to_owned(),
+            access_modes: join_stored(&fields.access_modes, |value| value.as_stored()),
+            unit_kind: stored_name(fields.unit_kind.map(UnitKind::as_stored)),
+            unit_description: fields.unit_description.clone(),
+            annual_capacity_units: fields.annual_capacity_units,
+            trl_min,
+            trl_max,
+            typical_lead_time_days: fields.typical_lead_time_days,
+            scientific_domains: join_stored(&fields.scientific_domains, |value| value.as_stored()),
+            techniques: serde_json::to_string(&fields.techniques).unwrap_or_else(|_| "[]".into()),
+            critical_technology_areas: join_stored(&fields.critical_technology_areas, |value| value.as_stored()),
+            dual_use_categories: join_stored(&fields.dual_use_categories, ToString::to_string),
+            descriptions: serde_json::to_string(&descriptions).unwrap_or_else(|_| "[]".into()),
             created_at: installation.created_at,
             updated_at: installation.updated_at,
         }
@@ -148,24 +198,214 @@ impl TryFrom<InstallationRow> for Installation {
     type Error = RegistryError;
 
     fn try_from(row: InstallationRow) -> Result<Self, Self::Error> {
-        let access_types = split_list(&row.access_types)
+        let id = row.id.as_str();
+        let descriptions: Vec<StoredText> =
+            serde_json::from_str(&row.descriptions).map_err(|error| decode(id, &error))?;
+        let techniques: Vec<String> = serde_json::from_str(&row.techniques).map_err(|error| decode(id, &error))?;
+        let dual_use_categories = split_list(&row.dual_use_categories)
             .iter()
-            .map(|name| stored(&row.id, "access_types", name, AccessType::from_stored))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|code| stored(id, "dual_use_categories", code, |text| text.parse().ok()))
+            .collect::<Result<Vec<i32>, _>>()?;
+        let fields = InstallationFields {
+            name: row.name.clone(),
+            countries: split_list(&row.countries),
+            access_types: parse_list(id, "access_types", &row.access_types, AccessType::from_stored)?,
+            access_modes: parse_list(id, "access_modes", &row.access_modes, AccessMode::from_stored)?,
+            unit_kind: optional(id, "unit_kind", &row.unit_kind, UnitKind::from_stored)?,
+            unit_description: row.unit_description.clone(),
+            annual_capacity_units: row.annual_capacity_units,
+            trl: (row.trl_min > 0).then_some((row.trl_min, row.trl_max)),
+            typical_lead_time_days: row.typical_lead_time_days,
+            scientific_domains: parse_list(
+                id,
+                "scientific_domains",
+                &row.scientific_domains,
+                ScientificDomain::from_stored,
+            )?,
+            techniques,
+            critical_technology_areas: parse_list(
+                id,
+                "critical_technology_areas",
+                &row.critical_technology_areas,
+                CriticalTechnologyArea::from_stored,
+            )?,
+            dual_use_categories,
+            descriptions: descriptions
+                .into_iter()
+                .map(|stored| LocalizedText {
+                    language: stored.language,
+                    text: stored.text,
+                })
+                .collect(),
+        };
         Ok(Installation {
-            fields: InstallationFields {
-                name: row.name,
-                description: row.description,
-                countries: split_list(&row.countries),
-                access_types,
-            },
-            status: stored(&row.id, "status", &row.status, InstallationStatus::from_stored)?,
+            status: stored(id, "status", &row.status, InstallationStatus::from_stored)?,
+            fields,
             id: row.id,
             infrastructure_id: row.infrastructure_id,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
     }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct TariffRow {
+    pub id: String,
+    pub installation_id: String,
+    pub currency: String,
+    pub price_minor_units: i64,
+    pub basis: String,
+    pub valid_from: i64,
+    pub valid_to: Option<i64>,
+    pub created_at: i64,
+}
+
+impl TariffRow {
+    pub const SELECT: &'static str = "SELECT id, installation_id, currency, price_minor_units, basis, valid_from, \
+         valid_to, created_at FROM tariffs";
+}
+
+impl TryFrom<TariffRow> for Tariff {
+    type Error = RegistryError;
+
+    fn try_from(row: TariffRow) -> Result<Self, Self::Error> {
+        Ok(Tariff {
+            fields: TariffFields {
+                currency: row.currency,
+                price_minor_units: row.price_minor_units,
+                basis: Some(stored(&row.id, "basis", &row.basis, TariffBasis::from_stored)?),
+                valid_from: Some(row.valid_from),
+                valid_to: row.valid_to,
+            },
+            id: row.id,
+            installation_id: row.installation_id,
+            created_at: row.created_at,
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct WindowRow {
+    pub id: String,
+    pub installation_id: String,
+    pub start_at: i64,
+    pub end_at: i64,
+    pub units: i64,
+    pub reserved_units: i64,
+    pub closed_units: i64,
+    pub created_at: i64,
+}
+
+impl WindowRow {
+    pub const SELECT: &'static str = "SELECT id, installation_id, start_at, end_at, units, reserved_units, \
+         closed_units, created_at FROM capacity_windows";
+}
+
+impl From<WindowRow> for CapacityWindow {
+    fn from(row: WindowRow) -> Self {
+        CapacityWindow {
+            id: row.id,
+            installation_id: row.installation_id,
+            start: row.start_at,
+            end: row.end_at,
+            units: row.units,
+            reserved_units: row.reserved_units,
+            closed_units: row.closed_units,
+            created_at: row.created_at,
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct DowntimeRow {
+    pub id: String,
+    pub installation_id: String,
+    pub start_at: i64,
+    pub end_at: i64,
+    pub reason: String,
+    pub created_at: i64,
+}
+
+impl DowntimeRow {
+    pub const SELECT: &'static str = "SELECT id, installation_id, start_at, end_at, reason, created_at FROM downtimes";
+}
+
+impl From<DowntimeRow> for Downtime {
+    fn from(row: DowntimeRow) -> Self {
+        Downtime {
+            id: row.id,
+            installation_id: row.installation_id,
+            start: row.start_at,
+            end: row.end_at,
+            reason: row.reason,
+            created_at: row.created_at,
+        }
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ReservationRow {
+    pub reservation_id: String,
+    pub window_id: String,
+    pub installation_id: String,
+    pub units: i64,
+    pub reference: String,
+    pub state: String,
+    pub created_at: i64,
+    pub released_at: Option<i64>,
+}
+
+impl ReservationRow {
+    pub const SELECT: &'static str = "SELECT reservation_id, window_id, installation_id, units, reference, state, \
+         created_at, released_at FROM reservations";
+}
+
+impl TryFrom<ReservationRow> for Reservation {
+    type Error = RegistryError;
+
+    fn try_from(row: ReservationRow) -> Result<Self, Self::Error> {
+        Ok(Reservation {
+            state: stored(&row.reservation_id, "state", &row.state, ReservationState::from_stored)?,
+            reservation_id: row.reservation_id,
+            window_id: row.window_id,
+            installation_id: row.installation_id,
+            units: row.units,
+            reference: row.reference,
+            created_at: row.created_at,
+            released_at: row.released_at,
+        })
+    }
+}
+
+fn stored_name(name: Option<&'static str>) -> String {
+    name.unwrap_or_default().to_owned()
+}
+
+fn join_stored<T, S: AsRef<str>>(values: &[T], name: impl Fn(&T) -> S) -> String {
+    values
+        .iter()
+        .map(|value| name(value).as_ref().to_owned())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn parse_list<T>(id: &str, column: &str, text: &str, parse: fn(&str) -> Option<T>) -> Result<Vec<T>, RegistryError> {
+    split_list(text)
+        .iter()
+        .map(|name| stored(id, column, name, parse))
+        .collect()
+}
+
+fn optional<T>(id: &str, column: &str, text: &str, parse: fn(&str) -> Option<T>) -> Result<Option<T>, RegistryError> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    stored(id, column, text, parse).map(Some)
+}
+
+fn decode(id: &str, error: &serde_json::Error) -> RegistryError {
+    RegistryError::Store(sqlx::Error::Decode(format!("row {id}: {error}").into()))
 }
 
 fn split_list(stored: &str) -> Vec<String> {

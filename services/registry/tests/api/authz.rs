@@ -1,17 +1,23 @@
 //! Authorization: the whole RPC × role table walked through a running registry, and the
-//! object-level rule that operators change only their own infrastructures.
+//! object-level rules: operators change only their own infrastructures, installations,
+//! tariffs and calendars; admins and allocation (a service) reserve anywhere.
 
 use rti_platform::auth::Role;
 use rti_platform::authz::Access;
 use rti_platform::backend_tests;
 use rti_platform::db::Backend;
 use rti_platform::testing::{call_with_empty_request, operator_token, token};
+use rti_platform::time::timestamp_from_micros;
+use rti_proto::common::Money;
 use rti_proto::pbjson_types::FieldMask;
 use rti_proto::registry as proto;
+use rti_proto::registry::registry_service_client::RegistryServiceClient;
 use rti_registry::AUTHZ;
 use tonic::Code;
+use tonic::transport::Channel;
 
-use crate::helpers::{infrastructure, installation, provider, spawn_service, with_token};
+use crate::calendar::{add_window, day};
+use crate::helpers::{create_installation, infrastructure, installation, provider, spawn_service, with_token};
 
 /// Whether a status is the table's refusal (as opposed to a handler's answer to an empty request).
 fn refused_by_table(status: &tonic::Status) -> bool {
@@ -177,6 +183,138 @@ async fn operators_change_only_their_own_infrastructures(backend: Backend) {
     assert_eq!(denied.code(), Code::PermissionDenied);
 }
 
+/// Every calendar and publishing call on `installation_id` as `caller`, each outcome's code.
+async fn manage(
+    client: &mut RegistryServiceClient<Channel>,
+    caller: &str,
+    installation_id: &str,
+    window_id: &str,
+    tag: &str,
+) -> Vec<Code> {
+    let code = |outcome: Result<(), tonic::Status>| outcome.err().map_or(Code::Ok, |status| status.code());
+    let when = |days: i64| Some(timestamp_from_micros(day(days)));
+    let mut codes = Vec::new();
+    let tariff = proto::Tariff {
+        installation_id: installation_id.into(),
+        price_per_unit: Some(Money {
+            currency: "EUR".into(),
+            minor_units: 100,
+        }),
+        basis: proto::TariffBasis::FullCost as i32,
+        valid_from: when(0),
+        ..Default::default()
+    };
+    let request = proto::SetTariffRequest {
+        request_id: String::new(),
+        tariff: Some(tariff),
+    };
+    codes.push(code(client.set_tariff(with_token(request, caller)).await.map(drop)));
+    let request = proto::AddCapacityWindowRequest {
+        window: Some(proto::CapacityWindow {
+            installation_id: installation_id.into(),
+            start_time: when(100),
+            end_time: when(101),
+            units: 1,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    codes.push(code(
+        client.add_capacity_window(with_token(request, caller)).await.map(drop),
+    ));
+    let request = proto::AddDowntimeRequest {
+        downtime: Some(proto::Downtime {
+            installation_id: installation_id.into(),
+            start_time: when(200),
+            end_time: when(201),
+            reason: "Service".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    codes.push(code(client.add_downtime(with_token(request, caller)).await.map(drop)));
+    let request = proto::PublishInstallationRequest {
+        id: installation_id.into(),
+    };
+    codes.push(code(
+        client.publish_installation(with_token(request, caller)).await.map(drop),
+    ));
+    let request = proto::ReserveCapacityRequest {
+        reservation_id: format!("reservation-{tag}"),
+        window_id: window_id.into(),
+        units: 1,
+        reference: String::new(),
+    };
+    codes.push(code(
+        client.reserve_capacity(with_token(request, caller)).await.map(drop),
+    ));
+    let request = proto::ReleaseCapacityRequest {
+        reservation_id: "reservation-admin".into(),
+    };
+    codes.push(code(
+        client.release_capacity(with_token(request, caller)).await.map(drop),
+    ));
+    codes
+}
+
+async fn operators_manage_only_their_own_calendars(backend: Backend) {
+    let Some(service) = spawn_service(backend).await else {
+        return;
+    };
+    let mut client = service.client();
+    let mine = create_installation(&mut client, "Mine").await;
+    let theirs = create_installation(&mut client, "Theirs").await;
+    let mut windows = Vec::new();
+    for installation in [&mine, &theirs] {
+        windows.push(
+            add_window(&mut client, &installation.id, (day(1), day(30)), 10)
+                .await
+                .expect("window"),
+        );
+    }
+    let operator = operator_token(&[&mine.infrastructure_id]);
+    let admin = token(Role::Admin);
+    let all = |code: Code| vec![code; 6];
+    // The admin reserves first in each window, so that releasing "reservation-admin" has
+    // something to release wherever it is called.
+    assert_eq!(
+        manage(&mut client, &admin, &theirs.id, &windows[1].id, "admin").await,
+        all(Code::Ok)
+    );
+    assert_eq!(
+        manage(&mut client, &operator, &theirs.id, &windows[1].id, "operator").await,
+        all(Code::PermissionDenied)
+    );
+    let own = manage(&mut client, &operator, &mine.id, &windows[0].id, "operator").await;
+    assert_eq!(own[..5], all(Code::Ok)[..5], "{own:?}");
+    assert_eq!(
+        own[5],
+        Code::PermissionDenied,
+        "the admin's reservation is in the other installation"
+    );
+    let service_token = token(Role::Service);
+    let reserved = client
+        .reserve_capacity(with_token(
+            proto::ReserveCapacityRequest {
+                reservation_id: "allocation-1".into(),
+                window_id: windows[1].id.clone(),
+                units: 2,
+                reference: "allocation".into(),
+            },
+            &service_token,
+        ))
+        .await;
+    assert!(reserved.is_ok(), "allocation reserves anywhere: {reserved:?}");
+    let anonymous = client
+        .list_tariffs(proto::ListTariffsRequest {
+            installation_id: theirs.id.clone(),
+        })
+        .await
+        .expect("prices are public")
+        .into_inner();
+    assert_eq!(anonymous.tariffs.len(), 1);
+}
+
 #[test]
 fn the_table_covers_every_declared_rpc() {
     rti_platform::testing::assert_table_matches_descriptor(&AUTHZ);
@@ -184,5 +322,6 @@ fn the_table_covers_every_declared_rpc() {
 
 backend_tests!(
     walks_every_rpc_for_every_role,
-    operators_change_only_their_own_infrastructures
+    operators_change_only_their_own_infrastructures,
+    operators_manage_only_their_own_calendars
 );

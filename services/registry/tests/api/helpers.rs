@@ -86,12 +86,28 @@ pub fn infrastructure(provider_id: &str, name: &str) -> proto::Infrastructure {
     }
 }
 
+/// A draft installation with everything publishing needs, except a tariff for market access.
 pub fn installation(infrastructure_id: &str, name: &str) -> proto::Installation {
     proto::Installation {
         infrastructure_id: infrastructure_id.into(),
         name: name.into(),
         countries: vec!["DE".into()],
         access_types: vec![proto::AccessType::Physical as i32],
+        access_modes: vec![proto::AccessMode::Excellence as i32],
+        unit_of_access: Some(proto::UnitOfAccess {
+            kind: proto::UnitKind::Hour as i32,
+            description: "one hour of instrument time".into(),
+        }),
+        annual_capacity_units: 1000,
+        trl_min: 2,
+        trl_max: 6,
+        typical_lead_time_days: 14,
+        scientific_domains: vec![proto::ScientificDomain::PhysicalSciencesEngineering as i32],
+        techniques: vec!["scanning electron microscopy".into()],
+        descriptions: vec![proto::LocalizedText {
+            language: "en".into(),
+            text: format!("{name}: an instrument for tests."),
+        }],
         ..Default::default()
     }
 }
@@ -116,6 +132,72 @@ pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
                 .field_violations
                 .into_iter()
                 .map(|violation| violation.field)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A provider, an infrastructure and a draft installation in it, created as an admin.
+pub async fn create_installation(client: &mut RegistryServiceClient<Channel>, name: &str) -> proto::Installation {
+    create_installation_from(client, |installation| proto::Installation {
+        name: name.into(),
+        ..installation
+    })
+    .await
+}
+
+/// Like [`create_installation`], with the installation shaped by `shape`.
+pub async fn create_installation_from(
+    client: &mut RegistryServiceClient<Channel>,
+    shape: impl FnOnce(proto::Installation) -> proto::Installation,
+) -> proto::Installation {
+    let admin = rti_platform::testing::token(rti_platform::auth::Role::Admin);
+    let provider = client
+        .create_provider(with_token(
+            proto::CreateProviderRequest {
+                provider: Some(provider("Calendar Provider")),
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await
+        .expect("provider")
+        .into_inner();
+    let infrastructure = client
+        .create_infrastructure(with_token(
+            proto::CreateInfrastructureRequest {
+                infrastructure: Some(infrastructure(&provider.id, "Calendar Infrastructure")),
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await
+        .expect("infrastructure")
+        .into_inner();
+    client
+        .create_installation(with_token(
+            proto::CreateInstallationRequest {
+                installation: Some(shape(installation(&infrastructure.id, "Installation"))),
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await
+        .expect("installation")
+        .into_inner()
+}
+
+/// The subjects of a FAILED_PRECONDITION status's PreconditionFailure details.
+pub fn failed_subjects(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
+    status
+        .get_details_precondition_failure()
+        .map(|failure| {
+            failure
+                .violations
+                .into_iter()
+                .map(|violation| violation.subject)
                 .collect()
         })
         .unwrap_or_default()

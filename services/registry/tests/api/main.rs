@@ -1,8 +1,11 @@
 //! The registry's service tests: every test runs against a registry on SQLite and on PostgreSQL.
 
 mod authz;
+mod calendar;
 mod catalogue;
 mod events;
 mod helpers;
 mod lifecycle;
+mod publishing;
+mod search;
 mod store;

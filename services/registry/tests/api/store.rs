@@ -9,7 +9,8 @@ use rti_platform::events::Outbox;
 use rti_platform::pagination::PageRequest;
 use rti_platform::testing::TestDatabase;
 use rti_registry::domain::{
-    AccessType, InfrastructureFields, InfrastructureKind, InstallationFields, ProviderFields, RegistryError, Structure,
+    AccessMode, AccessType, CriticalTechnologyArea, EsfriStatus, InfrastructureFields, InfrastructureKind,
+    InstallationFields, LegalForm, LocalizedText, ProviderFields, RegistryError, ScientificDomain, Structure, UnitKind,
 };
 use rti_registry::store::{IdempotencyKey, RegistryStore};
 
@@ -39,6 +40,9 @@ fn infrastructure_fields(name: &str) -> InfrastructureFields {
         structure: Some(Structure::Distributed),
         countries: vec!["FI".into(), "EE".into()],
         website: "https://example.org".into(),
+        esfri_status: Some(EsfriStatus::Project),
+        legal_form: Some(LegalForm::Rto),
+        access_policy_uri: "https://example.org/access".into(),
     }
 }
 
@@ -71,9 +75,28 @@ async fn what_goes_in_comes_out(backend: Backend) {
 
     let fields = InstallationFields {
         name: "Radio lab".into(),
-        description: String::new(),
         countries: vec!["EE".into()],
         access_types: vec![AccessType::Remote, AccessType::Virtual],
+        access_modes: vec![AccessMode::Market, AccessMode::Excellence],
+        unit_kind: Some(UnitKind::Other),
+        unit_description: "one drive test, with a comma, and \"quotes\"".into(),
+        annual_capacity_units: 120,
+        trl: Some((4, 7)),
+        typical_lead_time_days: 21,
+        scientific_domains: vec![ScientificDomain::DataComputingDigital],
+        techniques: vec!["5G standalone core, slicing".into(), "drive tests".into()],
+        critical_technology_areas: vec![CriticalTechnologyArea::ConnectivityNavigationDigital],
+        dual_use_categories: vec![5, 4],
+        descriptions: vec![
+            LocalizedText {
+                language: "en".into(),
+                text: "A radio lab.".into(),
+            },
+            LocalizedText {
+                language: "et".into(),
+                text: "Raadiolabor.".into(),
+            },
+        ],
     };
     let installation = store
         .create_installation(&infrastructure.id, fields, None)

@@ -1,0 +1,306 @@
+//! `SearchInstallations` through the API: only published installations, across languages,
+//! with filters, facets, the next free window, cursor pages, and every bad field named. The
+//! index follows the outbox, so tests wait for it to catch up.
+
+use std::time::Duration;
+
+use rti_platform::auth::Role;
+use rti_platform::backend_tests;
+use rti_platform::db::Backend;
+use rti_platform::testing::token;
+use rti_proto::pbjson_types::FieldMask;
+use rti_proto::registry as proto;
+use rti_proto::registry::registry_service_client::RegistryServiceClient;
+use tonic::Code;
+use tonic::transport::Channel;
+
+use crate::calendar::{add_window, day};
+use crate::helpers::{create_installation_from, spawn_service, violated_fields, with_token};
+
+/// Searches until `done` holds for the response; fails the test after ten seconds.
+async fn search_until(
+    client: &mut RegistryServiceClient<Channel>,
+    request: &proto::SearchInstallationsRequest,
+    done: impl Fn(&proto::SearchInstallationsResponse) -> bool,
+) -> proto::SearchInstallationsResponse {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = client
+            .search_installations(request.clone())
+            .await
+            .expect("anonymous search")
+            .into_inner();
+        if done(&response) {
+            return response;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "search never satisfied the test: {response:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn query(text: &str) -> proto::SearchInstallationsRequest {
+    proto::SearchInstallationsRequest {
+        query: text.into(),
+        ..Default::default()
+    }
+}
+
+fn ids(response: &proto::SearchInstallationsResponse) -> Vec<String> {
+    response
+        .hits
+        .iter()
+        .filter_map(|hit| hit.installation.as_ref().map(|installation| installation.id.clone()))
+        .collect()
+}
+
+async fn published(
+    client: &mut RegistryServiceClient<Channel>,
+    name: &str,
+    (language, text): (&str, &str),
+    country: &str,
+    mode: proto::AccessMode,
+) -> proto::Installation {
+    let installation = create_installation_from(client, |installation| proto::Installation {
+        name: name.into(),
+        countries: vec![country.into()],
+        access_modes: vec![mode as i32],
+        techniques: Vec::new(),
+        descriptions: vec![proto::LocalizedText {
+            language: language.into(),
+            text: text.into(),
+        }],
+        ..installation
+    })
+    .await;
+    client
+        .publish_installation(with_token(
+            proto::PublishInstallationRequest {
+                id: installation.id.clone(),
+            },
+            &token(Role::Admin),
+        ))
+        .await
+        .expect("published")
+        .into_inner()
+}
+
+async fn finds_published_installations_across_languages(backend: Backend) {
+    let Some(service) = spawn_service(backend).await else {
+        return;
+    };
+    let mut client = service.client();
+    let german = published(
+        &mut client,
+        "Reinraumlabor Nord",
+        ("de", "Ein Reinraum der ISO-Klasse 5 mit Elektronenstrahllithografie."),
+        "DE",
+        proto::AccessMode::Excellence,
+    )
+    .await;
+    let english = published(
+        &mut client,
+        "Cleanroom bay 2",
+        ("en", "An ISO 5 cleanroom for photolithography and etching."),
+        "BE",
+        proto::AccessMode::Wide,
+    )
+    .await;
+    let neutrons = published(
+        &mut client,
+        "SANS instrument",
+        ("fr", "Diffusion de neutrons aux petits angles pour la matière molle."),
+        "FR",
+        proto::AccessMode::Excellence,
+    )
+    .await;
+    let draft = create_installation_from(&mut client, |installation| proto::Installation {
+        name: "Draft cleanroom".into(),
+        ..installation
+    })
+    .await;
+
+    let cleanrooms = search_until(&mut client, &query("cleanroom"), |response| response.hits.len() >= 2).await;
+    let found = ids(&cleanrooms);
+    assert!(found.contains(&german.id) && found.contains(&english.id), "{found:?}");
+    assert!(!found.contains(&draft.id), "drafts are not searched");
+    assert!(!found.contains(&neutrons.id));
+    let reinraum = search_until(&mut client, &query("Reinräume"), |response| response.hits.len() >= 2).await;
+    assert_eq!(
+        ids(&reinraum).len(),
+        2,
+        "a German plural finds the English cleanroom too"
+    );
+
+    let in_belgium = search_until(
+        &mut client,
+        &proto::SearchInstallationsRequest {
+            countries: vec!["be".into()],
+            ..query("cleanroom")
+        },
+        |response| !response.hits.is_empty(),
+    )
+    .await;
+    assert_eq!(ids(&in_belgium), [english.id.clone()]);
+    let everything = search_until(&mut client, &query(""), |response| response.total_hits == 3).await;
+    let countries = everything
+        .facets
+        .iter()
+        .find(|facet| facet.field == "countries")
+        .expect("country facet");
+    assert_eq!(countries.counts.len(), 3);
+    let modes = everything
+        .facets
+        .iter()
+        .find(|facet| facet.field == "access_modes")
+        .expect("mode facet");
+    assert_eq!(modes.counts[0].value, "ACCESS_MODE_EXCELLENCE");
+    assert_eq!(modes.counts[0].count, 2);
+    let excellence = search_until(
+        &mut client,
+        &proto::SearchInstallationsRequest {
+            access_modes: vec![proto::AccessMode::Excellence as i32],
+            ..query("")
+        },
+        |response| response.total_hits == 2,
+    )
+    .await;
+    assert!(!ids(&excellence).contains(&english.id));
+
+    // Renaming is searchable once the index has followed the outbox.
+    client
+        .update_installation(with_token(
+            proto::UpdateInstallationRequest {
+                installation: Some(proto::Installation {
+                    id: neutrons.id.clone(),
+                    name: "Kleinwinkel-Neutronenstreuung Zephyr".into(),
+                    ..Default::default()
+                }),
+                update_mask: Some(FieldMask {
+                    paths: vec!["name".into()],
+                }),
+            },
+            &token(Role::Admin),
+        ))
+        .await
+        .expect("renamed");
+    let renamed = search_until(&mut client, &query("zephyr"), |response| !response.hits.is_empty()).await;
+    assert_eq!(ids(&renamed), [neutrons.id.clone()]);
+}
+
+async fn hits_carry_their_next_free_window_and_page_by_cursor(backend: Backend) {
+    let Some(service) = spawn_service(backend).await else {
+        return;
+    };
+    let mut client = service.client();
+    let mut created = Vec::new();
+    for index in 0..5 {
+        let installation = published(
+            &mut client,
+            &format!("Wind tunnel {index}"),
+            ("en", "A low-speed wind tunnel for drones."),
+            "NL",
+            proto::AccessMode::Excellence,
+        )
+        .await;
+        created.push(installation.id);
+    }
+    let soon = add_window(&mut client, &created[0], (day(2), day(9)), 5)
+        .await
+        .expect("window");
+    add_window(&mut client, &created[1], (day(40), day(50)), 5)
+        .await
+        .expect("window");
+
+    let free_soon = search_until(
+        &mut client,
+        &proto::SearchInstallationsRequest {
+            free_within_days: 30,
+            ..query("wind tunnel")
+        },
+        |response| !response.hits.is_empty(),
+    )
+    .await;
+    assert_eq!(ids(&free_soon), [created[0].clone()]);
+    let next = free_soon.hits[0].next_free_window.as_ref().expect("next window");
+    assert_eq!((next.window_id.as_str(), next.free_units), (soon.id.as_str(), 5));
+
+    let mut request = proto::SearchInstallationsRequest {
+        page_size: 2,
+        ..query("wind tunnel")
+    };
+    let first = search_until(&mut client, &request, |response| response.total_hits == 5).await;
+    let mut seen = ids(&first);
+    request.page_token = first.next_page_token;
+    while !request.page_token.is_empty() {
+        let page = client
+            .search_installations(request.clone())
+            .await
+            .expect("next page")
+            .into_inner();
+        seen.extend(ids(&page));
+        request.page_token = page.next_page_token;
+    }
+    seen.sort();
+    let mut expected = created.clone();
+    expected.sort();
+    assert_eq!(seen, expected, "pages cover every hit once");
+
+    let token = search_until(
+        &mut client,
+        &proto::SearchInstallationsRequest {
+            page_size: 1,
+            ..query("wind")
+        },
+        |response| !response.next_page_token.is_empty(),
+    )
+    .await
+    .next_page_token;
+    let reused = client
+        .search_installations(proto::SearchInstallationsRequest {
+            page_token: token,
+            ..query("drones")
+        })
+        .await
+        .expect_err("a token of another query");
+    assert_eq!(violated_fields(&reused), ["page_token"]);
+}
+
+async fn bad_searches_name_every_field(backend: Backend) {
+    let Some(service) = spawn_service(backend).await else {
+        return;
+    };
+    let mut client = service.client();
+    let status = client
+        .search_installations(proto::SearchInstallationsRequest {
+            query: "x".repeat(501),
+            page_size: 101,
+            countries: vec!["XX".into()],
+            access_modes: vec![99],
+            trl: 12,
+            free_within_days: -1,
+            ..Default::default()
+        })
+        .await
+        .expect_err("bad search");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(
+        violated_fields(&status),
+        [
+            "query",
+            "countries[0]",
+            "access_modes[0]",
+            "trl",
+            "free_within_days",
+            "page_size"
+        ]
+    );
+}
+
+backend_tests!(
+    finds_published_installations_across_languages,
+    hits_carry_their_next_free_window_and_page_by_cursor,
+    bad_searches_name_every_field
+);
