@@ -5,6 +5,8 @@ It knows nothing of RTI Access ahead of time: it lists the services through serv
 builds message classes from the descriptors the gateway serves, checks health per service, creates
 a provider and an infrastructure with an admin token, reads the infrastructure back, and checks
 that the same write is UNAUTHENTICATED without a token and PERMISSION_DENIED with a funder token.
+With --search QUERY (against `rti up --demo`), it also searches the catalogue anonymously, as an SME
+would, and reads the availability of the first hits for the next 60 days.
 
     pip install grpcio grpcio-reflection grpcio-health-checking
     python3 scripts/grpc_client.py 127.0.0.1:8080 --admin-token "$RTI_ADMIN_TOKEN" --funder-token "$RTI_FUNDER_TOKEN"
@@ -13,6 +15,7 @@ Exits non-zero, naming the failed check, when anything is not as expected.
 """
 
 import argparse
+import datetime
 import os
 import sys
 import uuid
@@ -64,6 +67,7 @@ def main():
     parser.add_argument("address", help="the gateway, e.g. 127.0.0.1:8080")
     parser.add_argument("--admin-token", default=os.environ.get("RTI_ADMIN_TOKEN"))
     parser.add_argument("--funder-token", default=os.environ.get("RTI_FUNDER_TOKEN"))
+    parser.add_argument("--search", action="append", default=[], help="a query the demo catalogue must answer")
     args = parser.parse_args()
     if not args.admin_token or not args.funder_token:
         sys.exit("give --admin-token and --funder-token (or RTI_ADMIN_TOKEN and RTI_FUNDER_TOKEN)")
@@ -107,7 +111,33 @@ def main():
             check(False, f"the write {who} is refused")
         except grpc.RpcError as error:
             check(error.code() == expected, f"the write {who} is {expected.name}")
+
+    for query in args.search:
+        search_and_read_availability(dynamic, query)
     print("all checks passed")
+
+
+def search_and_read_availability(dynamic, query):
+    """Anonymous search, then each of the first hits' free units per day for 60 days."""
+    found = dynamic.call(REGISTRY, "SearchInstallations", {"query": query, "pageSize": 3})
+    hits = found.get("hits", [])
+    check(len(hits) > 0, f"searching {query!r} finds demo installations ({found.get('totalHits')} in all)")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for hit in hits:
+        installation = hit["installation"]
+        availability = dynamic.call(
+            REGISTRY,
+            "GetAvailability",
+            {
+                "installationId": installation["id"],
+                "from": now.isoformat().replace("+00:00", "Z"),
+                "to": (now + datetime.timedelta(days=60)).isoformat().replace("+00:00", "Z"),
+            },
+        )
+        days = availability.get("days", [])
+        free = sum(1 for day in days if int(day.get("freeUnits", 0)) > 0)
+        check(len(days) >= 60, f"{installation['name']!r}: {len(days)} days of availability, {free} with free units")
+        check("nextFreeWindow" in hit, f"{installation['name']!r} carries its next free window")
 
 
 if __name__ == "__main__":

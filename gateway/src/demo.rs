@@ -43,6 +43,8 @@ const WINDOW_DAYS: i64 = 28;
 const WINDOWS: i64 = 7;
 /// Installations loaded at once; the store serialises writes anyway, this hides round trips.
 const CONCURRENCY: usize = 8;
+/// How long the search index may take to catch up with the loaded catalogue.
+const SEARCHABLE_WITHIN: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -160,6 +162,21 @@ fn codes<T>(
     names.iter().map(|name| code(name, from_stored, to_proto)).collect()
 }
 
+/// Every demo installation as a create request would carry it (without its infrastructure id),
+/// keyed `infrastructure-key/installation-key`: material for benchmarks and generators.
+pub fn catalogue_installations() -> Result<Vec<(String, proto::Installation)>, tonic::Status> {
+    let mut installations = Vec::new();
+    for file in parse_files()? {
+        for infrastructure in file.providers.iter().flat_map(|provider| &provider.infrastructures) {
+            for installation in &infrastructure.installations {
+                let key = format!("{}/{}", infrastructure.key, installation.key);
+                installations.push((key, installation_message("", installation)?));
+            }
+        }
+    }
+    Ok(installations)
+}
+
 /// Loads the demo catalogue through the gateway at `channel`, as an admin.
 pub async fn load(channel: Channel, token: &str) -> Result<DemoCatalogue, tonic::Status> {
     let files = parse_files()?;
@@ -210,7 +227,34 @@ pub async fn load(channel: Channel, token: &str) -> Result<DemoCatalogue, tonic:
         let (key, id) = result?;
         loaded.installation_ids.insert(key, id);
     }
+    drop(results);
+    wait_until_searchable(&mut client, loaded.installations()).await?;
     Ok(loaded)
+}
+
+/// Waits until search finds at least `installations` published installations: the index
+/// follows the registry's outbox a moment behind the writes.
+async fn wait_until_searchable(
+    client: &mut RegistryServiceClient<Channel>,
+    installations: usize,
+) -> Result<(), tonic::Status> {
+    let deadline = tokio::time::Instant::now() + SEARCHABLE_WITHIN;
+    loop {
+        let all = client
+            .search_installations(proto::SearchInstallationsRequest::default())
+            .await?
+            .into_inner();
+        if usize::try_from(all.total_hits).unwrap_or(0) >= installations {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(tonic::Status::deadline_exceeded(format!(
+                "search finds {} of the {installations} demo installations after {SEARCHABLE_WITHIN:?}",
+                all.total_hits
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 fn infrastructure_message(

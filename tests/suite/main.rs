@@ -4,4 +4,5 @@ mod catalogue;
 mod discovery;
 mod otlp_export;
 mod passthrough;
+mod relevance;
 mod tracing_context;

@@ -36,6 +36,8 @@ pub const MAX_QUERY_CHARS: usize = 500;
 const BATCH: usize = 500;
 /// Installations read per page while rebuilding.
 const REBUILD_PAGE: i64 = 500;
+/// How long events are gathered before a batch is applied.
+const GATHER: Duration = Duration::from_millis(50);
 /// How long to wait before following the outbox again after a failure.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
@@ -309,6 +311,10 @@ pub fn document(source: &SearchSource) -> Document {
     }
 }
 
+fn outbox_failed(status: Status) -> IndexError {
+    IndexError::Outbox(sqlx::Error::Protocol(status.message().to_owned()))
+}
+
 /// The write side: applies the outbox to the index, one batch per commit.
 struct Follower {
     store: RegistryStore,
@@ -386,13 +392,19 @@ impl Follower {
         let stream = self
             .outbox
             .subscribe(request, stopping.clone())
-            .map_err(|status| IndexError::Outbox(sqlx::Error::Protocol(status.message().to_owned())))?;
-        let mut batches = stream.ready_chunks(BATCH);
-        while let Some(batch) = batches.next().await {
-            let events = batch
-                .into_iter()
-                .collect::<Result<Vec<Event>, Status>>()
-                .map_err(|status| IndexError::Outbox(sqlx::Error::Protocol(status.message().to_owned())))?;
+            .map_err(outbox_failed)?;
+        let mut stream = std::pin::pin!(stream);
+        // Events are gathered for a moment before they are applied: a commit costs a segment
+        // and a sync, and a burst of writes (a catalogue import) should pay for few of them.
+        while let Some(first) = stream.next().await {
+            let mut events = vec![first.map_err(outbox_failed)?];
+            let gathered_until = tokio::time::Instant::now() + GATHER;
+            while events.len() < BATCH {
+                match tokio::time::timeout_at(gathered_until, stream.next()).await {
+                    Ok(Some(event)) => events.push(event.map_err(outbox_failed)?),
+                    Ok(None) | Err(_) => break,
+                }
+            }
             self.apply(&events).await?;
         }
         Ok(())

@@ -452,8 +452,8 @@ impl NewRecord for Provider {
         &self.id
     }
 
-    fn insert<'a>(&'a mut self, transaction: &'a mut WriteTx) -> impl Future<Output = RegistryResult<()>> + Send + 'a {
-        async move { Ok(insert_provider(transaction, self).await?) }
+    async fn insert(&mut self, transaction: &mut WriteTx) -> RegistryResult<()> {
+        Ok(insert_provider(transaction, self).await?)
     }
 
     fn created_event(&self) -> Payload {
@@ -466,8 +466,8 @@ impl NewRecord for Infrastructure {
         &self.id
     }
 
-    fn insert<'a>(&'a mut self, transaction: &'a mut WriteTx) -> impl Future<Output = RegistryResult<()>> + Send + 'a {
-        async move { Ok(insert_infrastructure(transaction, self).await?) }
+    async fn insert(&mut self, transaction: &mut WriteTx) -> RegistryResult<()> {
+        Ok(insert_infrastructure(transaction, self).await?)
     }
 
     fn created_event(&self) -> Payload {
@@ -480,8 +480,8 @@ impl NewRecord for Installation {
         &self.id
     }
 
-    fn insert<'a>(&'a mut self, transaction: &'a mut WriteTx) -> impl Future<Output = RegistryResult<()>> + Send + 'a {
-        async move { Ok(insert_installation(transaction, self).await?) }
+    async fn insert(&mut self, transaction: &mut WriteTx) -> RegistryResult<()> {
+        Ok(insert_installation(transaction, self).await?)
     }
 
     fn created_event(&self) -> Payload {

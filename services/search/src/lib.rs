@@ -8,7 +8,7 @@
 //! commit so that a restart resumes where it stopped.
 #![forbid(unsafe_code)]
 
-pub mod analysis;
+mod analysis;
 mod error;
 mod index;
 mod model;

@@ -1,12 +1,13 @@
 //! Turns a [`Query`] into a tantivy query: the user's words matched against the thesaurus, expanded
 //! across languages and fields, plus score-neutral filters.
 //!
-//! Text: the words are matched to thesaurus terms longest span first (up to the longest term).
-//! A matched span becomes one clause whose alternatives are all terms, in all languages, of the
-//! concepts it matched; an alternative in language L is searched in L's fields and the folded
-//! fields, a multi-word one as a phrase (stop-word gaps kept). An unmatched word becomes a clause
-//! searched in every language's fields and the folded fields. Words that are stop words in any
-//! supported language are dropped unless nothing else remains.
+//! Text: the words are matched to thesaurus terms longest span first (up to the longest term);
+//! acronyms only when written in capitals, and a lone stop word never. A matched span becomes one
+//! clause whose alternatives are all terms, in all languages, of the concepts it matched; an
+//! alternative in language L is searched in L's fields and the folded fields (an acronym in the
+//! folded fields only), a multi-word one as a phrase (stop-word gaps kept). An unmatched word
+//! becomes a clause searched in every language's fields and the folded fields. Words that are stop
+//! words in any supported language are dropped unless nothing else remains.
 //!
 //! Scoring: inside a clause, the title fields and the body fields each take their best alternative
 //! (dis-max), the title one boosted; a clause scores their sum, so a word in both the name and the
@@ -29,11 +30,11 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
-use crate::analysis::{Analyzers, Language, PositionedToken};
+use crate::analysis::{Analyzers, Language, PositionedToken, is_acronym};
 use crate::error::SearchResult;
 use crate::model::{FACET_FIELDS, Query};
 use crate::schema::{Fields, facet};
-use crate::thesaurus::Thesaurus;
+use crate::thesaurus::{KeyForm, Thesaurus};
 
 /// How much more a match in the name, infrastructure or techniques counts than one in a description.
 const TITLE_BOOST: f32 = 2.0;
@@ -49,7 +50,11 @@ pub enum Clause {
 
 /// A query word in every form the thesaurus is keyed by.
 struct QueryWord {
+    /// Lowercased.
     text: String,
+    /// Written in capitals.
+    acronym: bool,
+    stop_word: bool,
     folded: String,
     /// Stemmed and folded, per language in [`Language::ALL`] order.
     stems: Vec<String>,
@@ -133,7 +138,8 @@ impl QueryPlanner {
         while start < words.len() {
             let longest = self.thesaurus.longest_term_words().min(words.len() - start);
             let matched = (1..=longest).rev().find_map(|length| {
-                let concepts = self.concepts_matching(&words[start..start + length]);
+                let span = &words[start..start + length];
+                let concepts = self.concepts_matching(span);
                 (!concepts.is_empty()).then_some((length, concepts))
             });
             match matched {
@@ -162,9 +168,12 @@ impl QueryPlanner {
         }
     }
 
-    fn query_word(&self, text: String) -> QueryWord {
+    fn query_word(&self, written: String) -> QueryWord {
+        let text = written.to_lowercase();
         let first_or_word = |tokens: Vec<String>| tokens.into_iter().next().unwrap_or_else(|| text.clone());
         QueryWord {
+            acronym: is_acronym(&[&written]),
+            stop_word: self.analyzers.is_stop_word(&text),
             folded: first_or_word(
                 self.analyzers
                     .folded(&text)
@@ -180,14 +189,25 @@ impl QueryPlanner {
         }
     }
 
-    /// Concepts with a term equal to `words` in one language's stems or in the plain folded form.
+    /// Concepts with a term equal to `words` in one language's stems or in the plain folded form,
+    /// or with an acronym equal to them when they are written in capitals. A lone stop word matches
+    /// no term but an acronym: "in" is not "INS" stemmed.
     fn concepts_matching(&self, words: &[QueryWord]) -> Vec<usize> {
         let mut concepts: Vec<usize> = Vec::new();
         let folded: Vec<String> = words.iter().map(|word| word.folded.clone()).collect();
-        concepts.extend(self.thesaurus.lookup(None, &folded));
-        for language in Language::ALL {
-            let stems: Vec<String> = words.iter().map(|word| word.stems[language.index()].clone()).collect();
-            concepts.extend(self.thesaurus.lookup(Some(language), &stems));
+        if words
+            .iter()
+            .all(|word| word.acronym || word.text.chars().all(|c| !c.is_alphabetic()))
+            && words.iter().any(|word| word.acronym)
+        {
+            concepts.extend(self.thesaurus.lookup(KeyForm::Acronym, &folded));
+        }
+        if !(words.len() == 1 && words[0].stop_word) {
+            concepts.extend(self.thesaurus.lookup(KeyForm::Folded, &folded));
+            for language in Language::ALL {
+                let stems: Vec<String> = words.iter().map(|word| word.stems[language.index()].clone()).collect();
+                concepts.extend(self.thesaurus.lookup(KeyForm::Stemmed(language), &stems));
+            }
         }
         concepts.sort_unstable();
         concepts.dedup();
@@ -199,9 +219,12 @@ impl QueryPlanner {
         match clause {
             Clause::Concepts { concepts, .. } => {
                 for concept in concepts {
-                    for (language, term) in &self.thesaurus.concept(*concept).terms {
-                        self.add_in_language(&mut alternatives, *language, term)?;
-                        self.add_folded(&mut alternatives, term)?;
+                    for term in &self.thesaurus.concept(*concept).terms {
+                        // An acronym is the same in every language and must not be stemmed.
+                        if !term.acronym {
+                            self.add_in_language(&mut alternatives, term.language, &term.text)?;
+                        }
+                        self.add_folded(&mut alternatives, &term.text)?;
                     }
                 }
             }
@@ -338,6 +361,9 @@ mod tests {
 cleanroom | cleanroom; clean room | Reinraum | salle blanche | | camera bianca | sala blanca | pomieszczenie czyste
 lithography | lithography | Lithografie | lithographie | lithografie | litografia | litografía | litografia
 afm | atomic force microscopy | Rasterkraftmikroskopie | microscopie à force atomique | | | |
+stem | scanning transmission electron microscopy; STEM | | | | | |
+ins | inelastic neutron scattering; INS | | | | | |
+bsl3 | biosafety level 3; BSL-3 | | | | | |
 ";
 
     fn planner() -> QueryPlanner {
@@ -395,6 +421,28 @@ afm | atomic force microscopy | Rasterkraftmikroskopie | microscopie à force at
     }
 
     #[test]
+    fn acronyms_match_only_words_written_in_capitals() {
+        let planner = planner();
+        assert_eq!(concept_ids(&planner, "STEM"), [["stem"]]);
+        assert_eq!(concept_ids(&planner, "stem cells"), [["word:stem"], ["word:cells"]]);
+        assert_eq!(concept_ids(&planner, "BSL-3 lab"), [["bsl3"], ["word:lab"]]);
+        assert_eq!(concept_ids(&planner, "INS"), [["ins"]]);
+    }
+
+    #[test]
+    fn a_lone_stop_word_matches_no_concept() {
+        // The English stem of the (made-up) term "ands" is "and", as is the stop word's.
+        let thesaurus = "ands | ands | | | | | |\n";
+        let planner = QueryPlanner::new(
+            Analyzers::new(),
+            Arc::new(Thesaurus::parse(thesaurus).expect("valid thesaurus")),
+            build_schema().1,
+        );
+        assert_eq!(concept_ids(&planner, "and neutrons"), [["word:neutrons"]]);
+        assert_eq!(concept_ids(&planner, "ands"), [["ands"]]);
+    }
+
+    #[test]
     fn keeps_stop_words_when_nothing_else_remains() {
         assert_eq!(concept_ids(&planner(), "the die"), [["word:the"], ["word:die"]]);
     }
@@ -404,58 +452,5 @@ afm | atomic force microscopy | Rasterkraftmikroskopie | microscopie à force at
         let planner = planner();
         assert!(planner.plan(" -- !").is_empty());
         assert!(planner.plan("").is_empty());
-    }
-}
-#[cfg(test)]
-mod explore {
-    use super::*;
-    #[test]
-    fn explore_builtin() {
-        let thesaurus = Thesaurus::builtin_shared();
-        println!(
-            "concepts {} longest {}",
-            thesaurus.concept_count(),
-            thesaurus.longest_term_words()
-        );
-        let planner = QueryPlanner::new(Analyzers::new(), thesaurus, crate::schema::build_schema().1);
-        for text in [
-            "cleanroom lithography",
-            "Reinraum",
-            "salles blanches",
-            "cleanrooms",
-            "electron microscopy of polymers",
-            "laser",
-            "the die",
-            "mass spectrometry",
-            "TEM",
-            "pomieszczenia czyste",
-            "wind tunnel testing",
-            "access to a synchrotron beamline",
-            "high performance computing",
-            "materials characterisation",
-            "x-ray",
-            "Rasterelektronenmikroskop",
-            "microscopio elettronico",
-            "test",
-            "data",
-            "analysis",
-            "in",
-            "art",
-            "medical imaging",
-        ] {
-            let plan: Vec<String> = planner
-                .plan(text)
-                .into_iter()
-                .map(|c| match c {
-                    Clause::Concepts { concepts, .. } => concepts
-                        .iter()
-                        .map(|c| planner.thesaurus.concept(*c).id.clone())
-                        .collect::<Vec<_>>()
-                        .join("+"),
-                    Clause::Word(w) => format!("'{w}'"),
-                })
-                .collect();
-            println!("{text:40} -> {plan:?}");
-        }
     }
 }

@@ -311,7 +311,7 @@ mod tests {
         let mut first = window(0, 3, 6);
         first.reserved_units = 2;
         let second = window(5, 2, 4);
-        let days = availability(0, 6, &[first, second], &[(1 * DAY, 2 * DAY), (6 * DAY, 6 * DAY + 1)]);
+        let days = availability(0, 6, &[first, second], &[(DAY, 2 * DAY), (6 * DAY, 6 * DAY + 1)]);
         let summary: Vec<_> = days
             .iter()
             .map(|day| (day.free_units, day.capacity_units, day.downtime))

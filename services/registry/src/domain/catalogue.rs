@@ -261,13 +261,13 @@ impl InstallationFields {
         if self.annual_capacity_units < 0 {
             violations.add(format!("{prefix}.annual_capacity_units"), "must not be negative");
         }
-        if let Some((min, max)) = self.trl {
-            if !(1..=9).contains(&min) || !(1..=9).contains(&max) || min > max {
-                violations.add(
-                    format!("{prefix}.trl_min"),
-                    format!("TRL range {min}..{max} must lie within 1..9 with trl_min <= trl_max"),
-                );
-            }
+        if let Some((min, max)) = self.trl
+            && (!(1..=9).contains(&min) || !(1..=9).contains(&max) || min > max)
+        {
+            violations.add(
+                format!("{prefix}.trl_min"),
+                format!("TRL range {min}..{max} must lie within 1..9 with trl_min <= trl_max"),
+            );
         }
         if !(0..=MAX_LEAD_TIME_DAYS).contains(&self.typical_lead_time_days) {
             violations.add(

@@ -357,55 +357,53 @@ impl NewRecord for NewTariff {
         &self.tariff.id
     }
 
-    fn insert<'a>(&'a mut self, transaction: &'a mut WriteTx) -> impl Future<Output = RegistryResult<()>> + Send + 'a {
-        async move {
-            let tariff = &self.tariff;
-            let (from, to) = (tariff.valid_from(), tariff.valid_to());
-            let rows: Vec<TariffRow> = sqlx::query_as(sql!(
-                "{} WHERE installation_id = $1 ORDER BY valid_from, id",
-                TariffRow::SELECT
-            ))
-            .bind(&tariff.installation_id)
-            .fetch_all(&mut **transaction)
-            .await?;
-            for existing in rows.into_iter().map(Tariff::try_from) {
-                let existing = existing?;
-                let overlaps = existing.valid_from() < to && from < existing.valid_to();
-                if !overlaps {
-                    continue;
-                }
-                if existing.fields.valid_to.is_none() && existing.valid_from() < from {
-                    sqlx::query("UPDATE tariffs SET valid_to = $2 WHERE id = $1")
-                        .bind(&existing.id)
-                        .bind(from)
-                        .execute(&mut **transaction)
-                        .await?;
-                    let mut ended = existing;
-                    ended.fields.valid_to = Some(from);
-                    self.ended = Some(ended);
-                    continue;
-                }
-                return Err(RegistryError::Conflict(format!(
-                    "tariff {} is valid in the same period; choose a valid_from after it ends",
-                    existing.id
-                )));
+    async fn insert(&mut self, transaction: &mut WriteTx) -> RegistryResult<()> {
+        let tariff = &self.tariff;
+        let (from, to) = (tariff.valid_from(), tariff.valid_to());
+        let rows: Vec<TariffRow> = sqlx::query_as(sql!(
+            "{} WHERE installation_id = $1 ORDER BY valid_from, id",
+            TariffRow::SELECT
+        ))
+        .bind(&tariff.installation_id)
+        .fetch_all(&mut **transaction)
+        .await?;
+        for existing in rows.into_iter().map(Tariff::try_from) {
+            let existing = existing?;
+            let overlaps = existing.valid_from() < to && from < existing.valid_to();
+            if !overlaps {
+                continue;
             }
-            sqlx::query(
-                "INSERT INTO tariffs (id, installation_id, currency, price_minor_units, basis, valid_from, valid_to, \
-                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(&tariff.id)
-            .bind(&tariff.installation_id)
-            .bind(&tariff.fields.currency)
-            .bind(tariff.fields.price_minor_units)
-            .bind(tariff.fields.basis.map(|basis| basis.as_stored()).unwrap_or_default())
-            .bind(from)
-            .bind(tariff.fields.valid_to)
-            .bind(tariff.created_at)
-            .execute(&mut **transaction)
-            .await?;
-            Ok(())
+            if existing.fields.valid_to.is_none() && existing.valid_from() < from {
+                sqlx::query("UPDATE tariffs SET valid_to = $2 WHERE id = $1")
+                    .bind(&existing.id)
+                    .bind(from)
+                    .execute(&mut **transaction)
+                    .await?;
+                let mut ended = existing;
+                ended.fields.valid_to = Some(from);
+                self.ended = Some(ended);
+                continue;
+            }
+            return Err(RegistryError::Conflict(format!(
+                "tariff {} is valid in the same period; choose a valid_from after it ends",
+                existing.id
+            )));
         }
+        sqlx::query(
+            "INSERT INTO tariffs (id, installation_id, currency, price_minor_units, basis, valid_from, valid_to, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&tariff.id)
+        .bind(&tariff.installation_id)
+        .bind(&tariff.fields.currency)
+        .bind(tariff.fields.price_minor_units)
+        .bind(tariff.fields.basis.map(|basis| basis.as_stored()).unwrap_or_default())
+        .bind(from)
+        .bind(tariff.fields.valid_to)
+        .bind(tariff.created_at)
+        .execute(&mut **transaction)
+        .await?;
+        Ok(())
     }
 
     fn created_event(&self) -> Payload {
@@ -418,41 +416,39 @@ impl NewRecord for CapacityWindow {
         &self.id
     }
 
-    fn insert<'a>(&'a mut self, transaction: &'a mut WriteTx) -> impl Future<Output = RegistryResult<()>> + Send + 'a {
-        async move {
-            let in_the_way: Option<WindowRow> = sqlx::query_as(sql!(
-                "{} WHERE installation_id = $1 AND start_at < $3 AND end_at > $2 ORDER BY start_at LIMIT 1",
-                WindowRow::SELECT
-            ))
-            .bind(&self.installation_id)
-            .bind(self.start)
-            .bind(self.end)
-            .fetch_optional(&mut **transaction)
-            .await?;
-            if let Some(window) = in_the_way {
-                return Err(RegistryError::Conflict(format!(
-                    "capacity window {} overlaps the new window; windows of one installation never overlap",
-                    window.id
-                )));
-            }
-            // Downtime added before the window already closes part of it.
-            let downtimes = downtime_spans(transaction, &self.installation_id, self.start, self.end).await?;
-            self.closed_units = closed_units(self, &downtimes);
-            sqlx::query(
-                "INSERT INTO capacity_windows (id, installation_id, start_at, end_at, units, reserved_units, \
-                 closed_units, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7)",
-            )
-            .bind(&self.id)
-            .bind(&self.installation_id)
-            .bind(self.start)
-            .bind(self.end)
-            .bind(self.units)
-            .bind(self.closed_units)
-            .bind(self.created_at)
-            .execute(&mut **transaction)
-            .await?;
-            Ok(())
+    async fn insert(&mut self, transaction: &mut WriteTx) -> RegistryResult<()> {
+        let in_the_way: Option<WindowRow> = sqlx::query_as(sql!(
+            "{} WHERE installation_id = $1 AND start_at < $3 AND end_at > $2 ORDER BY start_at LIMIT 1",
+            WindowRow::SELECT
+        ))
+        .bind(&self.installation_id)
+        .bind(self.start)
+        .bind(self.end)
+        .fetch_optional(&mut **transaction)
+        .await?;
+        if let Some(window) = in_the_way {
+            return Err(RegistryError::Conflict(format!(
+                "capacity window {} overlaps the new window; windows of one installation never overlap",
+                window.id
+            )));
         }
+        // Downtime added before the window already closes part of it.
+        let downtimes = downtime_spans(transaction, &self.installation_id, self.start, self.end).await?;
+        self.closed_units = closed_units(self, &downtimes);
+        sqlx::query(
+            "INSERT INTO capacity_windows (id, installation_id, start_at, end_at, units, reserved_units, \
+             closed_units, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7)",
+        )
+        .bind(&self.id)
+        .bind(&self.installation_id)
+        .bind(self.start)
+        .bind(self.end)
+        .bind(self.units)
+        .bind(self.closed_units)
+        .bind(self.created_at)
+        .execute(&mut **transaction)
+        .await?;
+        Ok(())
     }
 
     fn created_event(&self) -> Payload {
@@ -469,55 +465,53 @@ impl NewRecord for NewDowntime {
         &self.added.downtime.id
     }
 
-    fn insert<'a>(&'a mut self, transaction: &'a mut WriteTx) -> impl Future<Output = RegistryResult<()>> + Send + 'a {
-        async move {
-            let downtime = &self.added.downtime;
-            sqlx::query(
-                "INSERT INTO downtimes (id, installation_id, start_at, end_at, reason, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&downtime.id)
-            .bind(&downtime.installation_id)
-            .bind(downtime.start)
-            .bind(downtime.end)
-            .bind(&downtime.reason)
-            .bind(downtime.created_at)
-            .execute(&mut **transaction)
-            .await?;
-            let windows: Vec<WindowRow> = sqlx::query_as(sql!(
-                "{} WHERE installation_id = $1 AND start_at < $3 AND end_at > $2 ORDER BY start_at, id",
-                WindowRow::SELECT
+    async fn insert(&mut self, transaction: &mut WriteTx) -> RegistryResult<()> {
+        let downtime = &self.added.downtime;
+        sqlx::query(
+            "INSERT INTO downtimes (id, installation_id, start_at, end_at, reason, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&downtime.id)
+        .bind(&downtime.installation_id)
+        .bind(downtime.start)
+        .bind(downtime.end)
+        .bind(&downtime.reason)
+        .bind(downtime.created_at)
+        .execute(&mut **transaction)
+        .await?;
+        let windows: Vec<WindowRow> = sqlx::query_as(sql!(
+            "{} WHERE installation_id = $1 AND start_at < $3 AND end_at > $2 ORDER BY start_at, id",
+            WindowRow::SELECT
+        ))
+        .bind(&downtime.installation_id)
+        .bind(downtime.start)
+        .bind(downtime.end)
+        .fetch_all(&mut **transaction)
+        .await?;
+        for window in windows.into_iter().map(CapacityWindow::from) {
+            let spans = downtime_spans(transaction, &window.installation_id, window.start, window.end).await?;
+            let window = CapacityWindow {
+                closed_units: closed_units(&window, &spans),
+                ..window
+            };
+            sqlx::query("UPDATE capacity_windows SET closed_units = $2 WHERE id = $1")
+                .bind(&window.id)
+                .bind(window.closed_units)
+                .execute(&mut **transaction)
+                .await?;
+            let reservations: Vec<ReservationRow> = sqlx::query_as(sql!(
+                "{} WHERE window_id = $1 AND state = 'active' ORDER BY created_at, reservation_id",
+                ReservationRow::SELECT
             ))
-            .bind(&downtime.installation_id)
-            .bind(downtime.start)
-            .bind(downtime.end)
+            .bind(&window.id)
             .fetch_all(&mut **transaction)
             .await?;
-            for window in windows.into_iter().map(CapacityWindow::from) {
-                let spans = downtime_spans(transaction, &window.installation_id, window.start, window.end).await?;
-                let window = CapacityWindow {
-                    closed_units: closed_units(&window, &spans),
-                    ..window
-                };
-                sqlx::query("UPDATE capacity_windows SET closed_units = $2 WHERE id = $1")
-                    .bind(&window.id)
-                    .bind(window.closed_units)
-                    .execute(&mut **transaction)
-                    .await?;
-                let reservations: Vec<ReservationRow> = sqlx::query_as(sql!(
-                    "{} WHERE window_id = $1 AND state = 'active' ORDER BY created_at, reservation_id",
-                    ReservationRow::SELECT
-                ))
-                .bind(&window.id)
-                .fetch_all(&mut **transaction)
-                .await?;
-                for row in reservations {
-                    self.added.affected.push(Reservation::try_from(row)?);
-                }
-                self.added.windows.push(window);
+            for row in reservations {
+                self.added.affected.push(Reservation::try_from(row)?);
             }
-            Ok(())
+            self.added.windows.push(window);
         }
+        Ok(())
     }
 
     fn created_event(&self) -> Payload {

@@ -143,7 +143,7 @@ async fn finds_published_installations_across_languages(backend: Backend) {
         |response| !response.hits.is_empty(),
     )
     .await;
-    assert_eq!(ids(&in_belgium), [english.id.clone()]);
+    assert_eq!(ids(&in_belgium), std::slice::from_ref(&english.id));
     let everything = search_until(&mut client, &query(""), |response| response.total_hits == 3).await;
     let countries = everything
         .facets
@@ -187,7 +187,7 @@ async fn finds_published_installations_across_languages(backend: Backend) {
         .await
         .expect("renamed");
     let renamed = search_until(&mut client, &query("zephyr"), |response| !response.hits.is_empty()).await;
-    assert_eq!(ids(&renamed), [neutrons.id.clone()]);
+    assert_eq!(ids(&renamed), std::slice::from_ref(&neutrons.id));
 }
 
 async fn hits_carry_their_next_free_window_and_page_by_cursor(backend: Backend) {
@@ -223,7 +223,7 @@ async fn hits_carry_their_next_free_window_and_page_by_cursor(backend: Backend) 
         |response| !response.hits.is_empty(),
     )
     .await;
-    assert_eq!(ids(&free_soon), [created[0].clone()]);
+    assert_eq!(ids(&free_soon), std::slice::from_ref(&created[0]));
     let next = free_soon.hits[0].next_free_window.as_ref().expect("next window");
     assert_eq!((next.window_id.as_str(), next.free_units), (soon.id.as_str(), 5));
 
