@@ -304,3 +304,93 @@ backend_tests!(
     hits_carry_their_next_free_window_and_page_by_cursor,
     bad_searches_name_every_field
 );
+
+/// A registry on `url` until the returned token is cancelled.
+async fn start_on(
+    url: &rti_platform::db::DatabaseUrl,
+) -> (
+    Channel,
+    tokio_util::sync::CancellationToken,
+    tokio::task::JoinHandle<()>,
+) {
+    let config = rti_platform::server::ServiceConfig::new(
+        "127.0.0.1:0".parse().expect("address"),
+        url.clone(),
+        rti_platform::testing::test_auth(),
+    );
+    let app = rti_registry::App::build(config).await.expect("the registry starts");
+    let address = app.local_addr();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn({
+        let stop = stop.clone();
+        async move { app.run_until(stop).await.expect("clean stop") }
+    });
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    (channel, stop, running)
+}
+
+async fn the_index_resumes_after_a_restart_and_is_rebuilt_when_stale(backend: Backend) {
+    let Some(database) = rti_platform::testing::TestDatabase::create(backend).await else {
+        return;
+    };
+    let (channel, stop, running) = start_on(&database.url).await;
+    let mut client = RegistryServiceClient::new(channel);
+    let tunnel = published(
+        &mut client,
+        "Zephyr wind tunnel",
+        ("en", "A closed-circuit wind tunnel."),
+        "DK",
+        proto::AccessMode::Excellence,
+    )
+    .await;
+    search_until(&mut client, &query("zephyr"), |response| !response.hits.is_empty()).await;
+    stop.cancel();
+    running.await.expect("stopped");
+
+    // Searchable at once after a restart: the index resumed from its cursor (SQLite) or was
+    // rebuilt before the port served (PostgreSQL, where it lives in memory).
+    let (channel, stop, running) = start_on(&database.url).await;
+    let mut client = RegistryServiceClient::new(channel);
+    let found = client
+        .search_installations(query("zephyr"))
+        .await
+        .expect("search")
+        .into_inner();
+    assert_eq!(ids(&found), std::slice::from_ref(&tunnel.id));
+    stop.cancel();
+    running.await.expect("stopped");
+
+    // An index left beside a database that is not the one it was built from is rebuilt.
+    let Some(path) = database.url.sqlite_path() else {
+        return;
+    };
+    assert!(
+        path.with_extension("search-index").is_dir(),
+        "the index lives beside the database"
+    );
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", path.display());
+        if std::path::Path::new(&file).exists() {
+            std::fs::remove_file(&file).expect("remove the database");
+        }
+    }
+    let (channel, stop, running) = start_on(&database.url).await;
+    let mut client = RegistryServiceClient::new(channel);
+    let found = client
+        .search_installations(query("zephyr"))
+        .await
+        .expect("search")
+        .into_inner();
+    assert!(
+        found.hits.is_empty(),
+        "the stale index was rebuilt from the new, empty store"
+    );
+    stop.cancel();
+    running.await.expect("stopped");
+}
+
+backend_tests!(the_index_resumes_after_a_restart_and_is_rebuilt_when_stale);
