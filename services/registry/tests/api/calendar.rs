@@ -352,6 +352,14 @@ async fn reservations_are_idempotent_and_release_once(backend: Backend) {
         .await
         .expect_err("unknown reservation");
     assert_eq!(unknown.code(), Code::NotFound);
+    let unnamed = client
+        .release_capacity(with_token(
+            proto::ReleaseCapacityRequest::default(),
+            &token(Role::Service),
+        ))
+        .await
+        .expect_err("no reservation id");
+    assert_eq!(violated_fields(&unnamed), ["reservation_id"]);
 }
 
 backend_tests!(

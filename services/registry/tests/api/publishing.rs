@@ -163,6 +163,18 @@ async fn market_access_publishes_once_priced_and_stays_complete(backend: Backend
         .collect();
     assert_eq!(periods, [(first.id.clone(), true), (second.id.clone(), false)]);
     assert_eq!(tariffs[0].valid_to, second.valid_from);
+    let unnamed = client
+        .list_tariffs(proto::ListTariffsRequest::default())
+        .await
+        .expect_err("no installation");
+    assert_eq!(violated_fields(&unnamed), ["installation_id"]);
+    let unknown = client
+        .list_tariffs(proto::ListTariffsRequest {
+            installation_id: "0190f2d4-0000-7000-8000-000000000000".into(),
+        })
+        .await
+        .expect_err("unknown installation");
+    assert_eq!(unknown.code(), Code::NotFound);
 
     let published = publish(&mut client, &draft.id).await.expect("complete");
     assert_eq!(published.status, proto::InstallationStatus::Published as i32);
