@@ -3,14 +3,26 @@
 //!
 //! Every analyzer splits with tantivy's `SimpleTokenizer` (runs of alphanumeric characters), so a
 //! word seen by one analyzer is a word for all of them and positions line up across fields.
+//!
+//! The German and Dutch fields are also decompounded at index time ([`compounds`]): a compound is
+//! followed, at its position, by the known words inside it, the known words being the thesaurus's
+//! single-word terms of that language. Queries are analysed without it: the planner searches a
+//! compound's parts as clauses of their own ([`Analyzers::compound_parts`]).
 
+mod compounds;
+mod light;
 mod polish;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
     TokenizerManager,
 };
 
+pub use compounds::{Compounds, Decompounder, Stem};
+pub use light::light_stem;
 pub use polish::{POLISH_STOP_WORDS, PolishStemmer};
 
 /// Longer tokens (in bytes) are dropped; long enough for German compounds such as
@@ -81,6 +93,11 @@ impl Language {
         }
     }
 
+    /// Whether the language writes compounds as one word, so that its fields are decompounded.
+    pub fn compounds(self) -> bool {
+        matches!(self, Language::German | Language::Dutch)
+    }
+
     /// tantivy's own stemmer and stop-word language; `None` for Polish, which it lacks.
     fn tantivy_language(self) -> Option<tantivy::tokenizer::Language> {
         use tantivy::tokenizer::Language as Tantivy;
@@ -116,6 +133,37 @@ impl Language {
             None => builder.filter(PolishStemmer).filter(AsciiFoldingFilter).build(),
         }
     }
+
+    /// [`Language::analyzer`] with the compounds' parts added before stemming, so that a part is
+    /// stemmed as the word on its own is.
+    fn decompounding_analyzer(self, compounds: Compounds) -> TextAnalyzer {
+        let builder = words_builder()
+            .filter(self.stop_words())
+            .filter(Decompounder::new(compounds));
+        match self.tantivy_language() {
+            Some(language) => builder
+                .filter(Stemmer::new(language))
+                .filter(AsciiFoldingFilter)
+                .build(),
+            None => builder.filter(PolishStemmer).filter(AsciiFoldingFilter).build(),
+        }
+    }
+
+    /// This language's stemmer on one lowercased word, without folding: how a word appears inside
+    /// a compound.
+    fn unfolded_stem(self) -> Stem {
+        let builder = words_builder();
+        let stemmer = match self.tantivy_language() {
+            Some(language) => builder.filter(Stemmer::new(language)).build(),
+            None => builder.filter(PolishStemmer).build(),
+        };
+        Arc::new(move |word: &str| {
+            run(&stemmer, word)
+                .into_iter()
+                .next()
+                .map_or_else(|| word.to_owned(), |(_, stem)| stem)
+        })
+    }
 }
 
 fn words_builder() -> tantivy::tokenizer::TextAnalyzerBuilder<impl tantivy::tokenizer::Tokenizer> {
@@ -138,8 +186,14 @@ pub struct Analyzers {
     words: TextAnalyzer,
     /// Words, lowercased and ASCII-folded: the language-neutral field.
     folded: TextAnalyzer,
-    /// The per-language field analyzers (index and query side), in [`Language::ALL`] order.
+    /// The per-language field analyzers of the query side, in [`Language::ALL`] order.
     language_fields: Vec<TextAnalyzer>,
+    /// The same for the index side: decompounding where the language compounds and there is a
+    /// dictionary.
+    language_index: Vec<TextAnalyzer>,
+    /// Per language, what splits its compounds; `None` for the languages that do not compound or
+    /// have no known words.
+    compounds: Vec<Option<Compounds>>,
     /// The same without stop-word removal: normalises thesaurus terms and query words for matching,
     /// where "microscopie à force atomique" must keep its "à".
     language_stems: Vec<TextAnalyzer>,
@@ -154,8 +208,23 @@ impl Default for Analyzers {
 }
 
 impl Analyzers {
+    /// Without decompounding: what the thesaurus normalises its terms with.
     pub fn new() -> Analyzers {
+        Analyzers::with_compounds(&BTreeMap::new())
+    }
+
+    /// Decompounds the fields of each compounding language with `words` of that language (each
+    /// one word; words of other languages are ignored).
+    pub fn with_compounds(words: &BTreeMap<Language, Vec<&str>>) -> Analyzers {
         let no_stop_words = || StopWordFilter::remove(Vec::new());
+        let compounds: Vec<Option<Compounds>> = Language::ALL
+            .iter()
+            .map(|language| {
+                let words = words.get(language).filter(|_| language.compounds())?;
+                let compounds = Compounds::new(words.iter().copied(), language.unfolded_stem());
+                (!compounds.is_empty()).then_some(compounds)
+            })
+            .collect();
         Analyzers {
             words: TextAnalyzer::builder(SimpleTokenizer::default())
                 .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
@@ -165,6 +234,14 @@ impl Analyzers {
                 .iter()
                 .map(|language| language.analyzer(language.stop_words()))
                 .collect(),
+            language_index: Language::ALL
+                .iter()
+                .map(|language| match &compounds[language.index()] {
+                    Some(compounds) => language.decompounding_analyzer(compounds.clone()),
+                    None => language.analyzer(language.stop_words()),
+                })
+                .collect(),
+            compounds,
             language_stems: Language::ALL
                 .iter()
                 .map(|language| language.analyzer(no_stop_words()))
@@ -176,15 +253,40 @@ impl Analyzers {
         }
     }
 
-    /// Registers the field analyzers under the names the schema refers to.
+    /// Registers the index-side field analyzers under the names the schema refers to.
     pub fn register(&self, manager: &TokenizerManager) {
         manager.register(FOLDED_TOKENIZER, self.folded.clone());
         for language in Language::ALL {
-            manager.register(
-                language.tokenizer_name(),
-                self.language_fields[language.index()].clone(),
-            );
+            manager.register(language.tokenizer_name(), self.language_index[language.index()].clone());
         }
+    }
+
+    /// Identifies the decompounding dictionaries: an index built with others splits words
+    /// differently and must be rebuilt.
+    pub fn compounds_fingerprint(&self) -> u64 {
+        self.compounds.iter().fold(0, |hash, compounds| {
+            hash.rotate_left(7) ^ compounds.as_ref().map_or(0, Compounds::fingerprint)
+        })
+    }
+
+    /// The outermost known words inside `word` (one word, any case) in `language`, as written in
+    /// the thesaurus, lowercased; empty when the language does not compound or `word` is no
+    /// compound of known words.
+    pub fn compound_parts(&self, language: Language, word: &str) -> Vec<String> {
+        match &self.compounds[language.index()] {
+            Some(compounds) => compounds
+                .outermost_parts(&word.to_lowercase())
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// What the index-side field of `language` holds for `text`, with the compounds' parts.
+    #[cfg(test)]
+    pub fn language_index(&self, language: Language, text: &str) -> Vec<PositionedToken> {
+        run(&self.language_index[language.index()], text)
     }
 
     /// The words of `text` as written (case kept), as a query or a term is split.
@@ -197,7 +299,9 @@ impl Analyzers {
         run(&self.folded, text)
     }
 
-    /// What the field of `language` holds for `text`.
+    /// What the field of `language` holds for `text`, as a query searches it: the index side also
+    /// holds the parts of compounds ([`Analyzers::language_index`]), which the planner searches as
+    /// clauses of their own.
     pub fn language_field(&self, language: Language, text: &str) -> Vec<PositionedToken> {
         run(&self.language_fields[language.index()], text)
     }
@@ -207,6 +311,15 @@ impl Analyzers {
         run(&self.language_stems[language.index()], text)
             .into_iter()
             .map(|(_, stem)| stem)
+            .collect()
+    }
+
+    /// `text`'s words light-stemmed in `language` (see [`light_stem`]) and folded, stop words kept;
+    /// `None` for the languages without a light stemmer.
+    pub fn light_stems(&self, language: Language, text: &str) -> Option<Vec<String>> {
+        run(&self.folded, text)
+            .into_iter()
+            .map(|(_, word)| light_stem(language, &word))
             .collect()
     }
 
@@ -332,6 +445,81 @@ mod tests {
                 .iter()
                 .all(|token| token.is_ascii())
         );
+    }
+
+    #[test]
+    fn german_and_dutch_index_fields_add_the_known_words_inside_compounds() {
+        let words = BTreeMap::from([
+            (
+                Language::German,
+                vec!["Kleinwinkelstreuung", "Einzelzelle", "Sequenzierung"],
+            ),
+            (Language::Dutch, vec!["enquête", "microscoop"]),
+            // Ignored: French does not compound.
+            (Language::French, vec!["diffusion"]),
+        ]);
+        let analyzers = Analyzers::with_compounds(&words);
+        let index = |language, text| analyzers.language_index(language, text);
+        let stem = |text| analyzers.language_field(Language::German, text)[0].1.clone();
+        assert_eq!(
+            index(Language::German, "Röntgenkleinwinkelstreuung an Proteinen"),
+            [
+                (0, stem("Röntgenkleinwinkelstreuung")),
+                (0, stem("Kleinwinkelstreuung")),
+                (2, stem("Proteinen")),
+            ]
+        );
+        // A part found by its stem is stemmed as the word on its own: "Einzelzelle".
+        let parts: Vec<String> = index(Language::German, "Einzelzellsequenzierung")
+            .into_iter()
+            .map(|(_, token)| token)
+            .collect();
+        assert_eq!(parts[1..], [stem("Einzelzelle"), stem("Sequenzierung")]);
+        // Dutch plural inside a compound: "microscopen" holds the stem of "microscoop".
+        assert_eq!(
+            index(Language::Dutch, "elektronenmicroscopen").len(),
+            2,
+            "{:?}",
+            index(Language::Dutch, "elektronenmicroscopen")
+        );
+        assert_eq!(index(Language::French, "rediffusion").len(), 1);
+        // The query side keeps the compound whole; its parts become clauses of their own.
+        assert_eq!(
+            analyzers
+                .language_field(Language::German, "Röntgenkleinwinkelstreuung")
+                .len(),
+            1
+        );
+        assert_eq!(
+            analyzers.compound_parts(Language::German, "Einzelzellsequenzierung"),
+            ["einzelzelle", "sequenzierung"]
+        );
+        assert_eq!(analyzers.compound_parts(Language::Dutch, "Enquêtedata"), ["enquête"]);
+        assert!(analyzers.compound_parts(Language::French, "rediffusion").is_empty());
+    }
+
+    #[test]
+    fn the_compounds_fingerprint_changes_with_the_words() {
+        let one = BTreeMap::from([(Language::German, vec!["Sequenzierung"])]);
+        let other = BTreeMap::from([(Language::German, vec!["Sequenzierung", "Einzelzelle"])]);
+        let fingerprint = |words| Analyzers::with_compounds(words).compounds_fingerprint();
+        assert_eq!(fingerprint(&one), fingerprint(&one));
+        assert_ne!(fingerprint(&one), fingerprint(&other));
+        assert_ne!(fingerprint(&one), Analyzers::new().compounds_fingerprint());
+    }
+
+    #[test]
+    fn light_stems_exist_for_italian_and_spanish_only() {
+        let analyzers = Analyzers::new();
+        assert_eq!(
+            analyzers.light_stems(Language::Italian, "Camere anecoiche"),
+            analyzers.light_stems(Language::Italian, "camera anecoica")
+        );
+        assert_eq!(
+            analyzers.light_stems(Language::Spanish, "libres de gérmenes"),
+            Some(vec!["libr".to_owned(), "de".to_owned(), "germen".to_owned()])
+        );
+        assert_eq!(analyzers.light_stems(Language::English, "chambers"), None);
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Opening the index (on disk or in RAM), its single writer, and the commit cursor.
 //!
-//! Each commit stores a payload with [`SCHEMA_VERSION`] and the registry's outbox cursor. An index
-//! whose payload is missing, unreadable or of another version, or whose schema differs, is wiped
-//! at `open` and reported as new (`None` cursor): the registry then rebuilds it from its store.
+//! Each commit stores a payload with [`SCHEMA_VERSION`], the fingerprint of the decompounding
+//! dictionaries (taken from the thesaurus, so a thesaurus edit can change how words are indexed) and
+//! the registry's outbox cursor. An index whose payload is missing, unreadable, of another version
+//! or of other dictionaries, or whose schema differs, is wiped at `open` and reported as new (`None`
+//! cursor): the registry then rebuilds it from its store.
 
 use std::fs;
 use std::path::Path;
@@ -38,11 +40,15 @@ pub struct IndexWriter {
     writer: tantivy::IndexWriter<TantivyDocument>,
     reader: IndexReader,
     fields: Fields,
+    compounds_fingerprint: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
 struct CommitPayload {
     schema_version: u32,
+    /// [`Analyzers::compounds_fingerprint`]; absent in payloads of older versions.
+    #[serde(default)]
+    compounds_fingerprint: u64,
     sequence: i64,
     event_id: String,
 }
@@ -63,11 +69,12 @@ impl SearchIndex {
         thesaurus: Arc<Thesaurus>,
     ) -> SearchResult<(SearchIndex, IndexWriter, Option<Cursor>)> {
         let (schema, fields) = build_schema();
+        let analyzers = Analyzers::with_compounds(&thesaurus.single_word_terms());
+        let compounds_fingerprint = analyzers.compounds_fingerprint();
         let (index, cursor) = match dir {
-            Some(dir) => open_in_dir(dir, &schema)?,
+            Some(dir) => open_in_dir(dir, &schema, compounds_fingerprint)?,
             None => (Index::create_in_ram(schema), None),
         };
-        let analyzers = Analyzers::new();
         analyzers.register(index.tokenizers());
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let writer = index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY_BUDGET_BYTES)?;
@@ -75,7 +82,12 @@ impl SearchIndex {
             reader: reader.clone(),
             planner: Arc::new(QueryPlanner::new(analyzers, thesaurus, fields)),
         };
-        let index_writer = IndexWriter { writer, reader, fields };
+        let index_writer = IndexWriter {
+            writer,
+            reader,
+            fields,
+            compounds_fingerprint,
+        };
         Ok((search_index, index_writer, cursor))
     }
 
@@ -112,6 +124,7 @@ impl IndexWriter {
     pub fn commit(&mut self, cursor: &Cursor) -> SearchResult<()> {
         let payload = serde_json::to_string(&CommitPayload {
             schema_version: SCHEMA_VERSION,
+            compounds_fingerprint: self.compounds_fingerprint,
             sequence: cursor.sequence,
             event_id: cursor.event_id.clone(),
         })
@@ -129,7 +142,7 @@ impl IndexWriter {
 }
 
 /// Opens the index in `dir` if it is current, otherwise wipes it and creates a new one.
-fn open_in_dir(dir: &Path, schema: &Schema) -> SearchResult<(Index, Option<Cursor>)> {
+fn open_in_dir(dir: &Path, schema: &Schema, compounds_fingerprint: u64) -> SearchResult<(Index, Option<Cursor>)> {
     let io_error = |source| SearchError::Io {
         path: dir.to_path_buf(),
         source,
@@ -142,7 +155,7 @@ fn open_in_dir(dir: &Path, schema: &Schema) -> SearchResult<(Index, Option<Curso
     if Index::exists(&directory).map_err(TantivyError::from)? {
         match Index::open(directory) {
             Ok(index) => {
-                if let Some(cursor) = current_cursor(&index, schema)? {
+                if let Some(cursor) = current_cursor(&index, schema, compounds_fingerprint)? {
                     return Ok((index, Some(cursor)));
                 }
             }
@@ -155,8 +168,9 @@ fn open_in_dir(dir: &Path, schema: &Schema) -> SearchResult<(Index, Option<Curso
     Ok((Index::create_in_dir(dir, schema.clone())?, None))
 }
 
-/// The cursor of the last commit, if it was made by this schema version with this schema.
-fn current_cursor(index: &Index, schema: &Schema) -> SearchResult<Option<Cursor>> {
+/// The cursor of the last commit, if it was made by this schema version with this schema and
+/// these decompounding dictionaries.
+fn current_cursor(index: &Index, schema: &Schema, compounds_fingerprint: u64) -> SearchResult<Option<Cursor>> {
     if index.schema() != *schema {
         return Ok(None);
     }
@@ -165,7 +179,9 @@ fn current_cursor(index: &Index, schema: &Schema) -> SearchResult<Option<Cursor>
     };
     Ok(serde_json::from_str::<CommitPayload>(&payload)
         .ok()
-        .filter(|payload| payload.schema_version == SCHEMA_VERSION)
+        .filter(|payload| {
+            payload.schema_version == SCHEMA_VERSION && payload.compounds_fingerprint == compounds_fingerprint
+        })
         .map(|payload| Cursor {
             sequence: payload.sequence,
             event_id: payload.event_id,
@@ -194,9 +210,14 @@ mod tests {
 
     use super::*;
 
+    const LASER: &str = "laser | laser | Laser | laser | laser | laser | láser | laser";
+
     fn open_dir(dir: &Path) -> (SearchIndex, IndexWriter, Option<Cursor>) {
-        let thesaurus =
-            Thesaurus::parse("laser | laser | Laser | laser | laser | laser | láser | laser").expect("valid thesaurus");
+        open_dir_with(dir, LASER)
+    }
+
+    fn open_dir_with(dir: &Path, thesaurus: &str) -> (SearchIndex, IndexWriter, Option<Cursor>) {
+        let thesaurus = Thesaurus::parse(thesaurus).expect("valid thesaurus");
         SearchIndex::open_with_thesaurus(Some(dir), Arc::new(thesaurus)).expect("index opens")
     }
 
@@ -248,6 +269,26 @@ mod tests {
         let (index, _writer, cursor_at_open) = open_dir(dir.path());
         assert_eq!(cursor_at_open, Some(cursor()));
         assert_eq!(index.document_count(), 1);
+    }
+
+    #[test]
+    fn an_index_split_with_other_compound_words_is_wiped() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        {
+            let (_, mut writer, _) = open_dir(dir.path());
+            writer.upsert(&laser_document()).expect("indexed");
+            writer.commit(&cursor()).expect("committed");
+        }
+        // Same thesaurus: kept.
+        let (index, writer, cursor_at_open) = open_dir(dir.path());
+        assert_eq!(cursor_at_open, Some(cursor()));
+        assert_eq!(index.document_count(), 1);
+        drop((index, writer));
+        // A German single-word term more: German text would be split differently.
+        let more_words = format!("{LASER}\nwafer | wafer | Wafer | plaquette | | | |");
+        let (index, _writer, cursor_at_open) = open_dir_with(dir.path(), &more_words);
+        assert_eq!(cursor_at_open, None);
+        assert_eq!(index.document_count(), 0);
     }
 
     #[test]

@@ -1,13 +1,20 @@
 //! Turns a [`Query`] into a tantivy query: the user's words matched against the thesaurus, expanded
 //! across languages and fields, plus score-neutral filters.
 //!
-//! Text: the words are matched to thesaurus terms longest span first (up to the longest term);
-//! acronyms only when written in capitals, and a lone stop word never. A matched span becomes one
-//! clause whose alternatives are all terms, in all languages, of the concepts it matched; an
-//! alternative in language L is searched in L's fields and the folded fields (an acronym in the
-//! folded fields only), a multi-word one as a phrase (stop-word gaps kept). An unmatched word
-//! becomes a clause searched in every language's fields and the folded fields. Words that are stop
-//! words in any supported language are dropped unless nothing else remains.
+//! Text: the words are matched to thesaurus terms longest span first (up to the longest term), in
+//! their stemmed, light-stemmed (Italian and Spanish plurals) and folded forms; acronyms only when
+//! written in capitals, and a lone stop word never. A matched span becomes one clause whose
+//! alternatives are all terms, in all languages, of the concepts it matched; an alternative in
+//! language L is searched in L's fields and the folded fields (an acronym in the folded fields
+//! only), a multi-word one as a phrase (stop-word gaps kept) with up to [`PHRASE_SLOP`] words in
+//! between or out of order ("small-angle scattering" is in "small-angle X-ray scattering", French
+//! "diffusion aux petits angles" in "diffusion de neutrons aux petits angles"). Alternatives absent
+//! from the index are left out. An unmatched word becomes a clause searched in every language's
+//! fields and the folded fields; if it is a German or Dutch compound of known words
+//! ("Einzelzellsequenzierung"), each outermost part matched to a concept adds a clause of that
+//! concept. Words that are stop words in any supported language are dropped unless nothing else
+//! remains. A query that finds nothing is retried with its multi-word spans' words one by one
+//! ([`QueryPlanner::build_relaxed`]).
 //!
 //! Scoring: inside a clause, the title fields and the body fields each take their best alternative
 //! (dis-max), the title one boosted; a clause scores their sum, so a word in both the name and the
@@ -36,8 +43,14 @@ use crate::model::{FACET_FIELDS, Query};
 use crate::schema::{Fields, facet};
 use crate::thesaurus::{KeyForm, Thesaurus};
 
-/// How much more a match in the name, infrastructure or techniques counts than one in a description.
+/// How much more a match in the name or the infrastructure counts than one in a description or
+/// the techniques.
 const TITLE_BOOST: f32 = 2.0;
+/// How far the words of a multi-word alternative may move from their places in total (tantivy's
+/// slop: each word in between costs one, two swapped words two). Exact and sloppy matches score
+/// alike: telling them apart would take a second phrase query per alternative, which costs more
+/// query time than it gains.
+const PHRASE_SLOP: u32 = 2;
 
 /// One optional clause of the text query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +71,8 @@ struct QueryWord {
     folded: String,
     /// Stemmed and folded, per language in [`Language::ALL`] order.
     stems: Vec<String>,
+    /// Light-stemmed and folded, per language; `None` where the language has no light stemmer.
+    light_stems: Vec<Option<String>>,
 }
 
 pub struct QueryPlanner {
@@ -78,9 +93,26 @@ impl QueryPlanner {
     /// The whole query: text clauses (or all documents) and filters. `searcher` provides the
     /// document frequencies the clauses' IDFs are blended with.
     pub fn build(&self, query: &Query, searcher: &Searcher) -> SearchResult<Box<dyn TantivyQuery>> {
-        let text = self
-            .text_query(&query.text, searcher)?
-            .unwrap_or_else(|| Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0)));
+        let text = self.text_query(&self.plan(&query.text), searcher)?;
+        Ok(self.with_filters(text, query))
+    }
+
+    /// The fallback for a query [`QueryPlanner::build`] finds nothing with: the words of each
+    /// multi-word span searched one by one, each as its own concept or word, so that a document
+    /// with the words but not the phrase ("scattering at small angles" for "small-angle
+    /// scattering") is still found. `None` when the query has no multi-word span, so that the
+    /// fallback would find nothing more.
+    pub fn build_relaxed(&self, query: &Query, searcher: &Searcher) -> SearchResult<Option<Box<dyn TantivyQuery>>> {
+        let Some(plan) = self.relaxed_plan(&query.text) else {
+            return Ok(None);
+        };
+        let text = self.text_query(&plan, searcher)?;
+        Ok(Some(self.with_filters(text, query)))
+    }
+
+    /// `text` (all documents when `None`) and the query's filters.
+    fn with_filters(&self, text: Option<Box<dyn TantivyQuery>>, query: &Query) -> Box<dyn TantivyQuery> {
+        let text = text.unwrap_or_else(|| Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0)));
         let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = vec![(Occur::Must, text)];
         let facet_filters: [&[String]; 6] = [
             &query.countries,
@@ -110,33 +142,67 @@ impl QueryPlanner {
             }
             None => {}
         }
-        Ok(Box::new(BooleanQuery::new(clauses)))
+        Box::new(BooleanQuery::new(clauses))
     }
 
-    /// `None` when the text has no words: every document matches.
-    fn text_query(&self, text: &str, searcher: &Searcher) -> SearchResult<Option<Box<dyn TantivyQuery>>> {
-        let mut clauses: Vec<Box<dyn TantivyQuery>> = Vec::new();
-        for clause in self.plan(text) {
-            clauses.extend(self.clause_query(&clause, searcher)?);
+    /// `None` when the plan has no clauses (the text has no words): every document matches. A
+    /// plan whose clauses are all absent from the index matches none.
+    fn text_query(&self, plan: &[Clause], searcher: &Searcher) -> SearchResult<Option<Box<dyn TantivyQuery>>> {
+        if plan.is_empty() {
+            return Ok(None);
         }
-        Ok(match clauses.len() {
-            0 => None,
-            _ => Some(Box::new(BooleanQuery::union(clauses))),
-        })
+        let mut clauses: Vec<Box<dyn TantivyQuery>> = Vec::new();
+        for clause in plan {
+            clauses.extend(self.clause_query(clause, searcher)?);
+        }
+        Ok(Some(match clauses.len() {
+            0 => Box::new(EmptyQuery),
+            _ => Box::new(BooleanQuery::union(clauses)),
+        }))
     }
 
     /// Splits `text` into clauses: thesaurus spans (longest first) and leftover words.
     pub fn plan(&self, text: &str) -> Vec<Clause> {
-        let words: Vec<QueryWord> = self
-            .analyzers
+        let words = self.query_words(text);
+        self.without_stop_words(self.match_spans(&words, 0..words.len()))
+    }
+
+    /// [`QueryPlanner::plan`] with each multi-word span replaced by the plans of its words; `None`
+    /// when there is no multi-word span.
+    fn relaxed_plan(&self, text: &str) -> Option<Vec<Clause>> {
+        let words = self.query_words(text);
+        let clauses = self.match_spans(&words, 0..words.len());
+        let is_multi_word = |clause: &Clause| matches!(clause, Clause::Concepts { words, .. } if words.len() > 1);
+        if !clauses.iter().any(is_multi_word) {
+            return None;
+        }
+        let relaxed = clauses
+            .into_iter()
+            .flat_map(|clause| match clause {
+                Clause::Concepts { words: span, .. } if span.len() > 1 => {
+                    span.flat_map(|word| self.match_spans(&words, word..word + 1)).collect()
+                }
+                clause => vec![clause],
+            })
+            .collect();
+        Some(self.without_stop_words(relaxed))
+    }
+
+    fn query_words(&self, text: &str) -> Vec<QueryWord> {
+        self.analyzers
             .words(text)
             .into_iter()
             .map(|text| self.query_word(text))
-            .collect();
+            .collect()
+    }
+
+    /// The clauses of `words[range]`: thesaurus spans, longest first, and leftover words with
+    /// their compound parts' concepts. Word ranges are indexes into `words`.
+    fn match_spans(&self, words: &[QueryWord], range: Range<usize>) -> Vec<Clause> {
         let mut clauses = Vec::new();
-        let mut start = 0;
-        while start < words.len() {
-            let longest = self.thesaurus.longest_term_words().min(words.len() - start);
+        let mut start = range.start;
+        while start < range.end {
+            let longest = self.thesaurus.longest_term_words().min(range.end - start);
             let matched = (1..=longest).rev().find_map(|length| {
                 let span = &words[start..start + length];
                 let concepts = self.concepts_matching(span);
@@ -152,10 +218,22 @@ impl QueryPlanner {
                 }
                 None => {
                     clauses.push(Clause::Word(words[start].text.clone()));
+                    for concepts in self.compound_concepts(&words[start].text) {
+                        clauses.push(Clause::Concepts {
+                            words: start..start + 1,
+                            concepts,
+                        });
+                    }
                     start += 1;
                 }
             }
         }
+        clauses
+    }
+
+    /// `clauses` without the words that are stop words in any supported language, unless nothing
+    /// else remains.
+    fn without_stop_words(&self, clauses: Vec<Clause>) -> Vec<Clause> {
         let without_stop_words: Vec<Clause> = clauses
             .iter()
             .filter(|clause| !matches!(clause, Clause::Word(word) if self.analyzers.is_stop_word(word)))
@@ -166,6 +244,22 @@ impl QueryPlanner {
         } else {
             without_stop_words
         }
+    }
+
+    /// The concepts of the outermost known words inside `word`, if it is a compound in a
+    /// compounding language: one list per part, without repeats.
+    fn compound_concepts(&self, word: &str) -> Vec<Vec<usize>> {
+        let mut found: Vec<Vec<usize>> = Vec::new();
+        for language in Language::ALL.into_iter().filter(|language| language.compounds()) {
+            for part in self.analyzers.compound_parts(language, word) {
+                let stems = self.analyzers.stems(language, &part);
+                let concepts = self.thesaurus.lookup(KeyForm::Stemmed(language), &stems);
+                if !concepts.is_empty() && !found.iter().any(|known| known == concepts) {
+                    found.push(concepts.to_vec());
+                }
+            }
+        }
+        found
     }
 
     fn query_word(&self, written: String) -> QueryWord {
@@ -184,6 +278,10 @@ impl QueryPlanner {
             stems: Language::ALL
                 .iter()
                 .map(|language| first_or_word(self.analyzers.stems(*language, &text)))
+                .collect(),
+            light_stems: Language::ALL
+                .iter()
+                .map(|language| self.analyzers.light_stems(*language, &text).map(first_or_word))
                 .collect(),
             text,
         }
@@ -207,6 +305,13 @@ impl QueryPlanner {
             for language in Language::ALL {
                 let stems: Vec<String> = words.iter().map(|word| word.stems[language.index()].clone()).collect();
                 concepts.extend(self.thesaurus.lookup(KeyForm::Stemmed(language), &stems));
+                let light_stems: Option<Vec<String>> = words
+                    .iter()
+                    .map(|word| word.light_stems[language.index()].clone())
+                    .collect();
+                if let Some(light_stems) = light_stems {
+                    concepts.extend(self.thesaurus.lookup(KeyForm::Light(language), &light_stems));
+                }
             }
         }
         concepts.sort_unstable();
@@ -296,15 +401,22 @@ impl<'a> Alternatives<'a> {
         let mut terms: Vec<(usize, Term)> = Vec::with_capacity(relative.len());
         for (position, text) in relative {
             let term = Term::from_field_text(field, &text);
-            idf += bm25_idf(self.searcher.doc_freq(&term)?, self.document_count);
+            let document_frequency = self.searcher.doc_freq(&term)?;
+            if document_frequency == 0 {
+                // Matches nothing: most of a concept's terms are absent from most fields, and a
+                // scorer each would cost every query time for nothing.
+                return Ok(());
+            }
+            idf += bm25_idf(document_frequency, self.document_count);
             terms.push((position, term));
         }
-        let query: Box<dyn TantivyQuery> = match terms.len() {
-            1 => {
-                let (_, term) = terms.remove(0);
-                Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
-            }
-            _ => Box::new(PhraseQuery::new_with_offset(terms)),
+        let query: Box<dyn TantivyQuery> = if terms.len() == 1 {
+            let (_, term) = terms.remove(0);
+            Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
+        } else {
+            let mut phrase = PhraseQuery::new_with_offset(terms);
+            phrase.set_slop(PHRASE_SLOP);
+            Box::new(phrase)
         };
         self.alternatives.push((group, query, idf));
         Ok(())
@@ -364,11 +476,15 @@ afm | atomic force microscopy | Rasterkraftmikroskopie | microscopie à force at
 stem | scanning transmission electron microscopy; STEM | | | | | |
 ins | inelastic neutron scattering; INS | | | | | |
 bsl3 | biosafety level 3; BSL-3 | | | | | |
+sequencing | sequencing | Sequenzierung | séquençage | | | |
+single-cell | single-cell | Einzelzelle | cellule unique | | | |
+small-angle-scattering | small-angle scattering | Kleinwinkelstreuung | | | | |
 ";
 
     fn planner() -> QueryPlanner {
         let thesaurus = Arc::new(Thesaurus::parse(THESAURUS).expect("valid thesaurus"));
-        QueryPlanner::new(Analyzers::new(), thesaurus, build_schema().1)
+        let analyzers = Analyzers::with_compounds(&thesaurus.single_word_terms());
+        QueryPlanner::new(analyzers, thesaurus, build_schema().1)
     }
 
     fn concept_ids(planner: &QueryPlanner, text: &str) -> Vec<Vec<String>> {
@@ -445,6 +561,62 @@ bsl3 | biosafety level 3; BSL-3 | | | | | |
     #[test]
     fn keeps_stop_words_when_nothing_else_remains() {
         assert_eq!(concept_ids(&planner(), "the die"), [["word:the"], ["word:die"]]);
+    }
+
+    #[test]
+    fn an_unmatched_compound_adds_a_clause_per_outermost_known_part() {
+        let planner = planner();
+        assert_eq!(
+            concept_ids(&planner, "Einzelzellsequenzierung"),
+            [
+                vec!["word:einzelzellsequenzierung".to_owned()],
+                vec!["single-cell".to_owned()],
+                vec!["sequencing".to_owned()],
+            ]
+        );
+        // A compound that is a term is that term only.
+        assert_eq!(
+            concept_ids(&planner, "Kleinwinkelstreuung"),
+            [["small-angle-scattering"]]
+        );
+        // Without known parts it stays a word.
+        assert_eq!(concept_ids(&planner, "Gummibärchen"), [["word:gummibärchen"]]);
+    }
+
+    #[test]
+    fn the_relaxed_plan_splits_multi_word_spans_into_their_words() {
+        let planner = planner();
+        let relaxed = |text| {
+            planner.relaxed_plan(text).map(|plan| {
+                plan.into_iter()
+                    .map(|clause| match clause {
+                        Clause::Concepts { concepts, .. } => planner.thesaurus.concept(concepts[0]).id.clone(),
+                        Clause::Word(word) => format!("word:{word}"),
+                    })
+                    .collect::<Vec<String>>()
+            })
+        };
+        assert_eq!(
+            relaxed("small-angle scattering lithography"),
+            Some(vec![
+                "word:small".to_owned(),
+                "word:angle".to_owned(),
+                "word:scattering".to_owned(),
+                "lithography".to_owned(),
+            ])
+        );
+        // Stop words of the span are dropped like any others.
+        assert_eq!(
+            relaxed("microscopie à force atomique"),
+            Some(vec![
+                "word:microscopie".to_owned(),
+                "word:force".to_owned(),
+                "word:atomique".to_owned(),
+            ])
+        );
+        // Nothing to relax.
+        assert_eq!(relaxed("lithography wafers"), None);
+        assert_eq!(relaxed(""), None);
     }
 
     #[test]

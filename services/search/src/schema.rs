@@ -6,11 +6,18 @@
 //! * title: `title_<lang>` for each of the seven languages, and `folded_title`;
 //! * body: `body_<lang>`, and `folded_body`.
 //!
+//! The title holds what names the installation: its name and its infrastructure's. The body holds
+//! what describes it: the descriptions, the techniques and the provider. The techniques are
+//! descriptive, not names: an installation whose list mentions "CD-SEM" is not an electron
+//! microscope the way one named "Scanning electron microscopy" is, and boosted as a name a long
+//! technique list would outrank it.
+//!
 //! A description in language L goes to `body_L` and `folded_body`; one in another language to
 //! `folded_body` only; the provider to `folded_body` only (an organisation's name: matched as written).
 //!
 //! The name, the infrastructure and the techniques have no language of their own, so they go to
-//! every `title_<lang>` field and to `folded_title`. Names are written in any language ("Centre de
+//! every `title_<lang>` (the techniques: `body_<lang>`) field and to `folded_title` (`folded_body`).
+//! Names are written in any language ("Centre de
 //! nanosciences", "Reinraumzentrum"), and a query word or thesaurus term in language L is analysed
 //! with L's stemmer, so the name must be there, stemmed the same way, for "nanoscience" or
 //! "Reinräume" to meet it; indexing names in English and folded only would miss every inflected
@@ -31,7 +38,7 @@ use crate::model::{Document, FACET_FIELDS};
 /// Stored in every commit's payload. Bump it whenever the schema or an analyzer changes (field,
 /// tokenizer, filter, stop-word list, stemmer): an index with another version is wiped at `open`
 /// and the registry rebuilds it from its store.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The id field's name; also the fast field that breaks ranking ties.
 pub const ID_FIELD: &str = "id";
@@ -101,8 +108,13 @@ pub fn to_tantivy(fields: &Fields, document: &Document) -> SearchResult<TantivyD
 
     let titles = [&document.name, &document.infrastructure]
         .into_iter()
-        .chain(&document.techniques)
         .filter(|text| !text.trim().is_empty());
+    for technique in document.techniques.iter().filter(|text| !text.trim().is_empty()) {
+        for field in fields.body {
+            indexed.add_text(field, technique);
+        }
+        indexed.add_text(fields.folded_body, technique);
+    }
     for title in titles {
         for field in fields.title {
             indexed.add_text(field, title);

@@ -7,12 +7,17 @@
 //!
 //! Terms are matched against query words in normalised forms that survive inflection: each word
 //! stemmed with the term's language's stemmer and folded ("Reinräume" and "Reinraum" both give
-//! "reinraum"), and each word only lowercased and folded. A term written in capitals ("TEM",
-//! "BSL-3") is an acronym: it matches only query words also written in capitals, unstemmed. The
-//! thesaurus is used on the query side only, so changing it needs no reindexing.
+//! "reinraum"), light-stemmed where the language has a light stemmer (Italian "camere anecoiche"
+//! and "camera anecoica", which Snowball stems apart, both give "camer anecoic"), and each word only
+//! lowercased and folded. A term written in capitals ("TEM", "BSL-3") is an acronym: it matches
+//! only query words also written in capitals, unstemmed.
+//!
+//! The thesaurus's single-word German and Dutch terms are also the dictionary the index splits
+//! compounds with ([`Thesaurus::single_word_terms`]); the index stores a fingerprint of that
+//! dictionary and is rebuilt when it changes. Other changes need no reindexing.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};
 
 use crate::analysis::{Analyzers, Language, is_acronym};
@@ -69,6 +74,8 @@ pub(crate) struct Term {
     pub text: String,
     /// Written in capitals: searched as written (folded fields only), never stemmed.
     pub acronym: bool,
+    /// One word (no space, hyphen or other separator).
+    pub single_word: bool,
 }
 
 /// Which normalised form a key holds.
@@ -76,6 +83,8 @@ pub(crate) struct Term {
 pub(crate) enum KeyForm {
     /// Words stemmed in this language, then folded.
     Stemmed(Language),
+    /// Words light-stemmed in this language, folded (Italian and Spanish).
+    Light(Language),
     /// Words lowercased and folded.
     Folded,
     /// An acronym's words, lowercased and folded; matched only by query words in capitals.
@@ -170,6 +179,18 @@ impl Thesaurus {
         self.longest_term_words
     }
 
+    /// Per language, the terms (not acronyms) that are one word, as written: the known words
+    /// compounds are split into.
+    pub(crate) fn single_word_terms(&self) -> BTreeMap<Language, Vec<&str>> {
+        let mut terms: BTreeMap<Language, Vec<&str>> = BTreeMap::new();
+        for term in self.concepts.iter().flat_map(|concept| &concept.terms) {
+            if term.single_word && !term.acronym {
+                terms.entry(term.language).or_default().push(&term.text);
+            }
+        }
+        terms
+    }
+
     /// Concepts with a term whose words, in `form`, are `words`.
     pub(crate) fn lookup(&self, form: KeyForm, words: &[String]) -> &[usize] {
         self.keys
@@ -194,10 +215,14 @@ impl Thesaurus {
             let keys = if term.acronym {
                 vec![(KeyForm::Acronym, folded.join(" "))]
             } else {
-                vec![
+                let mut keys = vec![
                     (KeyForm::Stemmed(term.language), stems.join(" ")),
                     (KeyForm::Folded, folded.join(" ")),
-                ]
+                ];
+                if let Some(light) = analyzers.light_stems(term.language, &term.text) {
+                    keys.push((KeyForm::Light(term.language), light.join(" ")));
+                }
+                keys
             };
             for key in keys {
                 let concepts = self.keys.entry(key).or_default();
@@ -233,10 +258,14 @@ fn parse_concept(
             cell.split(';')
                 .map(str::trim)
                 .filter(|term| !term.is_empty())
-                .map(|term| Term {
-                    language,
-                    text: term.to_owned(),
-                    acronym: is_acronym(&analyzers.words(term)),
+                .map(|term| {
+                    let words = analyzers.words(term);
+                    Term {
+                        language,
+                        text: term.to_owned(),
+                        acronym: is_acronym(&words),
+                        single_word: words.len() == 1,
+                    }
                 }),
         );
     }
@@ -305,6 +334,43 @@ ins | inelastic neutron scattering; INS | | | | | |
             [1]
         );
         assert!(thesaurus.lookup(KeyForm::Folded, &words("salle")).is_empty());
+    }
+
+    #[test]
+    fn italian_and_spanish_plurals_match_in_their_light_form() {
+        let text = "anechoic | anechoic chamber | | | | camera anecoica | cámara anecoica |\n";
+        let thesaurus = Thesaurus::parse(text).expect("valid thesaurus");
+        let analyzers = Analyzers::new();
+        let light = |language, text| analyzers.light_stems(language, text).expect("a light stemmer");
+        // Snowball stems "camere" and "camera" apart; the light stems agree.
+        assert_ne!(
+            analyzers.stems(Language::Italian, "camere"),
+            analyzers.stems(Language::Italian, "camera")
+        );
+        assert_eq!(
+            thesaurus.lookup(
+                KeyForm::Light(Language::Italian),
+                &light(Language::Italian, "camere anecoiche")
+            ),
+            [0]
+        );
+        assert_eq!(
+            thesaurus.lookup(
+                KeyForm::Light(Language::Spanish),
+                &light(Language::Spanish, "cámaras anecoicas")
+            ),
+            [0]
+        );
+    }
+
+    #[test]
+    fn single_word_terms_are_the_compound_vocabulary() {
+        let thesaurus = Thesaurus::parse(SMALL).expect("valid thesaurus");
+        let terms = thesaurus.single_word_terms();
+        assert_eq!(terms[&Language::German], ["Reinraum", "Rasterkraftmikroskopie"]);
+        // Multi-word terms and acronyms are not words to split compounds into.
+        assert_eq!(terms[&Language::English], ["cleanroom"]);
+        assert_eq!(terms[&Language::Dutch], ["cleanroom"]);
     }
 
     #[test]

@@ -11,6 +11,11 @@ pub const THESAURUS: &str = "\
 cleanroom | cleanroom; clean room | Reinraum | salle blanche | cleanroom; stofvrije ruimte | camera bianca | sala blanca | pomieszczenie czyste
 lithography | lithography | Lithografie | lithographie | lithografie | litografia | litografía | litografia
 electron-microscopy | electron microscopy; electron microscope | Elektronenmikroskopie; Elektronenmikroskop | microscopie électronique | elektronenmicroscopie | microscopia elettronica | microscopía electrónica | mikroskopia elektronowa
+small-angle-scattering | small-angle scattering | Kleinwinkelstreuung | diffusion aux petits angles | kleine-hoekverstrooiing | diffusione a basso angolo | dispersión a bajo ángulo | rozpraszanie niskokątowe
+sequencing | sequencing | Sequenzierung | séquençage | sequencing | sequenziamento | secuenciación | sekwencjonowanie
+single-cell | single-cell | Einzelzelle | cellule unique | single-cell | singola cellula | célula única | pojedyncza komórka
+survey | survey | Umfrage | enquête | enquête | indagine | encuesta | ankieta
+anechoic-chamber | anechoic chamber | reflexionsarmer Raum | chambre anéchoïque | echovrije kamer | camera anecoica | cámara anecoica | komora bezechowa
 ";
 
 pub fn thesaurus() -> Arc<Thesaurus> {

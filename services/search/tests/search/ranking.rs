@@ -1,4 +1,5 @@
-//! Ranking and paging: more matched clauses first, names over descriptions, stable ties.
+//! Ranking and paging: more matched clauses first, names over techniques and descriptions, stable
+//! ties.
 
 use crate::helpers::{document, hit_ids, id, index_with, search, text};
 use rti_search::{Document, Query};
@@ -38,6 +39,19 @@ fn a_match_in_the_name_ranks_above_a_match_in_the_description() {
         document(2, "Spectrometer Suite", "Optical measurements."),
     ]);
     assert_eq!(search(&index, "spectrometer"), [id(2), id(1)]);
+}
+
+#[test]
+fn a_match_in_the_name_ranks_above_one_in_a_long_technique_list() {
+    // Techniques describe an installation; they are not its name, however often they repeat a word.
+    let mut metrology = document(1, "Inline metrology", "Film thickness and defect maps.");
+    metrology.techniques = vec![
+        "critical-dimension electron microscope (CD electron microscope)".to_owned(),
+        "electron microscope review".to_owned(),
+    ];
+    let microscope = document(2, "Electron microscope", "Imaging of nanostructures.");
+    let index = index_with(&[metrology, microscope]);
+    assert_eq!(search(&index, "Elektronenmikroskop"), [id(2), id(1)]);
 }
 
 #[test]
