@@ -113,7 +113,7 @@ async fn run() {
     }
     report(&queries, &mut indexed, &mut scanned);
     let mut slowest: Vec<(Duration, &String)> = by_query.into_iter().zip(&queries).collect();
-    slowest.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    slowest.sort_unstable_by_key(|(elapsed, _)| std::cmp::Reverse(*elapsed));
     for (elapsed, text) in slowest.iter().take(8) {
         let total = index.search(&search_query(text)).expect("search").total;
         println!(
