@@ -49,6 +49,8 @@ pub enum IndexError {
     Store(#[from] RegistryError),
     #[error("reading the outbox for the search index: {0}")]
     Outbox(#[from] sqlx::Error),
+    #[error("following the outbox for the search index: {0}")]
+    Subscribe(String),
     #[error("the search index task stopped: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
@@ -312,7 +314,7 @@ pub fn document(source: &SearchSource) -> Document {
 }
 
 fn outbox_failed(status: Status) -> IndexError {
-    IndexError::Outbox(sqlx::Error::Protocol(status.message().to_owned()))
+    IndexError::Subscribe(status.message().to_owned())
 }
 
 /// The write side: applies the outbox to the index, one batch per commit.
