@@ -1,0 +1,3 @@
+//! The intake's domain rules, free of tonic and SQL.
+
+pub mod sme;
