@@ -1,3 +1,4 @@
 //! The intake's domain rules, free of tonic and SQL.
 
+pub mod names;
 pub mod sme;
