@@ -44,11 +44,14 @@ pub struct NameScreening {
     pub hits: Vec<NameHit>,
 }
 
-/// Folds a name to the tokens it is compared by: transliterated to ASCII, lower case, split on
-/// anything that is not a letter or digit, each token reduced to a romanisation skeleton.
+/// Folds a name to the tokens it is compared by: transliterated to ASCII, lower case, apostrophes
+/// dropped, split on anything else that is not a letter or digit, each token reduced to a
+/// romanisation skeleton.
 pub fn tokens(name: &str) -> Vec<String> {
     deunicode::deunicode(name)
         .to_lowercase()
+        // Soft and hard signs (ь, ъ) transliterate to apostrophes, which belong inside the word.
+        .replace(['\'', '"', '`'], "")
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|token| !token.is_empty())
         .map(skeleton)
@@ -87,7 +90,8 @@ fn skeleton(token: &str) -> String {
     text
 }
 
-/// How alike two tokens are, 0 to 1: Damerau–Levenshtein, normalised by the longer token.
+/// How alike two tokens are, 0 to 1: edit distance with adjacent transpositions (optimal string
+/// alignment), normalised by the longer token.
 fn token_similarity(a: &str, b: &str) -> f64 {
     if a == b {
         return 1.0;
@@ -97,7 +101,7 @@ fn token_similarity(a: &str, b: &str) -> f64 {
         return 0.0;
     }
     #[allow(clippy::cast_precision_loss)]
-    let distance = strsim::damerau_levenshtein(a, b) as f64 / longer as f64;
+    let distance = strsim::osa_distance(a, b) as f64 / longer as f64;
     1.0 - distance
 }
 
