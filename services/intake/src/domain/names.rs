@@ -44,6 +44,11 @@ pub struct NameScreening {
     pub hits: Vec<NameHit>,
 }
 
+/// Legal-form words, which say nothing of who an enterprise is (transliterated, lower case).
+const LEGAL_FORMS: [&str; 16] = [
+    "ltd", "llc", "inc", "plc", "gmbh", "ag", "sa", "srl", "bv", "nv", "jsc", "ooo", "oao", "zao", "pao", "ao",
+];
+
 /// Folds a name to the tokens it is compared by: transliterated to ASCII, lower case, apostrophes
 /// dropped, split on anything else that is not a letter or digit, each token reduced to a
 /// romanisation skeleton.
@@ -53,7 +58,7 @@ pub fn tokens(name: &str) -> Vec<String> {
         // Soft and hard signs (ь, ъ) transliterate to apostrophes, which belong inside the word.
         .replace(['\'', '"', '`'], "")
         .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|token| !token.is_empty())
+        .filter(|token| !token.is_empty() && !LEGAL_FORMS.contains(token))
         .map(skeleton)
         .filter(|token| !token.is_empty())
         .collect()
@@ -107,7 +112,8 @@ fn token_similarity(a: &str, b: &str) -> f64 {
 
 /// How alike two names are, 0 to 1, whatever the order of their words: each word of the shorter
 /// name takes its best counterpart in the longer one, and one extra word on either side (a
-/// middle name, a patronymic) costs nothing.
+/// middle name, a patronymic) costs nothing when the shorter name has two words or more; a lone
+/// word is never enough to match a longer name.
 pub fn name_similarity(screened: &[String], listed: &[String]) -> f64 {
     if screened.is_empty() || listed.is_empty() {
         return 0.0;
@@ -132,9 +138,10 @@ pub fn name_similarity(screened: &[String], listed: &[String]) -> f64 {
         }
     }
     let extra = long.len() - short.len();
-    // Words of the longer name beyond one extra dilute the score.
+    let free = usize::from(short.len() >= 2);
+    // Words of the longer name beyond the free one dilute the score.
     #[allow(clippy::cast_precision_loss)]
-    let denominator = (short.len() + extra.saturating_sub(1)) as f64;
+    let denominator = (short.len() + extra.saturating_sub(free)) as f64;
     total / denominator
 }
 
@@ -291,6 +298,18 @@ mod tests {
         assert_eq!(screen("Νικόλαος Παπαδημητρακόπουλος").1.as_deref(), Some("EU.9003"));
         assert_eq!(screen("Nikolaos Papadimitrakopoulos").0, Verdict::Match);
         assert_eq!(screen("grauwald trading holdings").0, Verdict::Match);
+    }
+
+    #[test]
+    fn a_lone_word_or_a_legal_form_does_not_match_a_longer_name() {
+        assert_eq!(screen("Vortmann").0, Verdict::Clear);
+        assert_eq!(screen("Grauwald").0, Verdict::Clear);
+        assert_eq!(
+            screen("Grauwald Trading Holdings GmbH").0,
+            Verdict::Match,
+            "the legal form differs"
+        );
+        assert_eq!(tokens("OOO Grauwald"), tokens("Grauwald"));
     }
 
     #[test]
