@@ -35,7 +35,7 @@ pub use catalogue::{
     InfrastructureKind, Installation, InstallationFields, InstallationStatus, LegalForm, LocalizedText, Provider,
     ProviderFields, ScientificDomain, Structure, TariffBasis, UnitKind,
 };
-pub use fields::{apply_mask, countries};
+pub use fields::{apply_mask, countries, text};
 
 use rti_platform::error::{FailedPrecondition, InvalidInput};
 

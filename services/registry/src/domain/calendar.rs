@@ -5,7 +5,6 @@
 use rti_platform::error::Violations;
 
 use super::catalogue::TariffBasis;
-use super::fields;
 
 pub const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// The longest window, downtime and availability range: a year and a day.
@@ -101,11 +100,6 @@ pub fn span(start: i64, end: i64, prefix: &str, violations: &mut Violations) {
             format!("must be at most {MAX_SPAN_DAYS} days after start_time"),
         );
     }
-}
-
-/// Trims and bounds a free text such as a reservation's reference.
-pub fn short_text(value: &mut String, field: &str, required: bool, max: usize, violations: &mut Violations) {
-    fields::text(value, field, required, max, violations);
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

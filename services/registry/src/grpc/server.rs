@@ -16,7 +16,9 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::convert;
-use crate::domain::{Installation, InstallationStatus, NewWindow, RegistryError, apply_mask, availability, calendar};
+use crate::domain::{
+    Installation, InstallationStatus, NewWindow, RegistryError, apply_mask, availability, calendar, text,
+};
 use crate::search::Search;
 use crate::store::{IdempotencyKey, RegistryStore};
 
@@ -546,7 +548,7 @@ impl RegistryService for RegistryApi {
                 &mut violations,
             )
         });
-        calendar::short_text(
+        text(
             &mut reason,
             "downtime.reason",
             true,
@@ -612,7 +614,7 @@ impl RegistryService for RegistryApi {
         let caller = caller(&request)?;
         let mut message = request.into_inner();
         let mut violations = Violations::new();
-        calendar::short_text(
+        text(
             &mut message.reservation_id,
             "reservation_id",
             true,
@@ -621,7 +623,7 @@ impl RegistryService for RegistryApi {
         );
         require_id(&message.window_id, "window_id", &mut violations);
         calendar::units(message.units, "units", &mut violations);
-        calendar::short_text(
+        text(
             &mut message.reference,
             "reference",
             false,
