@@ -106,6 +106,9 @@ pub struct ServeArgs {
     /// Most database connections the service opens.
     #[arg(long, env = "RTI_SERVICE_MAX_CONNECTIONS", default_value_t = 8)]
     pub max_connections: u32,
+    /// The registry, for intake: where requested installations are checked (http://registry:50051).
+    #[arg(long, env = "RTI_SERVICE_REGISTRY_URL", value_name = "URL")]
+    pub registry_url: Option<http::Uri>,
     #[command(flatten)]
     pub auth: AuthConfig,
     #[command(flatten)]

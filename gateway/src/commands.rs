@@ -188,7 +188,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     shutdown::cancel_on_signals(stop.clone());
     let outcome = match args.service {
         ServiceName::Registry => serve_app!(rti_registry::App, config, stop),
-        ServiceName::Intake => serve_app!(rti_intake::App, config, stop),
+        ServiceName::Intake => {
+            let registry = args
+                .registry_url
+                .ok_or_else(|| anyhow!("intake needs --registry-url (RTI_SERVICE_REGISTRY_URL)"))?;
+            rti_intake::App::build(config, registry).await?.run_until(stop).await
+        }
         ServiceName::Allocation => serve_app!(rti_allocation::App, config, stop),
         ServiceName::Reporting => serve_app!(rti_reporting::App, config, stop),
     };

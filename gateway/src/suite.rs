@@ -82,9 +82,12 @@ impl Suite {
         let registry = rti_registry::App::build(service_config(&config.databases.registry, &config))
             .await
             .map_err(failed("registry"))?;
-        let intake = rti_intake::App::build(service_config(&config.databases.intake, &config))
-            .await
-            .map_err(failed("intake"))?;
+        let intake = rti_intake::App::build(
+            service_config(&config.databases.intake, &config),
+            upstream(registry.local_addr()),
+        )
+        .await
+        .map_err(failed("intake"))?;
         let allocation = rti_allocation::App::build(service_config(&config.databases.allocation, &config))
             .await
             .map_err(failed("allocation"))?;

@@ -35,6 +35,7 @@ pub mod rti {
     pub mod intake {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/rti.intake.v1.rs"));
+            include!(concat!(env!("OUT_DIR"), "/rti.intake.v1.serde.rs"));
         }
     }
     pub mod allocation {

@@ -85,9 +85,31 @@ fn a_service_without_any_way_to_verify_tokens_refuses_to_start() {
             "127.0.0.1:0",
             "--database-url",
             &database,
+            "--registry-url",
+            "http://127.0.0.1:1",
         ],
         1,
         &["RTI_AUTH_SECRET", "RTI_AUTH_JWKS_URL"],
+    );
+}
+
+#[test]
+fn intake_without_the_registry_refuses_to_start_naming_the_flag() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let database = format!("sqlite://{}/intake.db", directory.path().display());
+    assert_one_line_error(
+        &[
+            "serve",
+            "intake",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &database,
+            "--auth-secret",
+            SECRET,
+        ],
+        1,
+        &["--registry-url", "RTI_SERVICE_REGISTRY_URL"],
     );
 }
 

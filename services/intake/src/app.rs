@@ -1,5 +1,6 @@
-//! Builds and runs the intake service: [`App::build`] checks configuration, opens the store and
-//! binds; [`App::run_until`] serves until the shutdown token fires, then drains.
+//! Builds and runs the intake service: [`App::build`] checks configuration, opens the store,
+//! stores the shipped agreement templates and binds; [`App::run_until`] serves until the
+//! shutdown token fires, then drains.
 
 use std::net::SocketAddr;
 
@@ -9,17 +10,24 @@ use rti_proto::intake::intake_service_server::IntakeServiceServer;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 
-use crate::grpc::IntakeApi;
+use crate::catalogue::Catalogue;
 use crate::grpc::authz::AUTHZ;
+use crate::grpc::{IntakeApi, Rules};
+use crate::store::IntakeStore;
 
-/// Only the platform's tables (outbox, idempotency keys) so far.
-static MIGRATIONS: Migrations = Migrations::NONE;
+static MIGRATIONS: Migrations = Migrations {
+    sqlite: sqlx::migrate!("migrations/sqlite"),
+    postgres: sqlx::migrate!("migrations/postgres"),
+};
 
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: "intake",
     authz: &AUTHZ,
     migrations: &MIGRATIONS,
 };
+
+/// The largest request intake accepts: the EU sanctions list's XML export is tens of megabytes.
+const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug)]
 pub struct App {
@@ -28,9 +36,21 @@ pub struct App {
 }
 
 impl App {
-    pub async fn build(config: ServiceConfig) -> Result<Self, StartError> {
+    /// `registry` is where intake checks requested installations (`http://host:port`).
+    pub async fn build(config: ServiceConfig, registry: http::Uri) -> Result<Self, StartError> {
         let host = Host::build(SPEC, config).await?;
-        let api = IntakeApi::new(host.outbox().clone(), host.stopping());
+        let store = IntakeStore::new(host.database().clone(), host.outbox().clone());
+        store
+            .seed_agreement_templates(&crate::agreements::shipped())
+            .await
+            .map_err(|error| StartError::Service(Box::new(error)))?;
+        let api = IntakeApi::new(
+            store,
+            host.outbox().clone(),
+            Catalogue::connect_lazy(registry),
+            Rules::default(),
+            host.stopping(),
+        );
         Ok(Self { host, api })
     }
 
@@ -43,8 +63,7 @@ impl App {
     }
 
     pub async fn run_until(self, shutdown: CancellationToken) -> Result<(), StartError> {
-        self.host
-            .serve(Routes::new(IntakeServiceServer::new(self.api)), shutdown)
-            .await
+        let server = IntakeServiceServer::new(self.api).max_decoding_message_size(MAX_MESSAGE_BYTES);
+        self.host.serve(Routes::new(server), shutdown).await
     }
 }

@@ -1,5 +1,60 @@
 //! The intake's domain rules, free of tonic and SQL.
 
+pub mod aid;
+pub mod lifecycle;
 pub mod names;
+pub mod sanctions_csv;
 pub mod sanctions_xml;
+pub mod screening;
 pub mod sme;
+
+use rti_platform::error::InvalidInput;
+
+/// A `YYYY-MM-DD` date as UTC microseconds at midnight; `None` when it is not one.
+pub fn date_micros(text: &str) -> Option<i64> {
+    if text.len() != 10 {
+        return None;
+    }
+    let timestamp: rti_proto::pbjson_types::Timestamp = serde_json::from_str(&format!("\"{text}T00:00:00Z\"")).ok()?;
+    Some(rti_platform::time::micros_from_timestamp(&timestamp))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    #[error("{entity} {id} not found")]
+    NotFound { entity: &'static str, id: String },
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// The record's state refuses the call (an illegal transition, no sanctions list yet).
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// An id the caller chose is already taken.
+    #[error("{0}")]
+    AlreadyExists(String),
+    #[error("{field} {key} was already used for a different request")]
+    IdempotencyMismatch { field: &'static str, key: String },
+    /// The registry could not answer a question intake must ask it.
+    #[error("the registry did not answer: {0}")]
+    Registry(String),
+    #[error("the store is busy; retry")]
+    Contention,
+    #[error("the store is unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("store failure")]
+    Store(#[source] sqlx::Error),
+    #[error("a stored record is unreadable: {0}")]
+    Corrupt(String),
+}
+
+pub type IntakeResult<T> = Result<T, IntakeError>;
+
+impl IntakeError {
+    pub fn not_found(entity: &'static str, id: &str) -> Self {
+        IntakeError::NotFound {
+            entity,
+            id: id.to_owned(),
+        }
+    }
+}

@@ -1,31 +1,36 @@
 //! The `IntakeService` handlers and its RPC × role table.
 
 pub mod authz;
+mod server;
+mod validate;
 
-use rti_platform::events::{EventStream, Outbox};
-use rti_proto::common::SubscribeRequest;
-use rti_proto::intake::intake_service_server::IntakeService;
-use tokio_util::sync::CancellationToken;
-use tonic::{Request, Response, Status};
+use rti_platform::error::{ErrorCode, InvalidInput, internal_status};
+use tonic::Status;
 
-#[derive(Debug, Clone)]
-pub struct IntakeApi {
-    outbox: Outbox,
-    stopping: CancellationToken,
-}
+use crate::domain::IntakeError;
 
-impl IntakeApi {
-    pub fn new(outbox: Outbox, stopping: CancellationToken) -> Self {
-        Self { outbox, stopping }
-    }
-}
+pub use server::{IntakeApi, Rules};
 
-#[tonic::async_trait]
-impl IntakeService for IntakeApi {
-    type SubscribeStream = EventStream;
-
-    async fn subscribe(&self, request: Request<SubscribeRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
-        let stream = self.outbox.subscribe(request.into_inner(), self.stopping.clone())?;
-        Ok(Response::new(stream))
+impl From<IntakeError> for Status {
+    fn from(error: IntakeError) -> Self {
+        match error {
+            IntakeError::Invalid(invalid) => invalid.into(),
+            IntakeError::NotFound { .. } => ErrorCode::NotFound.status(error.to_string()),
+            IntakeError::PermissionDenied(reason) => ErrorCode::PermissionDenied.status(reason),
+            IntakeError::FailedPrecondition(reason) => ErrorCode::FailedPrecondition.status(reason),
+            IntakeError::AlreadyExists(reason) => ErrorCode::AlreadyExists.status(reason),
+            IntakeError::IdempotencyMismatch { field, .. } => InvalidInput::single(field, error.to_string()).into(),
+            IntakeError::Registry(_) => ErrorCode::Unavailable.status(error.to_string()),
+            IntakeError::Contention => ErrorCode::Aborted.status(error.to_string()),
+            IntakeError::Unavailable(ref source) => {
+                tracing::warn!(error = %source, "intake store unavailable");
+                ErrorCode::Unavailable.status(error.to_string())
+            }
+            IntakeError::Store(ref source) => internal_status("intake store failure", source),
+            IntakeError::Corrupt(ref problem) => {
+                tracing::error!(%problem, "unreadable intake record");
+                ErrorCode::Internal.status("a stored record is unreadable")
+            }
+        }
     }
 }

@@ -1,11 +1,16 @@
-//! The intake service of RTI Access: access requests under the industrial-user charter, transnational-access proposals and research-security screening.
-//! Its RPCs (organisations, access requests, screening) arrive with the intake issue; this crate already runs as a real server with health, reflection and its event stream, and holds the SME-x size rules in `domain::sme`.
+//! The intake service of RTI Access: requesting organisations (with their SME category computed),
+//! people and user groups, access requests in the industrial-user lane and the transnational-access
+//! lane with their status machines, and research-security screening at submission against the
+//! imported EU sanctions list.
 
 #![forbid(unsafe_code)]
 
+mod agreements;
 pub mod app;
+pub mod catalogue;
 pub mod domain;
 pub mod grpc;
+pub mod store;
 
 pub use app::App;
 pub use grpc::authz::AUTHZ;

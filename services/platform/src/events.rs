@@ -55,6 +55,9 @@ pub fn event_type(payload: &Payload) -> &'static str {
         Payload::DowntimeAdded(_) => "rti.registry.v1.DowntimeAdded",
         Payload::CapacityReserved(_) => "rti.registry.v1.CapacityReserved",
         Payload::CapacityReleased(_) => "rti.registry.v1.CapacityReleased",
+        Payload::OrganisationRegistered(_) => "rti.intake.v1.OrganisationRegistered",
+        Payload::AccessRequestStatusChanged(_) => "rti.intake.v1.AccessRequestStatusChanged",
+        Payload::SanctionsListImported(_) => "rti.intake.v1.SanctionsListImported",
     }
 }
 

@@ -1,16 +1,37 @@
-//! Who may call each intake RPC (DESIGN §4).
+//! Who may call each intake RPC (DESIGN §4). Object-level rules (an applicant's own
+//! organisation, an operator's own infrastructures) are checked in `server.rs`.
 
-use rti_platform::auth::Role::{Admin, Service};
-use rti_platform::authz::Access::Roles;
+use rti_platform::auth::Role::{Admin, Applicant, Operator, Service};
+use rti_platform::authz::Access::{Public, Roles};
 use rti_platform::authz::{AuthzTable, RpcRule};
 use rti_proto::intake::intake_service_server::SERVICE_NAME;
 
+const fn rule(method: &'static str, access: rti_platform::authz::Access) -> RpcRule {
+    RpcRule { method, access }
+}
+
 pub static AUTHZ: AuthzTable = AuthzTable {
     service: SERVICE_NAME,
-    rules: &[RpcRule {
-        method: "Subscribe",
-        access: Roles(&[Admin, Service]),
-    }],
+    rules: &[
+        rule("RegisterOrganisation", Roles(&[Admin, Applicant])),
+        rule("GetOrganisation", Roles(&[Admin, Service, Applicant])),
+        rule("RegisterPerson", Roles(&[Admin, Applicant])),
+        rule("CreateUserGroup", Roles(&[Admin, Applicant])),
+        rule("ListAgreementTemplates", Public),
+        rule("CreateAccessRequest", Roles(&[Admin, Applicant])),
+        rule("GetAccessRequest", Roles(&[Admin, Service, Applicant, Operator])),
+        rule("ListAccessRequests", Roles(&[Admin, Service, Applicant, Operator])),
+        rule("SubmitAccessRequest", Roles(&[Admin, Applicant])),
+        rule("WithdrawAccessRequest", Roles(&[Admin, Applicant])),
+        rule("QuoteAccessRequest", Roles(&[Admin, Operator])),
+        rule("AcceptQuote", Roles(&[Admin, Applicant])),
+        rule("DeclineAccessRequest", Roles(&[Admin, Operator])),
+        rule("CloseAccessRequest", Roles(&[Admin, Service, Operator])),
+        rule("GetDeMinimisStatement", Roles(&[Admin, Service, Applicant])),
+        rule("ReviewScreening", Roles(&[Admin])),
+        rule("ImportSanctionsList", Roles(&[Admin])),
+        rule("Subscribe", Roles(&[Admin, Service])),
+    ],
 };
 
 #[cfg(test)]

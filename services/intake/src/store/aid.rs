@@ -1,0 +1,174 @@
+//! The de minimis ledger per single undertaking (SA-6): aid granted here when a discounted quote
+//! is accepted, and aid the organisation declared it received elsewhere.
+
+use rti_platform::db::WriteTx;
+use rti_platform::ids::new_id;
+use rti_platform::time::{micros_from_timestamp, timestamp_from_micros};
+use rti_proto::common::Money;
+use rti_proto::intake::{self as proto, AccessRequestStatus as Status};
+use sqlx::Row;
+
+use super::requests::{StoredRequest, Transition};
+use super::{IntakeStore, now};
+use crate::domain::aid::{DE_MINIMIS_CEILING_EUR_CENTS, DE_MINIMIS_WINDOW_MICROS, check_de_minimis};
+use crate::domain::{IntakeError, IntakeResult, lifecycle};
+
+/// The granting authority and legal basis recorded for aid granted through RTI Access.
+const GRANTED_HERE: (&str, &str) = ("the access provider, through RTI Access", "Regulation (EU) 2023/2831");
+
+pub(super) fn euro(minor_units: i64) -> Option<Money> {
+    Some(Money {
+        currency: "EUR".into(),
+        minor_units,
+    })
+}
+
+impl IntakeStore {
+    /// De minimis aid the organisation received in the three years before `at`.
+    pub async fn de_minimis_granted(&self, organisation_id: &str, at: i64) -> IntakeResult<i64> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(amount_eur_cents), 0) AS BIGINT) FROM de_minimis_aid \
+             WHERE organisation_id = $1 AND granted_at > $2 AND granted_at <= $3",
+        )
+        .bind(organisation_id)
+        .bind(at - DE_MINIMIS_WINDOW_MICROS)
+        .bind(at)
+        .fetch_one(self.database.readers())
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    pub async fn de_minimis_statement(
+        &self,
+        organisation_id: &str,
+        at: i64,
+    ) -> IntakeResult<proto::DeMinimisStatement> {
+        let rows = sqlx::query(
+            "SELECT access_request_id, amount_eur_cents, granted_at, granting_authority, legal_basis \
+             FROM de_minimis_aid WHERE organisation_id = $1 AND granted_at > $2 AND granted_at <= $3 \
+             ORDER BY granted_at, id",
+        )
+        .bind(organisation_id)
+        .bind(at - DE_MINIMIS_WINDOW_MICROS)
+        .bind(at)
+        .fetch_all(self.database.readers())
+        .await?;
+        let mut granted = 0;
+        let mut grants = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let amount: i64 = row.try_get(1)?;
+            granted += amount;
+            grants.push(proto::AidGrant {
+                access_request_id: row.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
+                amount: euro(amount),
+                grant_time: Some(timestamp_from_micros(row.try_get(2)?)),
+                granting_authority: row.try_get(3)?,
+                legal_basis: row.try_get(4)?,
+            });
+        }
+        Ok(proto::DeMinimisStatement {
+            organisation_id: organisation_id.to_owned(),
+            as_of: Some(timestamp_from_micros(at)),
+            ceiling: euro(DE_MINIMIS_CEILING_EUR_CENTS),
+            granted: euro(granted),
+            headroom: euro((DE_MINIMIS_CEILING_EUR_CENTS - granted).max(0)),
+            grants,
+        })
+    }
+
+    /// QUOTED → ACCEPTED while the quote is valid. The quote's aid is checked against the ledger
+    /// again and recorded in the same transaction, with the organisation's row locked so that two
+    /// acceptances cannot both fit into the same headroom (SA-6).
+    pub async fn accept_quote(&self, id: &str, actor: &str) -> IntakeResult<StoredRequest> {
+        let (mut transaction, mut stored) = self.begin_change(id).await?;
+        let status = stored.request.status();
+        if status == Status::Accepted {
+            return Ok(stored);
+        }
+        if status != Status::Quoted {
+            return Err(IntakeError::FailedPrecondition(lifecycle::refusal(
+                status,
+                Status::Accepted,
+            )));
+        }
+        let at = now();
+        let quote = stored.request.quote.clone().unwrap_or_default();
+        let valid_until = quote.valid_until.as_ref().map_or(0, micros_from_timestamp);
+        if valid_until < at {
+            return Err(IntakeError::FailedPrecondition(
+                "the quote is no longer valid: the operator quotes again".to_owned(),
+            ));
+        }
+        let aid = quote.aid.as_ref().map_or(0, |aid| aid.minor_units);
+        if aid > 0 {
+            record_aid(&mut transaction, &stored.request, aid, at, self.lock_clause()).await?;
+        }
+        let step = Transition::by(actor, Status::Accepted, "quote accepted by the requester");
+        self.finish_change(&mut transaction, &mut stored, vec![step]).await?;
+        self.outbox.commit(transaction).await?;
+        Ok(stored)
+    }
+}
+
+async fn record_aid(
+    transaction: &mut WriteTx,
+    request: &proto::AccessRequest,
+    aid: i64,
+    at: i64,
+    lock: &str,
+) -> IntakeResult<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM organisations WHERE id = $1{lock}"
+    )))
+    .bind(&request.organisation_id)
+    .fetch_one(&mut **transaction)
+    .await?;
+    let granted: i64 = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(amount_eur_cents), 0) AS BIGINT) FROM de_minimis_aid \
+         WHERE organisation_id = $1 AND granted_at > $2 AND granted_at <= $3",
+    )
+    .bind(&request.organisation_id)
+    .bind(at - DE_MINIMIS_WINDOW_MICROS)
+    .bind(at)
+    .fetch_one(&mut **transaction)
+    .await?
+    .try_get(0)?;
+    check_de_minimis(granted, aid).map_err(IntakeError::FailedPrecondition)?;
+    let (authority, basis) = GRANTED_HERE;
+    sqlx::query(
+        "INSERT INTO de_minimis_aid (id, organisation_id, access_request_id, granted_at, amount_eur_cents, \
+         granting_authority, legal_basis) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(new_id())
+    .bind(&request.organisation_id)
+    .bind(&request.id)
+    .bind(at)
+    .bind(aid)
+    .bind(authority)
+    .bind(basis)
+    .execute(&mut **transaction)
+    .await?;
+    Ok(())
+}
+
+/// Declared aid, stored with the organisation's registration.
+pub(super) async fn insert_declared_aid(
+    transaction: &mut WriteTx,
+    organisation_id: &str,
+    grant: &proto::DeclaredAid,
+    granted_at: i64,
+) -> IntakeResult<()> {
+    sqlx::query(
+        "INSERT INTO de_minimis_aid (id, organisation_id, access_request_id, granted_at, amount_eur_cents, \
+         granting_authority, legal_basis) VALUES ($1, $2, NULL, $3, $4, $5, $6)",
+    )
+    .bind(new_id())
+    .bind(organisation_id)
+    .bind(granted_at)
+    .bind(grant.amount_eur_cents)
+    .bind(&grant.granting_authority)
+    .bind("declared by the undertaking (Regulation (EU) 2023/2831)")
+    .execute(&mut **transaction)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! The intake service as a real server in front of a real registry, on SQLite and on
+//! PostgreSQL: organisations, access requests and their status machines, screening, and who
+//! may do what.
+
+mod authz;
+mod helpers;
+mod lifecycle;
+mod organisations;
+mod quotes;
+mod requests;
+mod sanctions;
