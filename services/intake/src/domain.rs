@@ -1,6 +1,7 @@
 //! The intake's domain rules, free of tonic and SQL.
 
 pub mod aid;
+pub mod clock;
 pub mod lifecycle;
 pub mod names;
 pub mod sanctions_csv;

@@ -58,6 +58,7 @@ pub fn event_type(payload: &Payload) -> &'static str {
         Payload::OrganisationRegistered(_) => "rti.intake.v1.OrganisationRegistered",
         Payload::AccessRequestStatusChanged(_) => "rti.intake.v1.AccessRequestStatusChanged",
         Payload::SanctionsListImported(_) => "rti.intake.v1.SanctionsListImported",
+        Payload::DecisionClockBreached(_) => "rti.intake.v1.DecisionClockBreached",
     }
 }
 

@@ -75,6 +75,13 @@ CREATE TABLE access_requests (
     outputs_leave_eu       INTEGER NOT NULL,
     screening              TEXT    NOT NULL,
     quote                  TEXT    NOT NULL,
+    acknowledge_by         BIGINT  NOT NULL DEFAULT 0,
+    feasibility_by         BIGINT  NOT NULL DEFAULT 0,
+    decide_by              BIGINT  NOT NULL DEFAULT 0,
+    acknowledged_at        BIGINT  NOT NULL DEFAULT 0,
+    feasibility_at         BIGINT  NOT NULL DEFAULT 0,
+    decided_at             BIGINT  NOT NULL DEFAULT 0,
+    acknowledged_by        TEXT    NOT NULL DEFAULT '',
     created_at             BIGINT  NOT NULL,
     updated_at             BIGINT  NOT NULL
 );
@@ -102,6 +109,25 @@ CREATE TABLE access_request_transitions (
     reason            TEXT    NOT NULL,
     at                BIGINT  NOT NULL,
     PRIMARY KEY (access_request_id, position)
+);
+
+-- IND-7d: decision clocks per installation; installation_id '' is the default.
+CREATE TABLE decision_clocks (
+    installation_id  TEXT    PRIMARY KEY,
+    acknowledge_days INTEGER NOT NULL,
+    feasibility_days INTEGER NOT NULL,
+    decide_days      INTEGER NOT NULL,
+    updated_by       TEXT    NOT NULL,
+    updated_at       BIGINT  NOT NULL
+);
+
+-- Milestones missed: met late (met_at > due_at), or never met (met_at = 0).
+CREATE TABLE clock_breaches (
+    access_request_id TEXT   NOT NULL REFERENCES access_requests (id),
+    milestone         TEXT   NOT NULL,
+    due_at            BIGINT NOT NULL,
+    met_at            BIGINT NOT NULL,
+    PRIMARY KEY (access_request_id, milestone)
 );
 
 -- SA-6: de minimis aid per single undertaking: granted here on accepted quotes, or declared

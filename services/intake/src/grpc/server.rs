@@ -22,7 +22,7 @@ use crate::catalogue::Catalogue;
 use crate::domain::names::{NameIndex, Verdict};
 use crate::domain::screening::{self, Decision, Facts, OrganisationFacts, Owner, Subject, SubjectKind};
 use crate::domain::sme::SmallMidCapRule;
-use crate::domain::{IntakeError, IntakeResult, aid, lifecycle, sanctions_csv, sanctions_xml};
+use crate::domain::{IntakeError, IntakeResult, aid, clock, lifecycle, sanctions_csv, sanctions_xml};
 use crate::store::{INTAKE, IdempotencyKey, IntakeStore, RequestFilter, RequestScope, StoredRequest, Transition};
 
 type Status_ = tonic::Status;
@@ -802,6 +802,7 @@ impl IntakeService for IntakeApi {
             statuses,
             lane: (lane != Lane::Unspecified).then_some(lane),
             organisation_id: message.organisation_id,
+            overdue_at: None,
         };
         let (requests, next_page_token) = self.store.list_access_requests(&scope, &filter, &page).await?;
         Ok(Response::new(proto::ListAccessRequestsResponse {
@@ -1059,6 +1060,133 @@ impl IntakeService for IntakeApi {
             .de_minimis_statement(&organisation_id, crate::store::now())
             .await?;
         Ok(Response::new(statement))
+    }
+
+    async fn set_decision_clock(
+        &self,
+        request: Request<proto::SetDecisionClockRequest>,
+    ) -> Reply<proto::DecisionClock> {
+        let caller = caller(&request)?;
+        let given = request.into_inner().clock.unwrap_or_default();
+        if given.installation_id.is_empty() {
+            if !caller.is_admin() {
+                return Err(IntakeError::PermissionDenied(
+                    "only an admin sets the default clock; name your installation".to_owned(),
+                )
+                .into());
+            }
+        } else {
+            let installation = self.catalogue.published_installation(&given.installation_id).await?;
+            match installation {
+                Some(installation) if caller.operates(&installation.infrastructure_id) => {}
+                Some(_) => {
+                    return Err(IntakeError::PermissionDenied(format!(
+                        "you do not operate installation {:?}",
+                        given.installation_id
+                    ))
+                    .into());
+                }
+                None => {
+                    return Err(InvalidInput::single(
+                        "clock.installation_id",
+                        "is not a published installation of the registry",
+                    )
+                    .into());
+                }
+            }
+        }
+        let clock = clock::Clock {
+            acknowledge_days: given.acknowledge_within_days,
+            feasibility_days: given.feasibility_within_days,
+            decide_days: given.decide_within_days,
+        };
+        let mut violations = Violations::new();
+        for (field, problem) in clock.problems() {
+            violations.add(format!("clock.{field}"), problem);
+        }
+        violations.into_result()?;
+        let stored = self
+            .store
+            .set_decision_clock(proto::DecisionClock {
+                updated_by: caller.subject.clone(),
+                update_time: None,
+                ..given
+            })
+            .await?;
+        Ok(Response::new(stored))
+    }
+
+    async fn acknowledge_access_request(
+        &self,
+        request: Request<proto::AcknowledgeAccessRequestRequest>,
+    ) -> Reply<proto::AccessRequest> {
+        let caller = caller(&request)?;
+        let id = request.into_inner().id;
+        self.operated_request(&caller, &id, false, false).await?;
+        Ok(Response::new(
+            self.store.acknowledge(&id, &caller.subject).await?.request,
+        ))
+    }
+
+    async fn list_overdue_requests(
+        &self,
+        request: Request<proto::ListOverdueRequestsRequest>,
+    ) -> Reply<proto::ListOverdueRequestsResponse> {
+        let caller = caller(&request)?;
+        let message = request.into_inner();
+        let scope = if caller.is_admin() {
+            RequestScope::All
+        } else {
+            RequestScope::Infrastructures(caller.infrastructures.iter().cloned().collect())
+        };
+        let mut violations = Violations::new();
+        let page = PageRequest::parse(message.page_size, &message.page_token, &["overdue"], &mut violations);
+        violations.into_result()?;
+        let now = crate::store::now();
+        let filter = RequestFilter {
+            lane: Some(Lane::Industrial),
+            overdue_at: Some(now),
+            ..RequestFilter::default()
+        };
+        let (requests, next_page_token) = self.store.list_access_requests(&scope, &filter, &page).await?;
+        let requests = requests
+            .into_iter()
+            .map(|stored| {
+                let deadlines = stored.request.deadlines.clone().unwrap_or_default();
+                let late = |due: &Option<rti_proto::pbjson_types::Timestamp>, met: &Option<_>| {
+                    met.is_none()
+                        && due
+                            .as_ref()
+                            .is_some_and(|due| rti_platform::time::micros_from_timestamp(due) < now)
+                };
+                let overdue = [
+                    (
+                        proto::Milestone::Acknowledge,
+                        late(&deadlines.acknowledge_by, &deadlines.acknowledge_time),
+                    ),
+                    (
+                        proto::Milestone::Feasibility,
+                        late(&deadlines.feasibility_by, &deadlines.feasibility_time),
+                    ),
+                    (
+                        proto::Milestone::Decision,
+                        late(&deadlines.decide_by, &deadlines.decide_time),
+                    ),
+                ]
+                .into_iter()
+                .filter(|(_, late)| *late)
+                .map(|(milestone, _)| milestone.into())
+                .collect();
+                proto::OverdueRequest {
+                    access_request: Some(stored.request),
+                    overdue,
+                }
+            })
+            .collect();
+        Ok(Response::new(proto::ListOverdueRequestsResponse {
+            requests,
+            next_page_token,
+        }))
     }
 
     async fn review_screening(&self, request: Request<proto::ReviewScreeningRequest>) -> Reply<proto::AccessRequest> {

@@ -5,12 +5,12 @@ use rti_platform::db::WriteTx;
 use rti_platform::pagination::PageRequest;
 use rti_platform::time::{micros_from_timestamp, timestamp_from_micros};
 use rti_proto::common::event::Payload;
-use rti_proto::intake::{self as proto, AccessRequestStatus as Status};
+use rti_proto::intake::{self as proto, AccessRequestStatus as Status, Milestone};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{IdempotencyKey, IntakeStore, NewRecord, from_json, now, require_row, stored_enum, to_json};
-use crate::domain::{IntakeError, IntakeResult, lifecycle};
+use crate::domain::{IntakeError, IntakeResult, clock, lifecycle};
 
 /// Which requests a caller may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,8 @@ pub struct RequestFilter {
     pub statuses: Vec<Status>,
     pub lane: Option<proto::Lane>,
     pub organisation_id: String,
+    /// Only open industrial-lane requests with a milestone past its deadline at this time.
+    pub overdue_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -67,7 +69,8 @@ struct NewRequest<'a> {
 const SELECT: &str = "SELECT r.id, r.status, r.lane, r.organisation_id, r.title, r.description, r.confidentiality, \
      r.embargo_until, r.ip_regime, r.agreement_kind, r.agreement_template_id, r.agreement_accepted_by, \
      r.agreement_accepted_at, r.contact_person_id, r.user_group_id, r.call_id, r.end_use_statement, \
-     r.outputs_leave_eu, r.screening, r.created_at, r.updated_at, t.version, r.quote \
+     r.outputs_leave_eu, r.screening, r.created_at, r.updated_at, t.version, r.quote, r.acknowledge_by, \
+     r.feasibility_by, r.decide_by, r.acknowledged_at, r.feasibility_at, r.decided_at, r.acknowledged_by \
      FROM access_requests r LEFT JOIN agreement_templates t ON t.id = r.agreement_template_id";
 
 impl IntakeStore {
@@ -120,6 +123,20 @@ impl IntakeStore {
                 .map(|status| placeholder(status.as_str_name(), &mut binds))
                 .collect();
             conditions.push(format!("r.status IN ({})", list.join(", ")));
+        }
+        if let Some(at) = filter.overdue_at {
+            let at = placeholder(&at.to_string(), &mut binds);
+            let open: Vec<String> = [Status::Draft, Status::Closed, Status::Declined, Status::Withdrawn]
+                .iter()
+                .map(|status| format!("'{}'", status.as_str_name()))
+                .collect();
+            conditions.push(format!(
+                "r.lane = '{}' AND r.status NOT IN ({}) AND ((r.acknowledged_at = 0 AND r.acknowledge_by < CAST({at} AS BIGINT)) \
+                 OR (r.feasibility_at = 0 AND r.feasibility_by < CAST({at} AS BIGINT)) \
+                 OR (r.decided_at = 0 AND r.decide_by < CAST({at} AS BIGINT)))",
+                proto::Lane::Industrial.as_str_name(),
+                open.join(", ")
+            ));
         }
         match scope {
             RequestScope::All => {}
@@ -220,12 +237,145 @@ impl IntakeStore {
             let event = status_changed(transaction, &stored.request, &step).await?;
             self.outbox.append(transaction, &stored.request.id, event).await?;
             stored.request.history.push(step);
+            if lane == proto::Lane::Industrial {
+                self.run_clock(transaction, stored, transition.to, at).await?;
+            }
         }
+        self.write_request(transaction, stored, at).await
+    }
+
+    /// Starts the decision clock at submission, marks the milestones a transition meets, and
+    /// keeps every milestone met late, or left unmet past its deadline when the request ends.
+    async fn run_clock(
+        &self,
+        transaction: &mut WriteTx,
+        stored: &mut StoredRequest,
+        to: Status,
+        at: i64,
+    ) -> IntakeResult<()> {
+        if to == Status::Submitted {
+            let installation_ids: Vec<&str> = stored
+                .request
+                .installations
+                .iter()
+                .map(|installation| installation.installation_id.as_str())
+                .collect();
+            let clock = clock_for(transaction, &installation_ids).await?;
+            let [(_, acknowledge_by), (_, feasibility_by), (_, decide_by)] = clock.deadlines(at);
+            stored.request.deadlines = Some(proto::Deadlines {
+                acknowledge_by: Some(timestamp_from_micros(acknowledge_by)),
+                feasibility_by: Some(timestamp_from_micros(feasibility_by)),
+                decide_by: Some(timestamp_from_micros(decide_by)),
+                ..Default::default()
+            });
+            return Ok(());
+        }
+        for milestone in clock::met_by(to) {
+            self.meet(transaction, stored, *milestone, at, "").await?;
+        }
+        if lifecycle::is_final(to) {
+            let deadlines = stored.request.deadlines.clone().unwrap_or_default();
+            for (milestone, due, met) in milestones(&deadlines) {
+                if met.is_none() && due.is_some_and(|due| due < at) {
+                    self.breach(transaction, stored, milestone, due.unwrap_or_default(), None)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records `milestone` as met at `at` (once), and a breach when that is past its deadline.
+    pub(super) async fn meet(
+        &self,
+        transaction: &mut WriteTx,
+        stored: &mut StoredRequest,
+        milestone: Milestone,
+        at: i64,
+        actor: &str,
+    ) -> IntakeResult<()> {
+        let Some(deadlines) = stored.request.deadlines.as_mut() else {
+            return Ok(());
+        };
+        let met_at = Some(timestamp_from_micros(at));
+        let (due, met) = match milestone {
+            Milestone::Acknowledge => {
+                if deadlines.acknowledge_time.is_none() {
+                    deadlines.acknowledged_by = actor.to_owned();
+                }
+                (&deadlines.acknowledge_by, &mut deadlines.acknowledge_time)
+            }
+            Milestone::Feasibility => (&deadlines.feasibility_by, &mut deadlines.feasibility_time),
+            Milestone::Decision | Milestone::Unspecified => (&deadlines.decide_by, &mut deadlines.decide_time),
+        };
+        if met.is_some() {
+            return Ok(());
+        }
+        *met = met_at;
+        let due = due.as_ref().map_or(i64::MAX, micros_from_timestamp);
+        if at > due {
+            self.breach(transaction, stored, milestone, due, Some(at)).await?;
+        }
+        Ok(())
+    }
+
+    async fn breach(
+        &self,
+        transaction: &mut WriteTx,
+        stored: &mut StoredRequest,
+        milestone: Milestone,
+        due: i64,
+        met: Option<i64>,
+    ) -> IntakeResult<()> {
+        sqlx::query(
+            "INSERT INTO clock_breaches (access_request_id, milestone, due_at, met_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (access_request_id, milestone) DO NOTHING",
+        )
+        .bind(&stored.request.id)
+        .bind(milestone.as_str_name())
+        .bind(due)
+        .bind(met.unwrap_or(0))
+        .execute(&mut **transaction)
+        .await?;
+        let breach = proto::ClockBreach {
+            milestone: milestone.into(),
+            due_time: Some(timestamp_from_micros(due)),
+            met_time: met.map(timestamp_from_micros),
+        };
+        let event = Payload::DecisionClockBreached(proto::DecisionClockBreached {
+            access_request_id: stored.request.id.clone(),
+            milestone: breach.milestone,
+            due_time: breach.due_time,
+            met_time: breach.met_time,
+            installation_ids: stored
+                .request
+                .installations
+                .iter()
+                .map(|installation| installation.installation_id.clone())
+                .collect(),
+            organisation_id: stored.request.organisation_id.clone(),
+        });
+        self.outbox.append(transaction, &stored.request.id, event).await?;
+        stored.request.breaches.push(breach);
+        Ok(())
+    }
+
+    /// Writes the request's mutable fields.
+    pub(super) async fn write_request(
+        &self,
+        transaction: &mut WriteTx,
+        stored: &mut StoredRequest,
+        at: i64,
+    ) -> IntakeResult<()> {
         stored.request.update_time = Some(timestamp_from_micros(at));
         let acceptance = stored.request.agreement_acceptance.clone().unwrap_or_default();
+        let deadlines = stored.request.deadlines.clone().unwrap_or_default();
+        let micros = |time: &Option<rti_proto::pbjson_types::Timestamp>| time.as_ref().map_or(0, micros_from_timestamp);
         sqlx::query(
             "UPDATE access_requests SET status = $2, agreement_template_id = $3, agreement_accepted_by = $4, \
-             agreement_accepted_at = $5, screening = $6, quote = $7, updated_at = $8 WHERE id = $1",
+             agreement_accepted_at = $5, screening = $6, quote = $7, updated_at = $8, acknowledge_by = $9, \
+             feasibility_by = $10, decide_by = $11, acknowledged_at = $12, feasibility_at = $13, decided_at = $14, \
+             acknowledged_by = $15 WHERE id = $1",
         )
         .bind(&stored.request.id)
         .bind(stored.request.status().as_str_name())
@@ -235,6 +385,13 @@ impl IntakeStore {
         .bind(stored.request.screening.as_ref().map(to_json).unwrap_or_default())
         .bind(stored.request.quote.as_ref().map(to_json).unwrap_or_default())
         .bind(at)
+        .bind(micros(&deadlines.acknowledge_by))
+        .bind(micros(&deadlines.feasibility_by))
+        .bind(micros(&deadlines.decide_by))
+        .bind(micros(&deadlines.acknowledge_time))
+        .bind(micros(&deadlines.feasibility_time))
+        .bind(micros(&deadlines.decide_time))
+        .bind(&deadlines.acknowledged_by)
         .execute(&mut **transaction)
         .await?;
         Ok(())
@@ -283,6 +440,22 @@ async fn complete_with(row: &AnyRow, connection: &mut sqlx::AnyConnection) -> In
         })
     })
     .collect::<IntakeResult<Vec<_>>>()?;
+    let breaches = sqlx::query(
+        "SELECT milestone, due_at, met_at FROM clock_breaches WHERE access_request_id = $1 ORDER BY due_at, milestone",
+    )
+    .bind(&id)
+    .fetch_all(&mut *connection)
+    .await?
+    .iter()
+    .map(|breach| {
+        let met: i64 = breach.try_get(2)?;
+        Ok(proto::ClockBreach {
+            milestone: stored_enum(breach, 0, Milestone::from_str_name)?,
+            due_time: Some(timestamp_from_micros(breach.try_get(1)?)),
+            met_time: (met > 0).then(|| timestamp_from_micros(met)),
+        })
+    })
+    .collect::<IntakeResult<Vec<_>>>()?;
     let template_id: Option<String> = row.try_get(10)?;
     let agreement_kind = stored_enum(row, 9, proto::AgreementKind::from_str_name)?;
     let agreement_acceptance = match template_id {
@@ -316,6 +489,8 @@ async fn complete_with(row: &AnyRow, connection: &mut sqlx::AnyConnection) -> In
         screening: optional_json(row, 18)?,
         history,
         quote: optional_json(row, 22)?,
+        deadlines: deadlines_from(row)?,
+        breaches,
         create_time: Some(timestamp_from_micros(row.try_get(19)?)),
         update_time: Some(timestamp_from_micros(row.try_get(20)?)),
     };
@@ -398,6 +573,76 @@ impl NewRecord for NewRequest<'_> {
     }
 }
 
+fn deadlines_from(row: &AnyRow) -> IntakeResult<Option<proto::Deadlines>> {
+    let time = |column: usize| -> IntakeResult<Option<rti_proto::pbjson_types::Timestamp>> {
+        let micros: i64 = row.try_get(column)?;
+        Ok((micros > 0).then(|| timestamp_from_micros(micros)))
+    };
+    let Some(acknowledge_by) = time(23)? else {
+        return Ok(None);
+    };
+    Ok(Some(proto::Deadlines {
+        acknowledge_by: Some(acknowledge_by),
+        feasibility_by: time(24)?,
+        decide_by: time(25)?,
+        acknowledge_time: time(26)?,
+        feasibility_time: time(27)?,
+        decide_time: time(28)?,
+        acknowledged_by: row.try_get(29)?,
+    }))
+}
+
+/// Each milestone with its deadline and the time it was met.
+fn milestones(deadlines: &proto::Deadlines) -> [(Milestone, Option<i64>, Option<i64>); 3] {
+    let micros = |time: &Option<rti_proto::pbjson_types::Timestamp>| time.as_ref().map(micros_from_timestamp);
+    [
+        (
+            Milestone::Acknowledge,
+            micros(&deadlines.acknowledge_by),
+            micros(&deadlines.acknowledge_time),
+        ),
+        (
+            Milestone::Feasibility,
+            micros(&deadlines.feasibility_by),
+            micros(&deadlines.feasibility_time),
+        ),
+        (
+            Milestone::Decision,
+            micros(&deadlines.decide_by),
+            micros(&deadlines.decide_time),
+        ),
+    ]
+}
+
+/// The clock of a request for these installations: the strictest of their clocks, each
+/// installation's own or else the default.
+async fn clock_for(transaction: &mut WriteTx, installation_ids: &[&str]) -> IntakeResult<clock::Clock> {
+    let rows =
+        sqlx::query("SELECT installation_id, acknowledge_days, feasibility_days, decide_days FROM decision_clocks")
+            .fetch_all(&mut **transaction)
+            .await?;
+    let mut default = clock::DEFAULT;
+    let mut own = std::collections::HashMap::new();
+    for row in &rows {
+        let installation: String = row.try_get(0)?;
+        let clock = clock::Clock {
+            acknowledge_days: row.try_get(1)?,
+            feasibility_days: row.try_get(2)?,
+            decide_days: row.try_get(3)?,
+        };
+        if installation.is_empty() {
+            default = clock;
+        } else {
+            own.insert(installation, clock);
+        }
+    }
+    Ok(installation_ids
+        .iter()
+        .map(|id| own.get(*id).copied().unwrap_or(default))
+        .reduce(clock::Clock::strictest)
+        .unwrap_or(default))
+}
+
 /// A nested record stored as JSON, empty when absent.
 fn optional_json<T: serde::de::DeserializeOwned>(row: &AnyRow, column: usize) -> IntakeResult<Option<T>> {
     let text: String = row.try_get(column)?;
@@ -455,4 +700,62 @@ async fn status_changed(
         user_group_id: request.user_group_id.clone(),
         time: step.time,
     }))
+}
+
+impl IntakeStore {
+    /// Stores an installation's clock (or the default, for `''`), replacing the earlier one.
+    /// Requests already submitted keep the deadlines they were given.
+    pub async fn set_decision_clock(&self, clock: proto::DecisionClock) -> IntakeResult<proto::DecisionClock> {
+        let mut transaction = self.database.begin_write().await?;
+        let at = now();
+        sqlx::query(
+            "INSERT INTO decision_clocks (installation_id, acknowledge_days, feasibility_days, decide_days, \
+             updated_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (installation_id) DO UPDATE SET \
+             acknowledge_days = $2, feasibility_days = $3, decide_days = $4, updated_by = $5, updated_at = $6",
+        )
+        .bind(&clock.installation_id)
+        .bind(clock.acknowledge_within_days)
+        .bind(clock.feasibility_within_days)
+        .bind(clock.decide_within_days)
+        .bind(&clock.updated_by)
+        .bind(at)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(proto::DecisionClock {
+            update_time: Some(timestamp_from_micros(at)),
+            ..clock
+        })
+    }
+
+    /// An operator acknowledges a submitted industrial-lane request, once (IND-7d).
+    pub async fn acknowledge(&self, id: &str, actor: &str) -> IntakeResult<StoredRequest> {
+        let (mut transaction, mut stored) = self.begin_change(id).await?;
+        let status = stored.request.status();
+        if stored.request.lane() != proto::Lane::Industrial {
+            return Err(IntakeError::FailedPrecondition(
+                "only industrial-lane requests run on a decision clock".to_owned(),
+            ));
+        }
+        if status == Status::Draft || lifecycle::is_final(status) {
+            return Err(IntakeError::FailedPrecondition(format!(
+                "the request is {}; only an open submitted request is acknowledged",
+                lifecycle::short_name(status)
+            )));
+        }
+        let acknowledged = stored
+            .request
+            .deadlines
+            .as_ref()
+            .is_some_and(|deadlines| deadlines.acknowledge_time.is_some());
+        if acknowledged {
+            return Ok(stored);
+        }
+        let at = now();
+        self.meet(&mut transaction, &mut stored, Milestone::Acknowledge, at, actor)
+            .await?;
+        self.write_request(&mut transaction, &mut stored, at).await?;
+        self.outbox.commit(transaction).await?;
+        Ok(stored)
+    }
 }

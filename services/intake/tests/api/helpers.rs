@@ -202,6 +202,21 @@ impl World {
         IntakeServiceClient::new(self.intake.clone())
     }
 
+    /// Runs `sql` on intake's own database: for tests that need time to have passed.
+    pub async fn sql(&self, sql: &'static str, id: &str) {
+        let database = rti_platform::db::Database::open(&self._database.url, rti_intake::app::SPEC.migrations, 1)
+            .await
+            .expect("opens intake's database");
+        let mut transaction = database.begin_write().await.expect("writes");
+        sqlx::query(sql)
+            .bind(id)
+            .execute(&mut *transaction)
+            .await
+            .expect("runs");
+        transaction.commit().await.expect("commits");
+        database.close().await;
+    }
+
     /// Sets `installation_id`'s market price per unit, in EUR cents, from a year ago.
     pub async fn set_tariff(&self, installation_id: &str, eur_cents: i64) {
         RegistryServiceClient::new(self.registry.clone())

@@ -3,6 +3,7 @@
 //! may do what.
 
 mod authz;
+mod clocks;
 mod helpers;
 mod lifecycle;
 mod organisations;
