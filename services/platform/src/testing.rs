@@ -46,6 +46,38 @@ pub fn bearer(token: &str) -> tonic::metadata::MetadataValue<tonic::metadata::As
     format!("Bearer {token}").parse().expect("a JWT is ASCII")
 }
 
+/// The field paths of an INVALID_ARGUMENT status's `google.rpc.BadRequest` details, in order.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    status
+        .get_details_bad_request()
+        .map(|bad_request| {
+            bad_request
+                .field_violations
+                .into_iter()
+                .map(|violation| violation.field)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The subjects of a FAILED_PRECONDITION status's `google.rpc.PreconditionFailure` details.
+pub fn failed_subjects(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
+    status
+        .get_details_precondition_failure()
+        .map(|failure| {
+            failure
+                .violations
+                .into_iter()
+                .map(|violation| violation.subject)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A database that lives as long as the value (SQLite) or the test cluster (PostgreSQL).
 #[derive(Debug)]
 pub struct TestDatabase {

@@ -130,7 +130,10 @@ mod tests {
         assert_eq!(
             backwards.problems(),
             [
-                ("feasibility_within_days", "must not come before the acknowledgement".to_owned()),
+                (
+                    "feasibility_within_days",
+                    "must not come before the acknowledgement".to_owned()
+                ),
                 ("decide_within_days", "must not come before feasibility".to_owned()),
             ]
         );

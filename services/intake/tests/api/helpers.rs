@@ -6,6 +6,7 @@ use std::time::Duration;
 use rti_platform::auth::{Claims, Role};
 use rti_platform::db::Backend;
 use rti_platform::server::{ServiceConfig, StartError};
+pub use rti_platform::testing::violated_fields;
 use rti_platform::testing::{TestDatabase, bearer, sign, test_auth, token};
 use rti_proto::intake as proto;
 use rti_proto::intake::intake_service_client::IntakeServiceClient;
@@ -84,41 +85,7 @@ pub async fn world(backend: Backend) -> Option<World> {
 
     let registry_channel = connect(registry_address).await;
     let mut catalogue = RegistryServiceClient::new(registry_channel.clone());
-    let admin = token(Role::Admin);
-    let provider = catalogue
-        .create_provider(with_token(
-            registry::CreateProviderRequest {
-                provider: Some(registry::Provider {
-                    name: "Test Provider".into(),
-                    country: "DE".into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            &admin,
-        ))
-        .await
-        .expect("provider")
-        .into_inner();
-    let infrastructure = catalogue
-        .create_infrastructure(with_token(
-            registry::CreateInfrastructureRequest {
-                infrastructure: Some(registry::Infrastructure {
-                    provider_id: provider.id.clone(),
-                    name: "Test Infrastructure".into(),
-                    acronym: "TI".into(),
-                    kind: registry::InfrastructureKind::Technology as i32,
-                    structure: registry::InfrastructureStructure::SingleSited as i32,
-                    countries: vec!["DE".into()],
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            &admin,
-        ))
-        .await
-        .expect("infrastructure")
-        .into_inner();
+    let infrastructure = infrastructure(&mut catalogue, "Test").await;
     let plain = installation(&mut catalogue, &infrastructure.id, "Cleanroom", "DE", vec![], true).await;
     let quantum = installation(
         &mut catalogue,
@@ -141,6 +108,45 @@ pub async fn world(backend: Backend) -> Option<World> {
         shutdown,
         running,
     })
+}
+
+/// A provider and one infrastructure of it; the infrastructure's id.
+async fn infrastructure(catalogue: &mut RegistryServiceClient<Channel>, name: &str) -> registry::Infrastructure {
+    let admin = token(Role::Admin);
+    let provider = catalogue
+        .create_provider(with_token(
+            registry::CreateProviderRequest {
+                provider: Some(registry::Provider {
+                    name: format!("{name} Provider"),
+                    country: "DE".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await
+        .expect("provider")
+        .into_inner();
+    catalogue
+        .create_infrastructure(with_token(
+            registry::CreateInfrastructureRequest {
+                infrastructure: Some(registry::Infrastructure {
+                    provider_id: provider.id.clone(),
+                    name: format!("{name} Infrastructure"),
+                    acronym: "TI".into(),
+                    kind: registry::InfrastructureKind::Technology as i32,
+                    structure: registry::InfrastructureStructure::SingleSited as i32,
+                    countries: vec!["DE".into()],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await
+        .expect("infrastructure")
+        .into_inner()
 }
 
 async fn installation(
@@ -215,6 +221,13 @@ impl World {
             .expect("runs");
         transaction.commit().await.expect("commits");
         database.close().await;
+    }
+
+    /// A published installation without security tags in an infrastructure of its own.
+    pub async fn elsewhere(&self, name: &str) -> registry::Installation {
+        let mut catalogue = RegistryServiceClient::new(self.registry.clone());
+        let infrastructure = infrastructure(&mut catalogue, name).await;
+        installation(&mut catalogue, &infrastructure.id, name, "DE", vec![], true).await
     }
 
     /// Sets `installation_id`'s market price per unit, in EUR cents, from a year ago.
@@ -406,20 +419,4 @@ pub fn industrial(installation_id: &str) -> proto::AccessRequest {
 /// The statuses a request went through, in order.
 pub fn path(request: &proto::AccessRequest) -> Vec<proto::AccessRequestStatus> {
     request.history.iter().map(proto::StatusTransition::to).collect()
-}
-
-/// The field paths of an INVALID_ARGUMENT status's BadRequest details.
-pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
-    status
-        .get_details_bad_request()
-        .map(|bad_request| {
-            bad_request
-                .field_violations
-                .into_iter()
-                .map(|violation| violation.field)
-                .collect()
-        })
-        .unwrap_or_default()
 }

@@ -16,6 +16,7 @@ rti_platform::backend_tests!(
     sa6_aid_older_than_three_years_no_longer_counts,
     a_large_company_pays_the_market_price_and_receives_no_aid,
     quotes_need_a_tariff_and_a_feasible_request,
+    a_quote_for_installations_of_two_infrastructures_needs_an_operator_of_both,
 );
 
 /// EUR 250.00 per hour.
@@ -281,5 +282,40 @@ async fn quotes_need_a_tariff_and_a_feasible_request(backend: Backend) {
         admin_reads.history.last().expect("history").reason,
         "the resist chemistry is not available"
     );
+    world.stop().await;
+}
+
+async fn a_quote_for_installations_of_two_infrastructures_needs_an_operator_of_both(backend: Backend) {
+    let Some(world) = world(backend).await else { return };
+    world.import_fixture_list().await;
+    let other = world.elsewhere("Wind tunnel").await;
+    world.set_tariff(&world.plain.id, HOURLY).await;
+    world.set_tariff(&other.id, HOURLY).await;
+    let (_, applicant) = world.register(small_company("Acme Photonics")).await;
+    let mut both = industrial(&world.plain.id);
+    both.installations.push(proto::RequestedInstallation {
+        installation_id: other.id.clone(),
+        units: 2,
+    });
+    let draft = world.draft(&applicant, both).await;
+    let request = world.submit(&applicant, &draft.id).await.expect("submits");
+    assert_eq!(request.status(), S::Feasibility);
+    let ask = |operator: &str| {
+        let mut client = world.client();
+        let message = proto::QuoteAccessRequestRequest {
+            id: request.id.clone(),
+            valid_days: 0,
+        };
+        let operator = operator.to_owned();
+        async move { client.quote_access_request(with_token(message, &operator)).await }
+    };
+    let half = ask(&operator(&world)).await.expect_err("it prices only one of the two");
+    assert_eq!(half.code(), Code::PermissionDenied);
+    let both_operators = operator_token(&[&world.plain.infrastructure_id, &other.infrastructure_id]);
+    let quoted = ask(&both_operators)
+        .await
+        .expect("an operator of both prices both")
+        .into_inner();
+    assert_eq!(quoted.quote.expect("quote").lines.len(), 2);
     world.stop().await;
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 use rti_platform::db::Backend;
 use rti_platform::server::{InFlight, ServiceConfig, StartError};
 use rti_platform::testing::{TestDatabase, bearer, test_auth};
+pub use rti_platform::testing::{failed_subjects, violated_fields};
 use rti_proto::registry as proto;
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
 use tokio::task::JoinHandle;
@@ -121,22 +122,6 @@ pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-/// The field paths of an INVALID_ARGUMENT status's BadRequest details.
-pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
-    status
-        .get_details_bad_request()
-        .map(|bad_request| {
-            bad_request
-                .field_violations
-                .into_iter()
-                .map(|violation| violation.field)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// A provider, an infrastructure and a draft installation in it, created as an admin.
 pub async fn create_installation(client: &mut RegistryServiceClient<Channel>, name: &str) -> proto::Installation {
     create_installation_from(client, |installation| proto::Installation {
@@ -185,20 +170,4 @@ pub async fn create_installation_from(
         .await
         .expect("installation")
         .into_inner()
-}
-
-/// The subjects of a FAILED_PRECONDITION status's PreconditionFailure details.
-pub fn failed_subjects(status: &tonic::Status) -> Vec<String> {
-    use tonic_types::StatusExt;
-    assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
-    status
-        .get_details_precondition_failure()
-        .map(|failure| {
-            failure
-                .violations
-                .into_iter()
-                .map(|violation| violation.subject)
-                .collect()
-        })
-        .unwrap_or_default()
 }
