@@ -6,7 +6,8 @@ builds message classes from the descriptors the gateway serves, checks health pe
 a provider and an infrastructure with an admin token, reads the infrastructure back, and checks
 that the same write is UNAUTHENTICATED without a token and PERMISSION_DENIED with a funder token.
 With --search QUERY (against `rti up --demo`), it also searches the catalogue anonymously, as an SME
-would, and reads the availability of the first hits for the next 60 days.
+would, reads the availability of the first hits for the next 60 days, and lists the demo's access
+requests with the admin token.
 
     pip install grpcio grpcio-reflection grpcio-health-checking
     python3 scripts/grpc_client.py 127.0.0.1:8080 --admin-token "$RTI_ADMIN_TOKEN" --funder-token "$RTI_FUNDER_TOKEN"
@@ -32,6 +33,7 @@ SERVICES = [
     "rti.reporting.v1.ReportingService",
 ]
 REGISTRY = "rti.registry.v1.RegistryService"
+INTAKE = "rti.intake.v1.IntakeService"
 
 
 def check(condition, what):
@@ -114,6 +116,8 @@ def main():
 
     for query in args.search:
         search_and_read_availability(dynamic, query)
+    if args.search:
+        list_demo_requests(dynamic, args.admin_token)
     print("all checks passed")
 
 
@@ -138,6 +142,14 @@ def search_and_read_availability(dynamic, query):
         free = sum(1 for day in days if int(day.get("freeUnits", 0)) > 0)
         check(len(days) >= 60, f"{installation['name']!r}: {len(days)} days of availability, {free} with free units")
         check("nextFreeWindow" in hit, f"{installation['name']!r} carries its next free window")
+
+
+def list_demo_requests(dynamic, admin_token):
+    """The demo's access requests, as an admin sees them: some, in more than one state."""
+    listed = dynamic.call(INTAKE, "ListAccessRequests", {"pageSize": 500}, admin_token)
+    requests = listed.get("accessRequests", [])
+    statuses = sorted({request["status"].removeprefix("ACCESS_REQUEST_STATUS_") for request in requests})
+    check(len(statuses) > 1, f"an admin lists the demo access requests, in states {', '.join(statuses)}")
 
 
 if __name__ == "__main__":

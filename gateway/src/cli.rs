@@ -45,7 +45,8 @@ pub enum ServiceName {
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
-    /// Load the demo catalogue (once; a restart does not duplicate it) and print a token per role.
+    /// Load the demo catalogue and demo access requests in every state (once; a restart does not
+    /// duplicate them) and print a token per role.
     #[arg(long)]
     pub demo: bool,
     /// The gateway's address; port 0 picks a free port.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use rti_gateway::suite::{Databases, Suite, SuiteConfig, authz_tables};
-use rti_gateway::{Gateway, GatewayConfig, Upstreams, demo, dev_secret};
+use rti_gateway::{Gateway, GatewayConfig, Upstreams, demo, demo_requests, dev_secret};
 use rti_platform::auth::{Claims, MIN_SECRET_BYTES, Role, mint_hs256};
 use rti_platform::country::normalize_country;
 use rti_platform::db::{Database, Migrations};
@@ -64,7 +64,13 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     Ok(outcome?)
 }
 
-async fn load_demo(address: std::net::SocketAddr, secret: Option<&str>) -> anyhow::Result<demo::DemoCatalogue> {
+/// What `rti up --demo` loaded: the catalogue, then intake's organisations and requests.
+struct LoadedDemo {
+    catalogue: demo::DemoCatalogue,
+    requests: demo_requests::DemoRequests,
+}
+
+async fn load_demo(address: std::net::SocketAddr, secret: Option<&str>) -> anyhow::Result<LoadedDemo> {
     let secret = secret
         .ok_or_else(|| anyhow!("--demo signs its tokens with RTI_AUTH_SECRET; it cannot run with only a JWKS URL"))?;
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))?
@@ -73,19 +79,24 @@ async fn load_demo(address: std::net::SocketAddr, secret: Option<&str>) -> anyho
         .await
         .context("cannot reach the gateway to load the demo")?;
     let token = demo::loader_token(secret).map_err(|error| anyhow!("cannot sign the demo loader's token: {error}"))?;
-    demo::load(channel, &token)
+    let catalogue = demo::load(channel.clone(), &token)
         .await
-        .map_err(|status| anyhow!("loading the demo failed: {}", status.message()))
+        .map_err(|status| anyhow!("loading the demo failed: {}", status.message()))?;
+    let requests = demo_requests::load(channel, &token, &catalogue)
+        .await
+        .map_err(|status| anyhow!("loading the demo access requests failed: {}", status.message()))?;
+    Ok(LoadedDemo { catalogue, requests })
 }
 
-fn print_demo_guide(address: std::net::SocketAddr, secret: &str, loaded: &demo::DemoCatalogue) -> anyhow::Result<()> {
+fn print_demo_guide(address: std::net::SocketAddr, secret: &str, demo: &LoadedDemo) -> anyhow::Result<()> {
+    let loaded = &demo.catalogue;
     let ttl = Duration::from_secs(12 * 3600);
     let mint =
         |claims: Claims| mint_hs256(secret, &claims).map_err(|error| anyhow!("cannot sign a demo token: {error}"));
     let mut operator = Claims::new("demo-operator", &[Role::Operator], ttl);
     operator.infrastructures.clone_from(&loaded.infrastructure_ids);
     let mut applicant = Claims::new("demo-applicant", &[Role::Applicant], ttl);
-    applicant.org = Some("demo-organisation".into());
+    applicant.org = Some(demo.requests.applicant_organisation_id.clone());
     let mut funder = Claims::new("demo-funder-de", &[Role::Funder], ttl);
     funder.country = Some("DE".into());
     let mut ec = Claims::new("demo-funder-ec", &[Role::Funder], ttl);
@@ -108,7 +119,12 @@ fn print_demo_guide(address: std::net::SocketAddr, secret: &str, loaded: &demo::
         loaded.infrastructure_ids.len(),
         loaded.installations()
     );
-    println!("\nTokens, valid for 12 hours (the operator runs every demo infrastructure; the funder is German):");
+    println!("Demo requests: {} (fictional, marked as demo data).", demo.requests);
+    println!(
+        "\nTokens, valid for 12 hours (the operator runs every demo infrastructure; the applicant acts for {}, \
+         organisation {}; the funder is German):",
+        demo.requests.applicant_organisation_name, demo.requests.applicant_organisation_id
+    );
     for (role, token) in &tokens {
         println!("export RTI_{role}_TOKEN={token}");
     }
@@ -119,6 +135,7 @@ fn print_demo_guide(address: std::net::SocketAddr, secret: &str, loaded: &demo::
          grpcurl -plaintext -d '{{\"page_size\": 5}}' {address} rti.registry.v1.RegistryService/ListInfrastructures\n\
          grpcurl -plaintext -H \"authorization: Bearer $RTI_ADMIN_TOKEN\" -d '{{\"provider\": {{\"name\": \"My lab\", \"country\": \"IT\"}}}}' \\\n  \
          {address} rti.registry.v1.RegistryService/CreateProvider\n\
+         grpcurl -plaintext -H \"authorization: Bearer $RTI_APPLICANT_TOKEN\" {address} rti.intake.v1.IntakeService/ListAccessRequests\n\
          python3 scripts/grpc_client.py {address}   # the same from Python, with grpcio-reflection\n"
     );
     Ok(())

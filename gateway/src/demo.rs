@@ -129,7 +129,8 @@ pub fn loader_token(secret: &str) -> Result<String, String> {
     .map_err(|error| error.to_string())
 }
 
-fn authorised<T>(message: T, token: &str) -> Result<tonic::Request<T>, tonic::Status> {
+/// `message` with `token` as its bearer token.
+pub(crate) fn authorised<T>(message: T, token: &str) -> Result<tonic::Request<T>, tonic::Status> {
     let mut request = tonic::Request::new(message);
     let value = format!("Bearer {token}")
         .parse()

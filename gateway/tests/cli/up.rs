@@ -1,11 +1,15 @@
-//! `rti up --demo`: ready line, demo catalogue through the gateway, SIGTERM, idempotent restart.
+//! `rti up --demo`: ready line, demo catalogue and access requests through the gateway, SIGTERM,
+//! idempotent restart.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use rti_proto::intake::intake_service_client::IntakeServiceClient;
+use rti_proto::intake::{self, AccessRequestStatus as Status};
 use rti_proto::registry as proto;
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
 
@@ -99,6 +103,72 @@ async fn installation_count(address: &str) -> usize {
     page.installations.len()
 }
 
+impl Up {
+    /// The value of an `export RTI_{role}_TOKEN=…` line the demo printed.
+    fn token(&self, role: &str) -> String {
+        let prefix = format!("export RTI_{role}_TOKEN=");
+        self.stdout
+            .iter()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no {prefix} line: {:#?}", self.stdout))
+            .trim()
+            .to_owned()
+    }
+
+    /// The line that sums up the demo requests.
+    fn requests_line(&self) -> String {
+        self.stdout
+            .iter()
+            .find(|line| line.starts_with("Demo requests: "))
+            .unwrap_or_else(|| panic!("no demo requests line: {:#?}", self.stdout))
+            .clone()
+    }
+}
+
+/// The access requests `token` may see, through the gateway: (id, organisation id, status).
+async fn access_requests(address: &str, token: &str) -> Vec<(String, String, Status)> {
+    let channel = tonic::transport::Channel::from_shared(address.to_owned())
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let mut request = tonic::Request::new(intake::ListAccessRequestsRequest {
+        page_size: 500,
+        ..Default::default()
+    });
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().expect("ascii"));
+    let page = IntakeServiceClient::new(channel)
+        .list_access_requests(request)
+        .await
+        .expect("lists the access requests")
+        .into_inner();
+    assert!(page.next_page_token.is_empty(), "one page holds the demo");
+    page.access_requests
+        .into_iter()
+        .map(|request| {
+            let status = request.status();
+            (request.id, request.organisation_id, status)
+        })
+        .collect()
+}
+
+fn by_status(requests: &[(String, String, Status)]) -> BTreeMap<Status, usize> {
+    let mut counts = BTreeMap::new();
+    for (_, _, status) in requests {
+        *counts.entry(*status).or_default() += 1;
+    }
+    counts
+}
+
+fn organisations(requests: &[(String, String, Status)]) -> BTreeSet<String> {
+    requests
+        .iter()
+        .map(|(_, organisation, _)| organisation.clone())
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_with_demo_serves_the_catalogue_and_restarts_without_duplicates() {
     let directory = tempfile::tempdir().expect("tempdir");
@@ -117,6 +187,47 @@ async fn up_with_demo_serves_the_catalogue_and_restarts_without_duplicates() {
     );
     let count = installation_count(&first.address).await;
     assert!(count >= 10, "the demo catalogue is there: {count}");
+
+    // Intake's demo: requests in every state, for organisations of every kind.
+    let requests = access_requests(&first.address, &first.token("ADMIN")).await;
+    let statuses = by_status(&requests);
+    for status in [
+        Status::Draft,
+        Status::Screening,
+        Status::Feasibility,
+        Status::Quoted,
+        Status::Accepted,
+        Status::InReview,
+        Status::Closed,
+        Status::Declined,
+        Status::Withdrawn,
+    ] {
+        assert!(
+            statuses.contains_key(&status),
+            "no demo request is {status:?}: {statuses:?}"
+        );
+    }
+    let requesters = organisations(&requests);
+    assert!(requesters.len() >= 8, "{requesters:?}");
+    assert!(
+        first.requests_line().contains("8 organisations"),
+        "{}",
+        first.requests_line()
+    );
+    // The APPLICANT token acts for the primary demo organisation, which has requests.
+    let own = access_requests(&first.address, &first.token("APPLICANT")).await;
+    assert!(!own.is_empty(), "the applicant sees its organisation's requests");
+    let own_organisations = organisations(&own);
+    assert_eq!(own_organisations.len(), 1, "{own_organisations:?}");
+    let applicant_organisation = own_organisations.first().expect("one").clone();
+    assert!(
+        rti_platform::ids::is_valid_id(&applicant_organisation),
+        "{applicant_organisation}"
+    );
+    assert!(
+        first.stdout.iter().any(|line| line.contains(&applicant_organisation)),
+        "the guide names the applicant's organisation"
+    );
 
     // The secret `rti up` generated lets `rti token` mint tokens the suite accepts.
     let minted = crate::run(&[
@@ -149,6 +260,7 @@ async fn up_with_demo_serves_the_catalogue_and_restarts_without_duplicates() {
         .create_provider(request)
         .await
         .expect("the minted token is accepted");
+    let requests_line = first.requests_line();
     terminate(first);
 
     let second = start(directory.path());
@@ -157,5 +269,10 @@ async fn up_with_demo_serves_the_catalogue_and_restarts_without_duplicates() {
         count,
         "a restart does not load the demo twice"
     );
+    let again = access_requests(&second.address, &second.token("ADMIN")).await;
+    assert_eq!(again.len(), requests.len(), "a restart adds no access request");
+    assert_eq!(by_status(&again), statuses, "a restart moves no access request");
+    assert_eq!(organisations(&again), requesters, "a restart adds no organisation");
+    assert_eq!(second.requests_line(), requests_line);
     terminate(second);
 }
