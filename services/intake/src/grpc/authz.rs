@@ -25,7 +25,7 @@ pub static AUTHZ: AuthzTable = AuthzTable {
         rule("WithdrawAccessRequest", Roles(&[Admin, Applicant])),
         rule("QuoteAccessRequest", Roles(&[Admin, Operator])),
         rule("AcceptQuote", Roles(&[Admin, Applicant])),
-        rule("DeclineAccessRequest", Roles(&[Admin, Operator])),
+        rule("DeclineAccessRequest", Roles(&[Admin, Service, Operator])),
         rule("CloseAccessRequest", Roles(&[Admin, Service, Operator])),
         rule("GetDeMinimisStatement", Roles(&[Admin, Service, Applicant])),
         rule("SetDecisionClock", Roles(&[Admin, Operator])),

@@ -978,7 +978,24 @@ impl IntakeService for IntakeApi {
     ) -> Reply<proto::AccessRequest> {
         let caller = caller(&request)?;
         let message = request.into_inner();
-        self.operated_request(&caller, &message.id, false, false).await?;
+        // Allocation's panel (a service) declines transnational proposals in review; operators
+        // decline industrial requests they cannot serve.
+        let stored = self.readable_request(&caller, &message.id).await?;
+        if stored.request.status() == Status::InReview {
+            if !(caller.is_admin() || caller.has_role(Role::Service)) {
+                return Err(IntakeError::PermissionDenied(
+                    "a proposal in review is declined by allocation's panel".to_owned(),
+                )
+                .into());
+            }
+        } else if !caller.is_admin() && caller.has_role(Role::Service) && !caller.has_role(Role::Operator) {
+            return Err(IntakeError::PermissionDenied(
+                "a service declines only transnational proposals in review".to_owned(),
+            )
+            .into());
+        } else {
+            self.operated_request(&caller, &message.id, false, false).await?;
+        }
         let mut violations = Violations::new();
         let reason = validate::text(
             &message.reason,
@@ -995,9 +1012,9 @@ impl IntakeService for IntakeApi {
                 if status == Status::Declined {
                     return Ok(Vec::new());
                 }
-                if !matches!(status, Status::Feasibility | Status::Quoted) {
+                if !matches!(status, Status::Feasibility | Status::Quoted | Status::InReview) {
                     return Err(IntakeError::FailedPrecondition(format!(
-                        "the request is {}; an operator declines only in FEASIBILITY or QUOTED",
+                        "the request is {}; a request is declined in FEASIBILITY, QUOTED or IN_REVIEW",
                         lifecycle::short_name(status)
                     )));
                 }

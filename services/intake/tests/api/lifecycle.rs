@@ -2,7 +2,7 @@
 
 use rti_platform::auth::Role;
 use rti_platform::db::Backend;
-use rti_platform::testing::token;
+use rti_platform::testing::{operator_token, token};
 use rti_proto::intake::{self as proto, AccessRequestStatus as S};
 
 use crate::helpers::*;
@@ -14,6 +14,7 @@ rti_platform::backend_tests!(
     a_critical_technology_installation_holds_the_request_for_security_review,
     a_transnational_proposal_goes_to_review,
     withdrawing_ends_the_request_and_nothing_follows,
+    the_other_edges_of_both_lanes_are_taken_and_stored,
 );
 
 async fn an_industrial_request_goes_from_draft_through_screening_to_feasibility(backend: Backend) {
@@ -273,6 +274,165 @@ async fn withdrawing_ends_the_request_and_nothing_follows(backend: Backend) {
     assert_eq!(
         refused.message(),
         "the request is WITHDRAWN; it cannot become SUBMITTED"
+    );
+    world.stop().await;
+}
+
+/// A TA proposal of `applicant`'s organisation, submitted and in review.
+async fn in_review(world: &World, applicant: &str) -> proto::AccessRequest {
+    let leader = world.person(applicant, "Anna Example").await;
+    let group = world
+        .client()
+        .create_user_group(with_token(
+            proto::CreateUserGroupRequest {
+                user_group: Some(proto::UserGroup {
+                    name: "Team".into(),
+                    leader_person_id: leader.id,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            applicant,
+        ))
+        .await
+        .expect("group")
+        .into_inner();
+    let draft = world
+        .draft(
+            applicant,
+            proto::AccessRequest {
+                lane: proto::Lane::Transnational as i32,
+                user_group_id: group.id,
+                call_id: rti_platform::ids::new_id(),
+                agreement_kind: proto::AgreementKind::Unspecified as i32,
+                ip_regime: proto::IpRegime::Unspecified as i32,
+                ..industrial(&world.plain.id)
+            },
+        )
+        .await;
+    let submitted = world.submit(applicant, &draft.id).await.expect("submits");
+    assert_eq!(submitted.status(), S::InReview);
+    submitted
+}
+
+async fn the_other_edges_of_both_lanes_are_taken_and_stored(backend: Backend) {
+    let Some(world) = world(backend).await else { return };
+    world.import_fixture_list().await;
+    world.set_tariff(&world.plain.id, 10_000).await;
+    let (_, applicant) = world.register(small_company("Acme Photonics")).await;
+    let operator = operator_token(&[&world.plain.infrastructure_id]);
+    let service = token(Role::Service);
+    let decline = |id: &str, caller: &str| {
+        let mut client = world.client();
+        let message = proto::DeclineAccessRequestRequest {
+            id: id.into(),
+            reason: "not this time".into(),
+        };
+        let caller = caller.to_owned();
+        async move {
+            client
+                .decline_access_request(with_token(message, &caller))
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
+    let withdraw = |id: &str| {
+        let mut client = world.client();
+        let message = proto::WithdrawAccessRequestRequest {
+            id: id.into(),
+            reason: String::new(),
+        };
+        let applicant = applicant.clone();
+        async move {
+            client
+                .withdraw_access_request(with_token(message, &applicant))
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
+    let quoted = |applicant: String| {
+        let world = &world;
+        let operator = operator.clone();
+        async move {
+            let request = world.in_feasibility(&applicant).await;
+            world
+                .client()
+                .quote_access_request(with_token(
+                    proto::QuoteAccessRequestRequest {
+                        id: request.id.clone(),
+                        valid_days: 0,
+                    },
+                    &operator,
+                ))
+                .await
+                .expect("quotes")
+                .into_inner()
+        }
+    };
+    let through_quote = [S::Draft, S::Submitted, S::Screening, S::Feasibility, S::Quoted];
+
+    // Industrial: QUOTED → DECLINED (the operator), QUOTED → WITHDRAWN, ACCEPTED → WITHDRAWN.
+    let request = quoted(applicant.clone()).await;
+    let declined = decline(&request.id, &operator)
+        .await
+        .expect("declines a quoted request");
+    assert_eq!(path(&declined), [&through_quote[..], &[S::Declined]].concat());
+    let request = quoted(applicant.clone()).await;
+    let withdrawn = withdraw(&request.id).await.expect("withdraws a quoted request");
+    assert_eq!(path(&withdrawn), [&through_quote[..], &[S::Withdrawn]].concat());
+    let request = quoted(applicant.clone()).await;
+    world
+        .client()
+        .accept_quote(with_token(
+            proto::AcceptQuoteRequest { id: request.id.clone() },
+            &applicant,
+        ))
+        .await
+        .expect("accepts");
+    let withdrawn = withdraw(&request.id).await.expect("withdraws an accepted request");
+    assert_eq!(
+        path(&withdrawn),
+        [&through_quote[..], &[S::Accepted, S::Withdrawn]].concat()
+    );
+
+    // Industrial: SCREENING → WITHDRAWN (held for a security review).
+    let draft = world.draft(&applicant, industrial(&world.quantum.id)).await;
+    world.submit(&applicant, &draft.id).await.expect("held");
+    let withdrawn = withdraw(&draft.id).await.expect("withdraws a held request");
+    assert_eq!(path(&withdrawn), [S::Draft, S::Submitted, S::Screening, S::Withdrawn]);
+
+    // TA: IN_REVIEW → DECLINED and IN_REVIEW → CLOSED by allocation (a service), → WITHDRAWN.
+    let ta_path = [S::Draft, S::Submitted, S::Screening, S::InReview];
+    let proposal = in_review(&world, &applicant).await;
+    let refused = decline(&proposal.id, &operator)
+        .await
+        .expect_err("the panel decides, not the operator");
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+    let declined = decline(&proposal.id, &service).await.expect("the panel declines");
+    assert_eq!(path(&declined), [&ta_path[..], &[S::Declined]].concat());
+    let proposal = in_review(&world, &applicant).await;
+    let closed = world
+        .client()
+        .close_access_request(with_token(
+            proto::CloseAccessRequestRequest {
+                id: proposal.id.clone(),
+                reason: "units allocated".into(),
+            },
+            &service,
+        ))
+        .await
+        .expect("allocation closes it")
+        .into_inner();
+    assert_eq!(path(&closed), [&ta_path[..], &[S::Closed]].concat());
+    let proposal = in_review(&world, &applicant).await;
+    let withdrawn = withdraw(&proposal.id).await.expect("withdraws a proposal in review");
+    assert_eq!(path(&withdrawn), [&ta_path[..], &[S::Withdrawn]].concat());
+    // Every step is stored with its actor.
+    assert!(
+        withdrawn
+            .history
+            .iter()
+            .all(|step| !step.actor.is_empty() && step.time.is_some())
     );
     world.stop().await;
 }
