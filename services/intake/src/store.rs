@@ -149,7 +149,7 @@ impl IntakeStore {
     pub async fn get_person(&self, id: &str) -> IntakeResult<proto::Person> {
         let row = sqlx::query(
             "SELECT p.id, p.full_name, p.organisation_id, p.work_country_override, p.work_country_evidence, \
-             p.created_at, o.country FROM people p JOIN organisations o ON o.id = p.organisation_id WHERE p.id = $1",
+             p.created_at, o.country, p.nationality FROM people p JOIN organisations o ON o.id = p.organisation_id WHERE p.id = $1",
         )
         .bind(id)
         .fetch_optional(self.database.readers())
@@ -319,7 +319,7 @@ impl NewRecord for proto::Person {
         .await?;
         sqlx::query(
             "INSERT INTO people (id, full_name, organisation_id, work_country_override, \
-             work_country_evidence, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+             work_country_evidence, created_at, nationality) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&self.id)
         .bind(&self.full_name)
@@ -327,6 +327,7 @@ impl NewRecord for proto::Person {
         .bind(&self.work_country_override)
         .bind(&self.work_country_evidence)
         .bind(self.create_time.as_ref().map_or(0, micros_from_timestamp))
+        .bind(&self.nationality)
         .execute(&mut **transaction)
         .await?;
         Ok(None)
@@ -405,6 +406,7 @@ fn person_from_row(row: &AnyRow) -> IntakeResult<proto::Person> {
         },
         work_country_override: override_country,
         work_country_evidence: row.try_get(4)?,
+        nationality: row.try_get(7)?,
         create_time: Some(timestamp_from_micros(row.try_get(5)?)),
     })
 }

@@ -22,6 +22,7 @@ CREATE TABLE people (
     organisation_id       TEXT   NOT NULL REFERENCES organisations (id),
     work_country_override TEXT   NOT NULL,
     work_country_evidence TEXT   NOT NULL,
+    nationality           TEXT   NOT NULL,
     created_at            BIGINT NOT NULL
 );
 CREATE INDEX people_by_organisation ON people (organisation_id, id);

@@ -632,6 +632,7 @@ impl IntakeService for IntakeApi {
                 &mut violations,
             ),
             work_country: String::new(),
+            nationality: validate::country(&given.nationality, "person.nationality", false, &mut violations),
             create_time: Some(timestamp_from_micros(crate::store::now())),
         };
         validate::reference(&person.organisation_id, "person.organisation_id", &mut violations);

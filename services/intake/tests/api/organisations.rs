@@ -17,6 +17,7 @@ rti_platform::backend_tests!(
     a_persons_work_country_is_the_employers_unless_overridden_with_evidence,
     ctry5_ctry6_russian_or_belarusian_establishment_or_majority_ownership_declines,
     sec1_a_listed_owner_declines_the_request,
+    nationality_is_kept_but_never_a_criterion,
 );
 
 fn holding(name: &str, share_percent: f64, headcount_awu: f64, turnover_eur_cents: i64) -> proto::Holding {
@@ -352,5 +353,55 @@ async fn sec1_a_listed_owner_declines_the_request(backend: Backend) {
         .await
         .expect_err("declined is final");
     assert_eq!(review.code(), Code::FailedPrecondition);
+    world.stop().await;
+}
+
+async fn nationality_is_kept_but_never_a_criterion(backend: Backend) {
+    let Some(world) = world(backend).await else { return };
+    world.import_fixture_list().await;
+    let (_, applicant) = world.register(small_company("Acme Photonics")).await;
+    let mut outcomes = Vec::new();
+    for nationality in ["", "DE", "RU", "BY"] {
+        let person = world
+            .client()
+            .register_person(with_token(
+                proto::RegisterPersonRequest {
+                    person: Some(proto::Person {
+                        full_name: "Anna Example".into(),
+                        nationality: nationality.into(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                &applicant,
+            ))
+            .await
+            .expect("registers")
+            .into_inner();
+        assert_eq!(person.nationality, nationality, "kept as given");
+        assert_eq!(
+            person.work_country, "DE",
+            "the employer's country, whatever the nationality"
+        );
+        let draft = world
+            .draft(
+                &applicant,
+                proto::AccessRequest {
+                    contact_person_id: person.id,
+                    ..industrial(&world.plain.id)
+                },
+            )
+            .await;
+        let submitted = world.submit(&applicant, &draft.id).await.expect("submits");
+        let screening = submitted.screening.clone().expect("screened");
+        outcomes.push((
+            submitted.status(),
+            screening.verdict(),
+            screening.blocks,
+            screening.security_flags,
+        ));
+    }
+    assert!(outcomes.iter().all(|outcome| *outcome == outcomes[0]), "{outcomes:?}");
+    assert_eq!(outcomes[0].0, S::Feasibility);
     world.stop().await;
 }
