@@ -1,7 +1,9 @@
 //! The `IntakeService` handlers and its RPC × role table.
 
 pub mod authz;
+mod pricing;
 mod server;
+mod submission;
 mod validate;
 
 use rti_platform::error::{ErrorCode, InvalidInput, internal_status};

@@ -10,19 +10,20 @@ use rti_platform::ids::{is_valid_id, new_id};
 use rti_platform::pagination::PageRequest;
 use rti_platform::server::principal;
 use rti_platform::time::timestamp_from_micros;
-use rti_proto::common::{Money, SubscribeRequest};
+use rti_proto::common::SubscribeRequest;
 use rti_proto::intake::intake_service_server::IntakeService;
 use rti_proto::intake::{self as proto, AccessRequestStatus as Status, Lane, ReviewDecision};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response};
 
+use super::submission::{decline_reason, generation_time, screening_record};
 use super::validate;
 use crate::catalogue::Catalogue;
-use crate::domain::names::{NameIndex, Verdict};
-use crate::domain::screening::{self, Decision, Facts, OrganisationFacts, Owner, Subject, SubjectKind};
+use crate::domain::names::NameIndex;
+use crate::domain::screening::{self, Decision};
 use crate::domain::sme::SmallMidCapRule;
-use crate::domain::{IntakeError, IntakeResult, aid, clock, lifecycle, sanctions_csv, sanctions_xml};
+use crate::domain::{IntakeError, aid, clock, lifecycle, sanctions_csv, sanctions_xml};
 use crate::store::{INTAKE, IdempotencyKey, IntakeStore, RequestFilter, RequestScope, StoredRequest, Transition};
 
 type Status_ = tonic::Status;
@@ -56,12 +57,12 @@ type CachedIndex = (String, Arc<NameIndex>);
 
 #[derive(Debug, Clone)]
 pub struct IntakeApi {
-    store: IntakeStore,
+    pub(super) store: IntakeStore,
     outbox: Outbox,
-    catalogue: Catalogue,
-    rules: Rules,
+    pub(super) catalogue: Catalogue,
+    pub(super) rules: Rules,
     /// The name index of the newest sanctions list, built once per list version.
-    index: Arc<Mutex<Option<CachedIndex>>>,
+    pub(super) index: Arc<Mutex<Option<CachedIndex>>>,
     stopping: CancellationToken,
 }
 
@@ -81,27 +82,6 @@ impl IntakeApi {
             index: Arc::default(),
             stopping,
         }
-    }
-
-    /// The newest list's version and its name index, rebuilt when a newer list was imported
-    /// (by this replica or another).
-    async fn sanctions_index(&self) -> IntakeResult<(proto::SanctionsListVersion, Arc<NameIndex>)> {
-        let version = self.store.newest_sanctions_list().await?.ok_or_else(|| {
-            IntakeError::FailedPrecondition(
-                "no sanctions list has been imported: an admin imports the EU consolidated list with \
-                 ImportSanctionsList before requests can be screened (SEC-1)"
-                    .to_owned(),
-            )
-        })?;
-        let mut cached = self.index.lock().await;
-        if let Some((id, index)) = cached.as_ref()
-            && *id == version.id
-        {
-            return Ok((version, index.clone()));
-        }
-        let index = Arc::new(NameIndex::new(self.store.sanctions_names(&version.id).await?));
-        *cached = Some((version.id.clone(), index.clone()));
-        Ok((version, index))
     }
 
     /// The request, when the caller may read it: admins and services all, applicants their
@@ -174,165 +154,6 @@ impl IntakeApi {
         }
     }
 
-    /// The quote for a request in FEASIBILITY: tariffs in force, the requester's class discount,
-    /// and the de minimis check of its aid (SA-4, SA-5, SA-6).
-    async fn price(
-        &self,
-        request: &proto::AccessRequest,
-        valid_days: i64,
-        quoted_by: &str,
-    ) -> IntakeResult<proto::Quote> {
-        let organisation = self.store.get_organisation(&request.organisation_id).await?;
-        let assessment = organisation.assessment.clone().unwrap_or_default();
-        let academic = matches!(
-            organisation.kind(),
-            proto::OrganisationKind::University | proto::OrganisationKind::ResearchOrganisation
-        );
-        let class = aid::requester_class(assessment.start_up, validate::is_sme(&organisation), academic);
-        let discount = self.rules.discounts.percent(class);
-        let now = crate::store::now();
-        let mut lines = Vec::with_capacity(request.installations.len());
-        let mut currency = None::<String>;
-        let (mut market_total, mut charged_total) = (0_i64, 0_i64);
-        for requested in &request.installations {
-            let tariff = self
-                .catalogue
-                .tariff_at(&requested.installation_id, now)
-                .await?
-                .ok_or_else(|| {
-                    IntakeError::FailedPrecondition(format!(
-                        "installation {} has no tariff in force: its operator sets one with SetTariff",
-                        requested.installation_id
-                    ))
-                })?;
-            let unit_price = tariff.price_per_unit.clone().unwrap_or_default();
-            match &currency {
-                None => currency = Some(unit_price.currency.clone()),
-                Some(first) if *first != unit_price.currency => {
-                    return Err(IntakeError::FailedPrecondition(format!(
-                        "the tariffs are in {first} and {}: one quote has one currency",
-                        unit_price.currency
-                    )));
-                }
-                Some(_) => {}
-            }
-            let overflow = || IntakeError::FailedPrecondition("the price is too large to compute".to_owned());
-            let (market, charged) =
-                aid::line_prices(requested.units, unit_price.minor_units, discount).ok_or_else(overflow)?;
-            market_total = market_total.checked_add(market).ok_or_else(overflow)?;
-            charged_total = charged_total.checked_add(charged).ok_or_else(overflow)?;
-            let money = |minor_units| {
-                Some(Money {
-                    currency: unit_price.currency.clone(),
-                    minor_units,
-                })
-            };
-            lines.push(proto::QuoteLine {
-                installation_id: requested.installation_id.clone(),
-                tariff_id: tariff.id.clone(),
-                units: requested.units,
-                unit_price: Some(unit_price.clone()),
-                market_price: money(market),
-                charged_price: money(charged),
-            });
-        }
-        let currency = currency.unwrap_or_else(|| "EUR".to_owned());
-        let aid_amount = market_total - charged_total;
-        if aid_amount > 0 && currency != "EUR" {
-            return Err(IntakeError::FailedPrecondition(format!(
-                "a discount on a {currency} tariff cannot be counted in the EUR de minimis ledger"
-            )));
-        }
-        let granted = self.store.de_minimis_granted(&organisation.id, now).await?;
-        let headroom_after = if aid_amount > 0 {
-            aid::check_de_minimis(granted, aid_amount).map_err(IntakeError::FailedPrecondition)?
-        } else {
-            (aid::DE_MINIMIS_CEILING_EUR_CENTS - granted).max(0)
-        };
-        let money = |minor_units| {
-            Some(Money {
-                currency: currency.clone(),
-                minor_units,
-            })
-        };
-        Ok(proto::Quote {
-            lines,
-            requester_class: requester_class(class).into(),
-            discount_percent: i32::from(discount),
-            discount_reason: format!(
-                "{discount} % for the requester class {} (the provider's price policy)",
-                requester_class(class)
-                    .as_str_name()
-                    .trim_start_matches("REQUESTER_CLASS_")
-            ),
-            market_price: money(market_total),
-            charged_price: money(charged_total),
-            aid: money(aid_amount),
-            aid_basis: if aid_amount > 0 {
-                proto::AidBasis::DeMinimis
-            } else {
-                proto::AidBasis::None
-            }
-            .into(),
-            de_minimis_headroom_after: Some(Money {
-                currency: "EUR".into(),
-                minor_units: headroom_after,
-            }),
-            quoted_by: quoted_by.to_owned(),
-            quote_time: Some(timestamp_from_micros(now)),
-            valid_until: Some(timestamp_from_micros(now + valid_days * 86_400_000_000)),
-        })
-    }
-
-    /// Everything a request involves that screening looks at (SEC-7 step 1).
-    async fn screening_facts(&self, request: &proto::AccessRequest) -> IntakeResult<Facts> {
-        let mut facts = Facts {
-            outputs_leave_eu: request.outputs_leave_eu,
-            ..Facts::default()
-        };
-        let organisation = self.store.get_organisation(&request.organisation_id).await?;
-        add_organisation(&mut facts, &organisation);
-        let mut people = Vec::new();
-        if !request.contact_person_id.is_empty() {
-            people.push(request.contact_person_id.clone());
-        }
-        if !request.user_group_id.is_empty() {
-            let group = self.store.get_user_group(&request.user_group_id).await?;
-            people.push(group.leader_person_id);
-            people.extend(group.member_person_ids);
-        }
-        for id in people {
-            let person = self.store.get_person(&id).await?;
-            facts.subjects.push(Subject {
-                kind: SubjectKind::Person,
-                id: person.id,
-                name: person.full_name,
-            });
-            if !facts
-                .organisations
-                .iter()
-                .any(|known| known.id == person.organisation_id)
-            {
-                let employer = self.store.get_organisation(&person.organisation_id).await?;
-                add_organisation(&mut facts, &employer);
-            }
-        }
-        for installation in &request.installations {
-            let published = self
-                .catalogue
-                .published_installation(&installation.installation_id)
-                .await?
-                .ok_or_else(|| {
-                    IntakeError::FailedPrecondition(format!(
-                        "installation {} is no longer published",
-                        installation.installation_id
-                    ))
-                })?;
-            facts.installations.push(published.facts);
-        }
-        Ok(facts)
-    }
-
     /// Checks that the request's people and group belong where they should, and asks the
     /// registry for each installation's infrastructure.
     async fn resolve_references(&self, request: &proto::AccessRequest) -> Result<Vec<String>, Status_> {
@@ -380,46 +201,6 @@ impl IntakeApi {
         violations.into_result()?;
         Ok(infrastructures)
     }
-}
-
-fn requester_class(class: aid::RequesterClass) -> proto::RequesterClass {
-    match class {
-        aid::RequesterClass::StartUp => proto::RequesterClass::StartUp,
-        aid::RequesterClass::Sme => proto::RequesterClass::Sme,
-        aid::RequesterClass::Academic => proto::RequesterClass::Academic,
-        aid::RequesterClass::Other => proto::RequesterClass::Other,
-    }
-}
-
-fn add_organisation(facts: &mut Facts, organisation: &proto::Organisation) {
-    facts.subjects.push(Subject {
-        kind: SubjectKind::Organisation,
-        id: organisation.id.clone(),
-        name: organisation.legal_name.clone(),
-    });
-    let owners: Vec<Owner> = organisation
-        .holdings
-        .iter()
-        .filter(|holding| holding.owner)
-        .map(|holding| Owner {
-            name: holding.name.clone(),
-            country: holding.country.clone(),
-            share_percent: holding.share_percent,
-        })
-        .collect();
-    for owner in &owners {
-        facts.subjects.push(Subject {
-            kind: SubjectKind::Owner,
-            id: String::new(),
-            name: owner.name.clone(),
-        });
-    }
-    facts.organisations.push(OrganisationFacts {
-        id: organisation.id.clone(),
-        name: organisation.legal_name.clone(),
-        country: organisation.country.clone(),
-        owners,
-    });
 }
 
 /// An applicant of this organisation.
@@ -482,66 +263,6 @@ fn chosen_id(given: &str, field: &str, violations: &mut Violations) -> String {
         }
         given.to_owned()
     }
-}
-
-/// `RFC 3339` or `YYYY-MM-DD`, as the list's `generationDate` comes, to UTC microseconds.
-fn generation_time(published: &str) -> Option<i64> {
-    let text = if published.len() == 10 {
-        format!("{published}T00:00:00Z")
-    } else {
-        published.to_owned()
-    };
-    serde_json::from_str::<rti_proto::pbjson_types::Timestamp>(&format!("\"{text}\""))
-        .ok()
-        .map(|timestamp| rti_platform::time::micros_from_timestamp(&timestamp))
-}
-
-fn screening_record(outcome: &screening::Outcome, list: &proto::SanctionsListVersion, at: i64) -> proto::Screening {
-    let verdict = |verdict: Verdict| match verdict {
-        Verdict::Clear => proto::ScreeningVerdict::Clear,
-        Verdict::Possible => proto::ScreeningVerdict::Possible,
-        Verdict::Match => proto::ScreeningVerdict::Match,
-    };
-    proto::Screening {
-        verdict: verdict(outcome.verdict).into(),
-        sanctions_list_id: list.id.clone(),
-        list_generation_time: list.generation_time,
-        hits: outcome
-            .hits
-            .iter()
-            .map(|hit| proto::ScreeningHit {
-                subject_kind: hit.subject.kind.as_str().to_owned(),
-                subject_id: hit.subject.id.clone(),
-                screened_name: hit.subject.name.clone(),
-                listed_name: hit.listed_name.clone(),
-                listed_party: hit.listed_party.clone(),
-                score: hit.score,
-                verdict: verdict(hit.verdict).into(),
-            })
-            .collect(),
-        blocks: outcome.blocks.clone(),
-        security_flags: outcome.security_flags.clone(),
-        screen_time: Some(timestamp_from_micros(at)),
-        review: None,
-    }
-}
-
-/// Why screening declined, in one line.
-fn decline_reason(outcome: &screening::Outcome) -> String {
-    let mut reasons: Vec<String> = outcome
-        .hits
-        .iter()
-        .filter(|hit| hit.verdict == Verdict::Match)
-        .map(|hit| {
-            format!(
-                "{} matches listed party {} on the EU sanctions list (SEC-1)",
-                hit.subject.kind.as_str(),
-                hit.listed_party
-            )
-        })
-        .collect();
-    reasons.extend(outcome.blocks.iter().cloned());
-    reasons.join("; ")
 }
 
 #[tonic::async_trait]
