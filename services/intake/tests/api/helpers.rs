@@ -338,6 +338,21 @@ impl World {
             .into_inner()
     }
 
+    /// An industrial request for the plain installation with `contact_person_id` as its contact,
+    /// created and submitted as `applicant`: screening has run.
+    pub async fn submitted_with_contact(&self, applicant: &str, contact_person_id: &str) -> proto::AccessRequest {
+        let draft = self
+            .draft(
+                applicant,
+                proto::AccessRequest {
+                    contact_person_id: contact_person_id.into(),
+                    ..industrial(&self.plain.id)
+                },
+            )
+            .await;
+        self.submit(applicant, &draft.id).await.expect("submits")
+    }
+
     pub async fn submit(&self, applicant: &str, id: &str) -> Result<proto::AccessRequest, tonic::Status> {
         self.client()
             .submit_access_request(with_token(

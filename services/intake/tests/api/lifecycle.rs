@@ -58,16 +58,7 @@ async fn a_listed_person_declines_the_request_at_screening(backend: Backend) {
     world.import_fixture_list().await;
     let (_, applicant) = world.register(small_company("Acme Photonics")).await;
     let contact = world.person(&applicant, "Boris Invented-Testname").await;
-    let draft = world
-        .draft(
-            &applicant,
-            proto::AccessRequest {
-                contact_person_id: contact.id.clone(),
-                ..industrial(&world.plain.id)
-            },
-        )
-        .await;
-    let submitted = world.submit(&applicant, &draft.id).await.expect("submits");
+    let submitted = world.submitted_with_contact(&applicant, &contact.id).await;
     assert_eq!(submitted.status(), S::Declined, "SEC-1: a MATCH blocks");
     assert_eq!(path(&submitted), [S::Draft, S::Submitted, S::Screening, S::Declined]);
     let screening = submitted.screening.expect("screened");
@@ -87,16 +78,7 @@ async fn a_near_name_holds_the_request_until_a_person_decides(backend: Backend) 
     world.import_fixture_list().await;
     let (_, applicant) = world.register(small_company("Acme Photonics")).await;
     let contact = world.person(&applicant, "Borys Invented-Testnam").await;
-    let draft = world
-        .draft(
-            &applicant,
-            proto::AccessRequest {
-                contact_person_id: contact.id,
-                ..industrial(&world.plain.id)
-            },
-        )
-        .await;
-    let held = world.submit(&applicant, &draft.id).await.expect("submits");
+    let held = world.submitted_with_contact(&applicant, &contact.id).await;
     assert_eq!(held.status(), S::Screening, "SEC-3: a POSSIBLE goes to a person");
     assert_eq!(
         held.screening.as_ref().expect("screened").verdict(),
@@ -104,7 +86,7 @@ async fn a_near_name_holds_the_request_until_a_person_decides(backend: Backend) 
     );
 
     let review = |decision: proto::ReviewDecision, rationale: &str| proto::ReviewScreeningRequest {
-        id: draft.id.clone(),
+        id: held.id.clone(),
         decision: decision as i32,
         rationale: rationale.into(),
         conditions: String::new(),

@@ -383,16 +383,7 @@ async fn nationality_is_kept_but_never_a_criterion(backend: Backend) {
             person.work_country, "DE",
             "the employer's country, whatever the nationality"
         );
-        let draft = world
-            .draft(
-                &applicant,
-                proto::AccessRequest {
-                    contact_person_id: person.id,
-                    ..industrial(&world.plain.id)
-                },
-            )
-            .await;
-        let submitted = world.submit(&applicant, &draft.id).await.expect("submits");
+        let submitted = world.submitted_with_contact(&applicant, &person.id).await;
         let screening = submitted.screening.clone().expect("screened");
         outcomes.push((
             submitted.status(),

@@ -287,16 +287,7 @@ async fn events_carry_what_reporting_needs_and_no_names(backend: Backend) {
     world.import_fixture_list().await;
     let (organisation, applicant) = world.register(small_company("Acme Photonics")).await;
     let contact = world.person(&applicant, "Henrietta Uniquename").await;
-    let draft = world
-        .draft(
-            &applicant,
-            proto::AccessRequest {
-                contact_person_id: contact.id,
-                ..industrial(&world.plain.id)
-            },
-        )
-        .await;
-    world.submit(&applicant, &draft.id).await.expect("submits");
+    let submitted = world.submitted_with_contact(&applicant, &contact.id).await;
     let admin = rti_platform::testing::token(rti_platform::auth::Role::Admin);
     let mut stream = world
         .client()
@@ -318,7 +309,7 @@ async fn events_carry_what_reporting_needs_and_no_names(backend: Backend) {
         let Some(Payload::AccessRequestStatusChanged(changed)) = event.payload else {
             panic!("filtered to status changes")
         };
-        assert_eq!(changed.access_request_id, draft.id);
+        assert_eq!(changed.access_request_id, submitted.id);
         assert_eq!(changed.organisation_id, organisation.id);
         assert_eq!(changed.country, "DE");
         assert_eq!(changed.sme_category(), proto::SmeCategory::Small);

@@ -46,16 +46,7 @@ async fn sec2_both_formats_import_and_the_newest_generation_screens(backend: Bac
     let (_, applicant) = world.register(small_company("Acme Photonics")).await;
     // A transliteration variant of a fictional listed person (FICT.0001).
     let contact = world.person(&applicant, "Jurij Shchepkarev").await;
-    let draft = world
-        .draft(
-            &applicant,
-            proto::AccessRequest {
-                contact_person_id: contact.id,
-                ..industrial(&world.plain.id)
-            },
-        )
-        .await;
-    let submitted = world.submit(&applicant, &draft.id).await.expect("submits");
+    let submitted = world.submitted_with_contact(&applicant, &contact.id).await;
     let screening = submitted.screening.clone().expect("screened");
     assert_eq!(screening.sanctions_list_id, csv.id, "the newest generation screens");
     assert!(
