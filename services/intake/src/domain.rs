@@ -16,7 +16,15 @@ pub fn date_micros(text: &str) -> Option<i64> {
     if text.len() != 10 {
         return None;
     }
-    let timestamp: rti_proto::pbjson_types::Timestamp = serde_json::from_str(&format!("\"{text}T00:00:00Z\"")).ok()?;
+    time_micros(&format!("{text}T00:00:00Z"))
+}
+
+/// An RFC 3339 time, or a `YYYY-MM-DD` date (midnight UTC), as UTC microseconds.
+pub fn time_micros(text: &str) -> Option<i64> {
+    if text.len() == 10 {
+        return date_micros(text);
+    }
+    let timestamp: rti_proto::pbjson_types::Timestamp = serde_json::from_str(&format!("\"{text}\"")).ok()?;
     Some(rti_platform::time::micros_from_timestamp(&timestamp))
 }
 

@@ -2,7 +2,8 @@
 //! give feasibility and to decide, per installation with a default; a request for several
 //! installations runs on the strictest of their clocks.
 
-use rti_proto::intake::{AccessRequestStatus as Status, Milestone};
+use rti_platform::time::micros_from_timestamp;
+use rti_proto::intake::{AccessRequestStatus as Status, Deadlines, Milestone};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -82,6 +83,28 @@ pub fn met_by(to: Status) -> &'static [Milestone] {
     }
 }
 
+/// The milestones past their deadline at `at` (UTC microseconds) and not met, with each deadline.
+pub fn overdue(deadlines: &Deadlines, at: i64) -> Vec<(Milestone, i64)> {
+    let micros = |time: &Option<rti_proto::pbjson_types::Timestamp>| time.as_ref().map(micros_from_timestamp);
+    [
+        (
+            Milestone::Acknowledge,
+            &deadlines.acknowledge_by,
+            &deadlines.acknowledge_time,
+        ),
+        (
+            Milestone::Feasibility,
+            &deadlines.feasibility_by,
+            &deadlines.feasibility_time,
+        ),
+        (Milestone::Decision, &deadlines.decide_by, &deadlines.decide_time),
+    ]
+    .into_iter()
+    .filter(|(_, _, met)| met.is_none())
+    .filter_map(|(milestone, due, _)| micros(due).filter(|due| *due < at).map(|due| (milestone, due)))
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +160,29 @@ mod tests {
                 ("decide_within_days", "must not come before feasibility".to_owned()),
             ]
         );
+    }
+
+    #[test]
+    fn a_milestone_is_overdue_once_its_deadline_passed_unmet() {
+        let time = |micros| Some(rti_platform::time::timestamp_from_micros(micros));
+        let deadlines = Deadlines {
+            acknowledge_by: time(10),
+            feasibility_by: time(20),
+            decide_by: time(30),
+            acknowledge_time: time(12),
+            ..Deadlines::default()
+        };
+        assert!(overdue(&deadlines, 10).is_empty(), "nothing is late at its deadline");
+        assert_eq!(
+            overdue(&deadlines, 25),
+            [(Milestone::Feasibility, 20)],
+            "met late is not overdue"
+        );
+        assert_eq!(
+            overdue(&deadlines, 31),
+            [(Milestone::Feasibility, 20), (Milestone::Decision, 30)]
+        );
+        assert!(overdue(&Deadlines::default(), 31).is_empty(), "no clock, nothing due");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response};
 
-use super::submission::{decline_reason, generation_time, screening_record};
+use super::submission::{decline_reason, screening_record};
 use super::validate;
 use crate::catalogue::Catalogue;
 use crate::domain::names::NameIndex;
@@ -892,30 +892,10 @@ impl IntakeService for IntakeApi {
             .into_iter()
             .map(|stored| {
                 let deadlines = stored.request.deadlines.clone().unwrap_or_default();
-                let late = |due: &Option<rti_proto::pbjson_types::Timestamp>, met: &Option<_>| {
-                    met.is_none()
-                        && due
-                            .as_ref()
-                            .is_some_and(|due| rti_platform::time::micros_from_timestamp(due) < now)
-                };
-                let overdue = [
-                    (
-                        proto::Milestone::Acknowledge,
-                        late(&deadlines.acknowledge_by, &deadlines.acknowledge_time),
-                    ),
-                    (
-                        proto::Milestone::Feasibility,
-                        late(&deadlines.feasibility_by, &deadlines.feasibility_time),
-                    ),
-                    (
-                        proto::Milestone::Decision,
-                        late(&deadlines.decide_by, &deadlines.decide_time),
-                    ),
-                ]
-                .into_iter()
-                .filter(|(_, late)| *late)
-                .map(|(milestone, _)| milestone.into())
-                .collect();
+                let overdue = clock::overdue(&deadlines, now)
+                    .into_iter()
+                    .map(|(milestone, _)| milestone.into())
+                    .collect();
                 proto::OverdueRequest {
                     access_request: Some(stored.request),
                     overdue,
@@ -1010,7 +990,7 @@ impl IntakeService for IntakeApi {
             _ => sanctions_xml::parse(text).map_err(|error| error.to_string()),
         }
         .map_err(|error| InvalidInput::single("content", error))?;
-        let generation_time = generation_time(&parsed.generation_date).ok_or_else(|| {
+        let generation_time = crate::domain::time_micros(&parsed.generation_date).ok_or_else(|| {
             InvalidInput::single(
                 "content",
                 format!("the generation date {:?} is not a date", parsed.generation_date),

@@ -114,18 +114,6 @@ fn add_organisation(facts: &mut Facts, organisation: &proto::Organisation) {
     });
 }
 
-/// `RFC 3339` or `YYYY-MM-DD`, as the list's `generationDate` comes, to UTC microseconds.
-pub(super) fn generation_time(published: &str) -> Option<i64> {
-    let text = if published.len() == 10 {
-        format!("{published}T00:00:00Z")
-    } else {
-        published.to_owned()
-    };
-    serde_json::from_str::<rti_proto::pbjson_types::Timestamp>(&format!("\"{text}\""))
-        .ok()
-        .map(|timestamp| rti_platform::time::micros_from_timestamp(&timestamp))
-}
-
 pub(super) fn screening_record(
     outcome: &screening::Outcome,
     list: &proto::SanctionsListVersion,

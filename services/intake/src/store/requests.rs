@@ -275,11 +275,8 @@ impl IntakeStore {
         }
         if lifecycle::is_final(to) {
             let deadlines = stored.request.deadlines.clone().unwrap_or_default();
-            for (milestone, due, met) in milestones(&deadlines) {
-                if met.is_none() && due.is_some_and(|due| due < at) {
-                    self.breach(transaction, stored, milestone, due.unwrap_or_default(), None)
-                        .await?;
-                }
+            for (milestone, due) in clock::overdue(&deadlines, at) {
+                self.breach(transaction, stored, milestone, due, None).await?;
             }
         }
         Ok(())
@@ -590,28 +587,6 @@ fn deadlines_from(row: &AnyRow) -> IntakeResult<Option<proto::Deadlines>> {
         decide_time: time(28)?,
         acknowledged_by: row.try_get(29)?,
     }))
-}
-
-/// Each milestone with its deadline and the time it was met.
-fn milestones(deadlines: &proto::Deadlines) -> [(Milestone, Option<i64>, Option<i64>); 3] {
-    let micros = |time: &Option<rti_proto::pbjson_types::Timestamp>| time.as_ref().map(micros_from_timestamp);
-    [
-        (
-            Milestone::Acknowledge,
-            micros(&deadlines.acknowledge_by),
-            micros(&deadlines.acknowledge_time),
-        ),
-        (
-            Milestone::Feasibility,
-            micros(&deadlines.feasibility_by),
-            micros(&deadlines.feasibility_time),
-        ),
-        (
-            Milestone::Decision,
-            micros(&deadlines.decide_by),
-            micros(&deadlines.decide_time),
-        ),
-    ]
 }
 
 /// The clock of a request for these installations: the strictest of their clocks, each

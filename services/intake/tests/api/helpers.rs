@@ -323,6 +323,31 @@ impl World {
             .into_inner()
     }
 
+    /// A user group of `applicant`'s organisation.
+    pub async fn user_group(
+        &self,
+        applicant: &str,
+        leader_person_id: &str,
+        member_person_ids: &[&str],
+    ) -> proto::UserGroup {
+        self.client()
+            .create_user_group(with_token(
+                proto::CreateUserGroupRequest {
+                    user_group: Some(proto::UserGroup {
+                        name: "Sensor team".into(),
+                        leader_person_id: leader_person_id.into(),
+                        member_person_ids: member_person_ids.iter().map(|id| (*id).to_owned()).collect(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                applicant,
+            ))
+            .await
+            .expect("creates the group")
+            .into_inner()
+    }
+
     /// Creates a draft as `applicant`.
     pub async fn draft(&self, applicant: &str, request: proto::AccessRequest) -> proto::AccessRequest {
         self.client()
@@ -428,6 +453,19 @@ pub fn industrial(installation_id: &str) -> proto::AccessRequest {
         ip_regime: proto::IpRegime::UserOwns as i32,
         agreement_kind: proto::AgreementKind::ServiceContract as i32,
         ..Default::default()
+    }
+}
+
+/// A transnational-access draft of `user_group_id` for `installation_id`, to a new call, leaving
+/// the agreement and IP regime to the lane's defaults.
+pub fn transnational(installation_id: &str, user_group_id: &str) -> proto::AccessRequest {
+    proto::AccessRequest {
+        lane: proto::Lane::Transnational as i32,
+        user_group_id: user_group_id.into(),
+        call_id: rti_platform::ids::new_id(),
+        agreement_kind: proto::AgreementKind::Unspecified as i32,
+        ip_regime: proto::IpRegime::Unspecified as i32,
+        ..industrial(installation_id)
     }
 }
 

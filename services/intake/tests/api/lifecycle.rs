@@ -179,37 +179,9 @@ async fn a_transnational_proposal_goes_to_review(backend: Backend) {
     let (organisation, applicant) = world.register(small_company("Acme Photonics")).await;
     let leader = world.person(&applicant, "Anna Example").await;
     let member = world.person(&applicant, "Jonas Sample").await;
-    let group = world
-        .client()
-        .create_user_group(with_token(
-            proto::CreateUserGroupRequest {
-                user_group: Some(proto::UserGroup {
-                    name: "Sensor team".into(),
-                    leader_person_id: leader.id.clone(),
-                    member_person_ids: vec![member.id.clone()],
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            &applicant,
-        ))
-        .await
-        .expect("creates the group")
-        .into_inner();
+    let group = world.user_group(&applicant, &leader.id, &[&member.id]).await;
     assert_eq!(group.organisation_id, organisation.id);
-    let draft = world
-        .draft(
-            &applicant,
-            proto::AccessRequest {
-                lane: proto::Lane::Transnational as i32,
-                user_group_id: group.id.clone(),
-                call_id: rti_platform::ids::new_id(),
-                agreement_kind: proto::AgreementKind::Unspecified as i32,
-                ip_regime: proto::IpRegime::Unspecified as i32,
-                ..industrial(&world.plain.id)
-            },
-        )
-        .await;
+    let draft = world.draft(&applicant, transnational(&world.plain.id, &group.id)).await;
     assert_eq!(draft.agreement_kind(), proto::AgreementKind::TaUserAgreement);
     assert_eq!(draft.ip_regime(), proto::IpRegime::OpenDissemination);
     // The TA lane needs no acceptance flag: the TA user agreement comes with the grant.
@@ -263,35 +235,8 @@ async fn withdrawing_ends_the_request_and_nothing_follows(backend: Backend) {
 /// A TA proposal of `applicant`'s organisation, submitted and in review.
 async fn in_review(world: &World, applicant: &str) -> proto::AccessRequest {
     let leader = world.person(applicant, "Anna Example").await;
-    let group = world
-        .client()
-        .create_user_group(with_token(
-            proto::CreateUserGroupRequest {
-                user_group: Some(proto::UserGroup {
-                    name: "Team".into(),
-                    leader_person_id: leader.id,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-            applicant,
-        ))
-        .await
-        .expect("group")
-        .into_inner();
-    let draft = world
-        .draft(
-            applicant,
-            proto::AccessRequest {
-                lane: proto::Lane::Transnational as i32,
-                user_group_id: group.id,
-                call_id: rti_platform::ids::new_id(),
-                agreement_kind: proto::AgreementKind::Unspecified as i32,
-                ip_regime: proto::IpRegime::Unspecified as i32,
-                ..industrial(&world.plain.id)
-            },
-        )
-        .await;
+    let group = world.user_group(applicant, &leader.id, &[]).await;
+    let draft = world.draft(applicant, transnational(&world.plain.id, &group.id)).await;
     let submitted = world.submit(applicant, &draft.id).await.expect("submits");
     assert_eq!(submitted.status(), S::InReview);
     submitted

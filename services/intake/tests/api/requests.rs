@@ -193,29 +193,11 @@ async fn ta5_transnational_results_are_disseminated_unless_the_users_work_for_an
     ] {
         let (_, applicant) = world.register(organisation).await;
         let leader = world.person(&applicant, "Anna Example").await;
-        let group = world
-            .client()
-            .create_user_group(with_token(
-                proto::CreateUserGroupRequest {
-                    user_group: Some(proto::UserGroup {
-                        name: "Team".into(),
-                        leader_person_id: leader.id,
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                },
-                &applicant,
-            ))
-            .await
-            .expect("group")
-            .into_inner();
+        let group = world.user_group(&applicant, &leader.id, &[]).await;
         let confidential = proto::AccessRequest {
-            lane: proto::Lane::Transnational as i32,
-            user_group_id: group.id,
-            call_id: rti_platform::ids::new_id(),
             agreement_kind: proto::AgreementKind::TaUserAgreement as i32,
             ip_regime: proto::IpRegime::UserOwns as i32,
-            ..industrial(&world.plain.id)
+            ..transnational(&world.plain.id, &group.id)
         };
         let answer = world
             .client()
