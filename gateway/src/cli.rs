@@ -107,9 +107,12 @@ pub struct ServeArgs {
     /// Most database connections the service opens.
     #[arg(long, env = "RTI_SERVICE_MAX_CONNECTIONS", default_value_t = 8)]
     pub max_connections: u32,
-    /// The registry, for intake: where requested installations are checked (http://registry:50051).
+    /// The registry, for intake and allocation: installations and capacity (http://registry:50051).
     #[arg(long, env = "RTI_SERVICE_REGISTRY_URL", value_name = "URL")]
     pub registry_url: Option<http::Uri>,
+    /// Intake, for allocation: proposals, user groups and accepted requests (http://intake:50051).
+    #[arg(long, env = "RTI_SERVICE_INTAKE_URL", value_name = "URL")]
+    pub intake_url: Option<http::Uri>,
     #[command(flatten)]
     pub auth: AuthConfig,
     #[command(flatten)]

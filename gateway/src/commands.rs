@@ -211,7 +211,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow!("intake needs --registry-url (RTI_SERVICE_REGISTRY_URL)"))?;
             rti_intake::App::build(config, registry).await?.run_until(stop).await
         }
-        ServiceName::Allocation => serve_app!(rti_allocation::App, config, stop),
+        ServiceName::Allocation => {
+            let upstreams = rti_allocation::Upstreams {
+                registry: args
+                    .registry_url
+                    .ok_or_else(|| anyhow!("allocation needs --registry-url (RTI_SERVICE_REGISTRY_URL)"))?,
+                intake: args
+                    .intake_url
+                    .ok_or_else(|| anyhow!("allocation needs --intake-url (RTI_SERVICE_INTAKE_URL)"))?,
+            };
+            rti_allocation::App::build(config, upstreams)
+                .await?
+                .run_until(stop)
+                .await
+        }
         ServiceName::Reporting => serve_app!(rti_reporting::App, config, stop),
     };
     telemetry.shutdown().await;

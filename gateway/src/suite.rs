@@ -88,9 +88,15 @@ impl Suite {
         )
         .await
         .map_err(failed("intake"))?;
-        let allocation = rti_allocation::App::build(service_config(&config.databases.allocation, &config))
-            .await
-            .map_err(failed("allocation"))?;
+        let allocation = rti_allocation::App::build(
+            service_config(&config.databases.allocation, &config),
+            rti_allocation::Upstreams {
+                registry: upstream(registry.local_addr()),
+                intake: upstream(intake.local_addr()),
+            },
+        )
+        .await
+        .map_err(failed("allocation"))?;
         let reporting = rti_reporting::App::build(service_config(&config.databases.reporting, &config))
             .await
             .map_err(failed("reporting"))?;

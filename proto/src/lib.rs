@@ -41,6 +41,7 @@ pub mod rti {
     pub mod allocation {
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/rti.allocation.v1.rs"));
+            include!(concat!(env!("OUT_DIR"), "/rti.allocation.v1.serde.rs"));
         }
     }
     pub mod reporting {

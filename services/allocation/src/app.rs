@@ -1,8 +1,11 @@
-//! Builds and runs the allocation service: [`App::build`] checks configuration, opens the store and
-//! binds; [`App::run_until`] serves until the shutdown token fires, then drains.
+//! Builds and runs the allocation service: [`App::build`] checks configuration, opens the store
+//! and binds; [`App::run_until`] serves, follows intake's events (proposals arrive by themselves)
+//! and sweeps expired holds until the shutdown token fires, then drains.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use rti_platform::auth::ServiceCall;
 use rti_platform::db::Migrations;
 use rti_platform::server::{Host, InFlight, ServiceConfig, ServiceSpec, StartError};
 use rti_proto::allocation::allocation_service_server::AllocationServiceServer;
@@ -11,9 +14,13 @@ use tonic::service::Routes;
 
 use crate::grpc::AllocationApi;
 use crate::grpc::authz::AUTHZ;
+use crate::peers::Peers;
+use crate::store::AllocationStore;
 
-/// Only the platform's tables (outbox, idempotency keys) so far.
-static MIGRATIONS: Migrations = Migrations::NONE;
+static MIGRATIONS: Migrations = Migrations {
+    sqlite: sqlx::migrate!("migrations/sqlite"),
+    postgres: sqlx::migrate!("migrations/postgres"),
+};
 
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: "allocation",
@@ -21,17 +28,60 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     migrations: &MIGRATIONS,
 };
 
+/// Where the allocation finds the services it calls (`http://host:port`).
+#[derive(Debug, Clone)]
+pub struct Upstreams {
+    /// Installations, and the capacity that slots hold.
+    pub registry: http::Uri,
+    /// Proposals, user groups and industrial-lane requests.
+    pub intake: http::Uri,
+}
+
+/// How the background work runs; the defaults suit production.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How often held slots past their expiry, and interrupted offers, are swept.
+    pub sweep_interval: Duration,
+    /// An offer still pending (registry reservation possibly taken, slot not yet written as held)
+    /// after this long was interrupted: its reservation is released.
+    pub pending_grace: Duration,
+    /// Follow intake's events, so proposals in review arrive by themselves.
+    pub follow_intake: bool,
+    /// Fault injection for the crash test: `OfferSlot` stops right after the registry has taken
+    /// the reservation and before the slot is written as held, as a crash there would.
+    pub crash_after_reservation: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            sweep_interval: Duration::from_secs(5),
+            pending_grace: Duration::from_secs(60),
+            follow_intake: true,
+            crash_after_reservation: false,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct App {
     host: Host,
     api: AllocationApi,
+    options: Options,
 }
 
 impl App {
-    pub async fn build(config: ServiceConfig) -> Result<Self, StartError> {
+    pub async fn build(config: ServiceConfig, upstreams: Upstreams) -> Result<Self, StartError> {
+        Self::build_with(config, upstreams, Options::default()).await
+    }
+
+    pub async fn build_with(config: ServiceConfig, upstreams: Upstreams, options: Options) -> Result<Self, StartError> {
+        let credentials = ServiceCall::from_config(&config.auth, "allocation").map_err(StartError::Config)?;
         let host = Host::build(SPEC, config).await?;
-        let api = AllocationApi::new(host.outbox().clone(), host.stopping());
-        Ok(Self { host, api })
+        let store = AllocationStore::new(host.database().clone(), host.outbox().clone());
+        let peers = Peers::connect_lazy(&upstreams, credentials);
+        let api = AllocationApi::new(store, peers, host.outbox().clone(), host.stopping(), options.clone());
+        Ok(Self { host, api, options })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -43,8 +93,22 @@ impl App {
     }
 
     pub async fn run_until(self, shutdown: CancellationToken) -> Result<(), StartError> {
-        self.host
+        let mut background = Vec::new();
+        background.push(tokio::spawn(crate::sweeper::run(
+            self.api.clone(),
+            self.options.clone(),
+            shutdown.clone(),
+        )));
+        if self.options.follow_intake {
+            background.push(tokio::spawn(crate::feed::run(self.api.clone(), shutdown.clone())));
+        }
+        let served = self
+            .host
             .serve(Routes::new(AllocationServiceServer::new(self.api)), shutdown)
-            .await
+            .await;
+        for task in background {
+            task.abort();
+        }
+        served
     }
 }

@@ -1,31 +1,84 @@
-//! The `AllocationService` handlers and its RPC × role table.
+//! The `AllocationService` handlers, its RPC × role table, and how the rules are applied to
+//! stored proposals (eligibility, ranking, allocation).
 
 pub mod authz;
+mod evaluate;
+mod rank;
+mod server;
+mod slots;
+mod validate;
 
-use rti_platform::events::{EventStream, Outbox};
-use rti_proto::allocation::allocation_service_server::AllocationService;
-use rti_proto::common::SubscribeRequest;
+use rti_platform::auth::{Principal, Role};
+use rti_platform::events::Outbox;
+use rti_platform::server::principal;
+use rti_proto::allocation as proto;
 use tokio_util::sync::CancellationToken;
-use tonic::{Request, Response, Status};
+use tonic::{Response, Status};
+
+use crate::app::Options;
+use crate::error::{AllocationError, AllocationResult};
+use crate::peers::Peers;
+use crate::store::AllocationStore;
+
+type Reply<T> = Result<Response<T>, Status>;
 
 #[derive(Debug, Clone)]
 pub struct AllocationApi {
+    pub(crate) store: AllocationStore,
+    pub(crate) peers: Peers,
     outbox: Outbox,
     stopping: CancellationToken,
+    pub(crate) options: Options,
 }
 
 impl AllocationApi {
-    pub fn new(outbox: Outbox, stopping: CancellationToken) -> Self {
-        Self { outbox, stopping }
+    pub fn new(
+        store: AllocationStore,
+        peers: Peers,
+        outbox: Outbox,
+        stopping: CancellationToken,
+        options: Options,
+    ) -> Self {
+        Self {
+            store,
+            peers,
+            outbox,
+            stopping,
+            options,
+        }
     }
 }
 
-#[tonic::async_trait]
-impl AllocationService for AllocationApi {
-    type SubscribeStream = EventStream;
+/// The caller of an RPC the table reserves for some roles: the auth layer guarantees one.
+fn caller<T>(request: &tonic::Request<T>) -> Result<Principal, Status> {
+    principal(request)
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("this call needs a bearer token"))
+}
 
-    async fn subscribe(&self, request: Request<SubscribeRequest>) -> Result<Response<Self::SubscribeStream>, Status> {
-        let stream = self.outbox.subscribe(request.into_inner(), self.stopping.clone())?;
-        Ok(Response::new(stream))
-    }
+/// Coordinators, admins and the suite's services see every proposal and review.
+fn oversees(caller: &Principal) -> bool {
+    caller.is_admin() || caller.has_role(Role::Coordinator) || caller.has_role(Role::Service)
+}
+
+fn owns(caller: &Principal, organisation_id: &str) -> bool {
+    caller.has_role(Role::Applicant) && caller.org.as_deref() == Some(organisation_id)
+}
+
+fn denied(what: String) -> AllocationError {
+    AllocationError::PermissionDenied(what)
+}
+
+/// The call's installation entry, with its site as resolved at creation.
+fn offered<'a>(call: &'a proto::Call, installation_id: &str) -> Option<&'a proto::CallInstallation> {
+    call.installations
+        .iter()
+        .find(|installation| installation.installation_id == installation_id)
+}
+
+/// The rulebook in force of a call (every stored call has one).
+fn rulebook(call: &proto::Call) -> AllocationResult<&proto::Rulebook> {
+    call.rulebook
+        .as_ref()
+        .ok_or_else(|| AllocationError::Corrupt(format!("call {} has no rulebook", call.id)))
 }

@@ -1,10 +1,17 @@
-//! The allocation service of RTI Access: transnational-access calls, panels, allocation by the programme's rules, and slots that operators confirm.
-//! Its own RPCs (calls, eligibility, reviews, allocation, slots) arrive with the allocation issue; this crate already runs as a real server with health, reflection and its event stream.
+//! The allocation service of RTI Access: transnational-access calls by the programme's rules
+//! (TA-x, CTRY-x), panels, allocation measured against its LP bound, and slots that operators
+//! confirm, with the unit ledger.
 
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod domain;
+pub mod error;
+mod feed;
 pub mod grpc;
+pub mod peers;
+pub mod store;
+mod sweeper;
 
-pub use app::App;
+pub use app::{App, Options, Upstreams};
 pub use grpc::authz::AUTHZ;

@@ -11,22 +11,7 @@ pub mod sme;
 
 use rti_platform::error::InvalidInput;
 
-/// A `YYYY-MM-DD` date as UTC microseconds at midnight; `None` when it is not one.
-pub fn date_micros(text: &str) -> Option<i64> {
-    if text.len() != 10 {
-        return None;
-    }
-    time_micros(&format!("{text}T00:00:00Z"))
-}
-
-/// An RFC 3339 time, or a `YYYY-MM-DD` date (midnight UTC), as UTC microseconds.
-pub fn time_micros(text: &str) -> Option<i64> {
-    if text.len() == 10 {
-        return date_micros(text);
-    }
-    let timestamp: rti_proto::pbjson_types::Timestamp = serde_json::from_str(&format!("\"{text}\"")).ok()?;
-    Some(rti_platform::time::micros_from_timestamp(&timestamp))
-}
+pub use rti_platform::time::{date_micros, time_micros};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {

@@ -158,6 +158,32 @@ impl IntakeStore {
         person_from_row(&row)
     }
 
+    /// One user as eligibility reads it: work country and employer, never the name.
+    async fn member_facts(&self, person_id: &str, leader: bool) -> IntakeResult<proto::UserGroupMember> {
+        let row = sqlx::query(
+            "SELECT p.organisation_id, p.work_country_override, o.country, o.sme_category \
+             FROM people p JOIN organisations o ON o.id = p.organisation_id WHERE p.id = $1",
+        )
+        .bind(person_id)
+        .fetch_optional(self.database.readers())
+        .await?
+        .ok_or_else(|| IntakeError::not_found("person", person_id))?;
+        let override_country: String = row.try_get(1)?;
+        let employer_country: String = row.try_get(2)?;
+        let category: String = row.try_get(3)?;
+        Ok(proto::UserGroupMember {
+            person_id: person_id.to_owned(),
+            leader,
+            work_country: if override_country.is_empty() {
+                employer_country
+            } else {
+                override_country
+            },
+            organisation_id: row.try_get(0)?,
+            employer_sme_category: proto::SmeCategory::from_str_name(&category).unwrap_or_default().into(),
+        })
+    }
+
     pub async fn create_user_group(
         &self,
         group: proto::UserGroup,
@@ -175,20 +201,26 @@ impl IntakeStore {
         .fetch_optional(self.database.readers())
         .await?
         .ok_or_else(|| IntakeError::not_found("user group", id))?;
+        let leader: String = row.try_get(3)?;
         let members =
-            sqlx::query("SELECT person_id FROM user_group_members WHERE user_group_id = $1 ORDER BY position")
+            sqlx::query("SELECT m.person_id FROM user_group_members m WHERE m.user_group_id = $1 ORDER BY m.position")
                 .bind(id)
                 .fetch_all(self.database.readers())
                 .await?
                 .iter()
                 .map(|member| member.try_get::<String, _>(0))
                 .collect::<Result<Vec<_>, _>>()?;
+        let mut facts = Vec::with_capacity(members.len() + 1);
+        for (person_id, is_leader) in std::iter::once((&leader, true)).chain(members.iter().map(|m| (m, false))) {
+            facts.push(self.member_facts(person_id, is_leader).await?);
+        }
         Ok(proto::UserGroup {
             id: row.try_get(0)?,
             name: row.try_get(1)?,
             organisation_id: row.try_get(2)?,
-            leader_person_id: row.try_get(3)?,
+            leader_person_id: leader,
             member_person_ids: members,
+            members: facts,
             create_time: Some(timestamp_from_micros(row.try_get(4)?)),
         })
     }

@@ -3,6 +3,7 @@
 //! The principal is only ever taken from a verified token, never from an unsigned header.
 
 mod jwks;
+mod service;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::AuthConfig;
 pub use jwks::JwksCache;
+pub use service::ServiceCall;
 
 /// The roles of DESIGN §4, plus `service` for calls between the suite's own services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]

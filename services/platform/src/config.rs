@@ -21,6 +21,10 @@ pub struct AuthConfig {
     /// Required `aud` claim, when set.
     #[arg(long = "auth-audience", env = "RTI_AUTH_AUDIENCE")]
     pub audience: Option<String>,
+    /// The token this service presents to the suite's other services, with the `service` role,
+    /// where tokens come from an identity provider; without it, one is minted with the secret.
+    #[arg(long = "auth-service-token", env = "RTI_AUTH_SERVICE_TOKEN", hide_env_values = true)]
+    pub service_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]

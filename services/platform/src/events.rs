@@ -59,6 +59,11 @@ pub fn event_type(payload: &Payload) -> &'static str {
         Payload::AccessRequestStatusChanged(_) => "rti.intake.v1.AccessRequestStatusChanged",
         Payload::SanctionsListImported(_) => "rti.intake.v1.SanctionsListImported",
         Payload::DecisionClockBreached(_) => "rti.intake.v1.DecisionClockBreached",
+        Payload::CallCreated(_) => "rti.allocation.v1.CallCreated",
+        Payload::RulebookAmended(_) => "rti.allocation.v1.RulebookAmended",
+        Payload::EligibilityEvaluated(_) => "rti.allocation.v1.EligibilityEvaluated",
+        Payload::AllocationDecided(_) => "rti.allocation.v1.AllocationDecided",
+        Payload::SlotStatusChanged(_) => "rti.allocation.v1.SlotStatusChanged",
     }
 }
 

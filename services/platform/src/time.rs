@@ -25,6 +25,23 @@ pub fn micros_from_timestamp(timestamp: &Timestamp) -> i64 {
         .saturating_add(i64::from(timestamp.nanos) / 1_000)
 }
 
+/// A `YYYY-MM-DD` date as UTC microseconds at midnight; `None` when it is not one.
+pub fn date_micros(text: &str) -> Option<i64> {
+    if text.len() != 10 {
+        return None;
+    }
+    time_micros(&format!("{text}T00:00:00Z"))
+}
+
+/// An RFC 3339 time, or a `YYYY-MM-DD` date (midnight UTC), as UTC microseconds.
+pub fn time_micros(text: &str) -> Option<i64> {
+    if text.len() == 10 {
+        return date_micros(text);
+    }
+    let timestamp: Timestamp = serde_json::from_str(&format!("\"{text}\"")).ok()?;
+    Some(micros_from_timestamp(&timestamp))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ pub static AUTHZ: AuthzTable = AuthzTable {
         rule("GetOrganisation", Roles(&[Admin, Service, Applicant])),
         rule("RegisterPerson", Roles(&[Admin, Applicant])),
         rule("CreateUserGroup", Roles(&[Admin, Applicant])),
+        rule("GetUserGroup", Roles(&[Admin, Service, Applicant])),
         rule("ListAgreementTemplates", Public),
         rule("CreateAccessRequest", Roles(&[Admin, Applicant])),
         rule("GetAccessRequest", Roles(&[Admin, Service, Applicant, Operator])),

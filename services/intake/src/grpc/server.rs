@@ -398,10 +398,24 @@ impl IntakeService for IntakeApi {
             leader_person_id: given.leader_person_id,
             member_person_ids: given.member_person_ids,
             organisation_id: organisation,
+            members: Vec::new(),
             create_time: Some(timestamp_from_micros(crate::store::now())),
         };
         violations.into_result()?;
         Ok(Response::new(self.store.create_user_group(group, key.as_ref()).await?))
+    }
+
+    async fn get_user_group(&self, request: Request<proto::GetUserGroupRequest>) -> Reply<proto::UserGroup> {
+        let caller = caller(&request)?;
+        let id = request.into_inner().id;
+        if id.is_empty() {
+            return Err(InvalidInput::single("id", "is required").into());
+        }
+        let group = self.store.get_user_group(&id).await?;
+        if !(caller.is_admin() || caller.has_role(Role::Service) || owns(&caller, &group.organisation_id)) {
+            return Err(IntakeError::PermissionDenied(format!("user group {id:?} is not yours to see")).into());
+        }
+        Ok(Response::new(group))
     }
 
     async fn list_agreement_templates(

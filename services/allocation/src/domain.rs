@@ -1,0 +1,5 @@
+//! The allocation's domain rules, free of tonic and SQL.
+
+pub mod countries;
+pub mod eligibility;
+pub mod solver;

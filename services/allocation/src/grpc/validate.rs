@@ -1,0 +1,129 @@
+//! Checks of the fields a caller sends; each violation names its field, and all are reported at once.
+
+use rti_platform::country::normalize_country;
+use rti_platform::error::Violations;
+use rti_platform::ids::is_valid_id;
+use rti_proto::allocation as proto;
+
+pub const MAX_TITLE_CHARS: usize = 300;
+pub const MAX_TEXT_CHARS: usize = 5_000;
+
+/// A text of at most `max` characters, trimmed.
+pub fn text(value: &str, field: &str, max: usize, required: bool, violations: &mut Violations) -> String {
+    let value = value.trim();
+    if required && value.is_empty() {
+        violations.add(field, "is required");
+    } else if value.chars().count() > max {
+        violations.add(field, format!("must be at most {max} characters"));
+    }
+    value.to_owned()
+}
+
+/// An id the caller refers to: required and a UUID.
+pub fn reference(value: &str, field: &str, violations: &mut Violations) {
+    if value.is_empty() {
+        violations.add(field, "is required");
+    } else if !is_valid_id(value) {
+        violations.add(field, "must be a UUID");
+    }
+}
+
+/// A caller's idempotency key: 1..128 characters.
+pub fn request_id(value: &str, field: &str, violations: &mut Violations) {
+    if value.is_empty() || value.chars().count() > 128 {
+        violations.add(field, "is required: 1 to 128 characters, the same on a retry");
+    }
+}
+
+/// The rulebook as the caller sends it, with the programme's defaults applied (TA-6: 20 %;
+/// partial grants down to 50 %), so what is stored is what is applied.
+pub fn rulebook(given: Option<&proto::Rulebook>, violations: &mut Violations) -> proto::Rulebook {
+    let mut rulebook = given.cloned().unwrap_or(proto::Rulebook {
+        transnationality: true,
+        sme_dissemination_exemption: true,
+        ..proto::Rulebook::default()
+    });
+    percent(
+        &mut rulebook.non_eu_cap_percent,
+        20,
+        "rulebook.non_eu_cap_percent",
+        violations,
+    );
+    percent(
+        &mut rulebook.min_grant_percent,
+        50,
+        "rulebook.min_grant_percent",
+        violations,
+    );
+    if !(0..=100).contains(&rulebook.country_cap_percent) {
+        violations.add("rulebook.country_cap_percent", "must be 0 (no cap) to 100");
+    }
+    for (value, field) in [
+        (rulebook.new_user_bonus, "rulebook.new_user_bonus"),
+        (rulebook.no_equivalent_ri_bonus, "rulebook.no_equivalent_ri_bonus"),
+        (rulebook.widening_bonus, "rulebook.widening_bonus"),
+    ] {
+        if !(0.0..=5.0).contains(&value) {
+            violations.add(field, "must be 0 to 5 points");
+        }
+    }
+    if !(0.0..=10.0).contains(&rulebook.score_threshold) {
+        violations.add("rulebook.score_threshold", "must be 0 to 10");
+    }
+    rulebook.reason = text(&rulebook.reason, "rulebook.reason", MAX_TEXT_CHARS, false, violations);
+    rulebook
+}
+
+fn percent(value: &mut i32, default: i32, field: &str, violations: &mut Violations) {
+    if *value == 0 {
+        *value = default;
+    } else if !(1..=100).contains(value) {
+        violations.add(field, "must be 1 to 100 (0 for the programme's default)");
+    }
+}
+
+/// Countries of a list, normalised (EL → GR, UK → GB).
+pub fn countries(values: &[String], field: &str, violations: &mut Violations) -> Vec<String> {
+    values
+        .iter()
+        .enumerate()
+        .filter_map(|(index, value)| match normalize_country(value) {
+            Ok(code) => Some(code),
+            Err(error) => {
+                violations.add(format!("{field}[{index}]"), error.to_string());
+                None
+            }
+        })
+        .collect()
+}
+
+/// The call's criteria: at least one, unique names, weights > 0.
+pub fn criteria(given: &[proto::Criterion], violations: &mut Violations) -> Vec<proto::Criterion> {
+    if given.is_empty() {
+        violations.add(
+            "criteria",
+            "at least one selection criterion is required (TA-7: merit, feasibility)",
+        );
+    }
+    let mut criteria: Vec<proto::Criterion> = Vec::with_capacity(given.len());
+    for (index, criterion) in given.iter().enumerate() {
+        let name = text(
+            &criterion.name,
+            &format!("criteria[{index}].name"),
+            64,
+            true,
+            violations,
+        );
+        if criteria.iter().any(|seen| seen.name == name) {
+            violations.add(format!("criteria[{index}].name"), "is listed twice");
+        }
+        if !(criterion.weight.is_finite() && criterion.weight > 0.0) {
+            violations.add(format!("criteria[{index}].weight"), "must be greater than 0");
+        }
+        criteria.push(proto::Criterion {
+            name,
+            weight: criterion.weight,
+        });
+    }
+    criteria
+}

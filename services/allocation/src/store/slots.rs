@@ -1,0 +1,366 @@
+//! Slots: an offer is written PENDING before the registry is asked for the units, and HELD after.
+//! A crash in between leaves a PENDING row whose reservation id is the slot id, so the sweeper can
+//! release it in the registry (idempotently) and end the slot: no reservation is ever orphaned.
+
+use rti_platform::time::{now_micros, timestamp_from_micros};
+use rti_proto::allocation as proto;
+use rti_proto::common::event::Payload;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{AllocationStore, from_json};
+use crate::error::{AllocationError, AllocationResult};
+
+/// Internal status of an offer whose registry reservation is not yet known to be taken.
+pub const PENDING: &str = "PENDING";
+
+/// Statuses that hold units of a grant or a request (a new offer must fit beside them).
+pub const LIVE_SLOT_STATUSES: [&str; 5] = [
+    PENDING,
+    "SLOT_STATUS_HELD",
+    "SLOT_STATUS_ACCEPTED",
+    "SLOT_STATUS_CONFIRMED",
+    "SLOT_STATUS_DELIVERED",
+];
+
+const SLOT_COLUMNS: &str = "id, access_request_id, installation_id, window_id, units, status, expire_at, \
+    delivered_units, lost_units, lost_reason, reason, created_at, updated_at, infrastructure_id";
+
+/// A slot as stored, with what only the store knows.
+#[derive(Debug, Clone)]
+pub struct StoredSlot {
+    pub slot: proto::Slot,
+    pub infrastructure_id: String,
+    pub pending: bool,
+}
+
+/// What `begin_offer` found.
+#[derive(Debug)]
+pub enum OfferStart {
+    /// A new PENDING slot: reserve in the registry, then `finish_offer`.
+    New(StoredSlot),
+    /// The offer key was used before: this slot (pending ones are resumed by the caller).
+    Existing(StoredSlot),
+}
+
+fn slot_from_row(row: &AnyRow) -> AllocationResult<StoredSlot> {
+    let status: String = row.try_get(5)?;
+    let slot = proto::Slot {
+        id: row.try_get(0)?,
+        access_request_id: row.try_get(1)?,
+        installation_id: row.try_get(2)?,
+        window_id: row.try_get(3)?,
+        units: row.try_get(4)?,
+        status: proto::SlotStatus::from_str_name(&status).unwrap_or_default().into(),
+        expire_time: Some(timestamp_from_micros(row.try_get(6)?)),
+        lane: proto::Lane::Unspecified.into(),
+        delivered_units: row.try_get(7)?,
+        lost_units: row.try_get(8)?,
+        lost_reason: row.try_get(9)?,
+        reason: row.try_get(10)?,
+        create_time: Some(timestamp_from_micros(row.try_get(11)?)),
+        update_time: Some(timestamp_from_micros(row.try_get(12)?)),
+    };
+    Ok(StoredSlot {
+        slot,
+        infrastructure_id: row.try_get(13)?,
+        pending: status == PENDING,
+    })
+}
+
+/// A new offer, as validated by the handler.
+#[derive(Debug, Clone)]
+pub struct NewOffer {
+    pub slot_id: String,
+    pub offer_key: String,
+    pub proposal_id: String,
+    pub installation_id: String,
+    pub infrastructure_id: String,
+    pub window_id: String,
+    pub units: i64,
+    pub expire_at: i64,
+    /// Units the proposal may have at this installation (granted, or requested on the industrial lane).
+    pub entitled_units: i64,
+}
+
+impl AllocationStore {
+    /// Writes a PENDING slot once per offer key, if the units fit in what the proposal is
+    /// entitled to beside its live slots (checked under the proposal's row lock).
+    pub async fn begin_offer(&self, offer: &NewOffer) -> AllocationResult<OfferStart> {
+        let mut transaction = self.database.begin_write().await?;
+        if let Some(existing) = self.slot_by_key(&mut transaction, &offer.offer_key).await? {
+            transaction.rollback().await?;
+            let same = existing.slot.access_request_id == offer.proposal_id
+                && existing.slot.installation_id == offer.installation_id
+                && existing.slot.window_id == offer.window_id
+                && existing.slot.units == offer.units;
+            if !same {
+                return Err(rti_platform::error::InvalidInput::single(
+                    "request_id",
+                    "was already used for another offer",
+                )
+                .into());
+            }
+            return Ok(OfferStart::Existing(existing));
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM proposals WHERE id = $1{}",
+            self.lock_clause()
+        )))
+        .bind(&offer.proposal_id)
+        .fetch_one(&mut *transaction)
+        .await?;
+        let live = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT CAST(COALESCE(SUM(units), 0) AS BIGINT) FROM slots WHERE access_request_id = $1 \
+             AND installation_id = $2 AND status IN ({})",
+            quoted(&LIVE_SLOT_STATUSES)
+        )))
+        .bind(&offer.proposal_id)
+        .bind(&offer.installation_id)
+        .fetch_one(&mut *transaction)
+        .await?
+        .try_get::<i64, _>(0)?;
+        if live + offer.units > offer.entitled_units {
+            return Err(AllocationError::FailedPrecondition(format!(
+                "{} units do not fit: request {} may have {} units at installation {} and {} are already offered",
+                offer.units, offer.proposal_id, offer.entitled_units, offer.installation_id, live
+            )));
+        }
+        let now = now_micros();
+        sqlx::query(
+            "INSERT INTO slots (id, offer_key, access_request_id, installation_id, infrastructure_id, window_id, \
+             units, status, expire_at, delivered_units, lost_units, lost_reason, reason, released, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, '', '', 0, $10, $10)",
+        )
+        .bind(&offer.slot_id)
+        .bind(&offer.offer_key)
+        .bind(&offer.proposal_id)
+        .bind(&offer.installation_id)
+        .bind(&offer.infrastructure_id)
+        .bind(&offer.window_id)
+        .bind(offer.units)
+        .bind(PENDING)
+        .bind(offer.expire_at)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(OfferStart::New(self.get_slot(&offer.slot_id).await?))
+    }
+
+    async fn slot_by_key(
+        &self,
+        transaction: &mut rti_platform::db::WriteTx,
+        offer_key: &str,
+    ) -> AllocationResult<Option<StoredSlot>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SLOT_COLUMNS} FROM slots WHERE offer_key = $1"
+        )))
+        .bind(offer_key)
+        .fetch_optional(&mut **transaction)
+        .await?;
+        row.as_ref().map(slot_from_row).transpose()
+    }
+
+    pub async fn get_slot(&self, id: &str) -> AllocationResult<StoredSlot> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SLOT_COLUMNS} FROM slots WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.database.readers())
+        .await?
+        .ok_or_else(|| AllocationError::not_found("slot", id))?;
+        let mut stored = slot_from_row(&row)?;
+        self.fill_lane(&mut stored.slot).await?;
+        Ok(stored)
+    }
+
+    async fn fill_lane(&self, slot: &mut proto::Slot) -> AllocationResult<()> {
+        let row = sqlx::query("SELECT lane FROM proposals WHERE id = $1")
+            .bind(&slot.access_request_id)
+            .fetch_one(self.database.readers())
+            .await?;
+        slot.lane = proto::Lane::from_str_name(&row.try_get::<String, _>(0)?)
+            .unwrap_or_default()
+            .into();
+        Ok(())
+    }
+
+    pub async fn slots_of(&self, access_request_id: &str) -> AllocationResult<Vec<StoredSlot>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SLOT_COLUMNS} FROM slots WHERE access_request_id = $1 ORDER BY id"
+        )))
+        .bind(access_request_id)
+        .fetch_all(self.database.readers())
+        .await?;
+        let mut slots = rows.iter().map(slot_from_row).collect::<AllocationResult<Vec<_>>>()?;
+        for stored in &mut slots {
+            self.fill_lane(&mut stored.slot).await?;
+        }
+        Ok(slots)
+    }
+
+    /// Ids of slots in `status` whose time is up: PENDING ones created before `before` (an
+    /// interrupted offer), HELD ones whose hold expired before `before`.
+    pub async fn slots_due(&self, status: &str, before: i64) -> AllocationResult<Vec<String>> {
+        let column = if status == PENDING { "created_at" } else { "expire_at" };
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM slots WHERE status = $1 AND {column} < $2 ORDER BY id LIMIT 500"
+        )))
+        .bind(status)
+        .bind(before)
+        .fetch_all(self.database.readers())
+        .await?
+        .iter()
+        .map(|row| Ok(row.try_get(0)?))
+        .collect()
+    }
+
+    /// Moves a slot from one of `from` to `to` with `update`, and writes its event; refused
+    /// with the slot's actual state when it is in none of `from` (a concurrent change won).
+    pub async fn transition(
+        &self,
+        slot_id: &str,
+        from: &[&str],
+        to: proto::SlotStatus,
+        update: SlotUpdate,
+    ) -> AllocationResult<proto::Slot> {
+        let mut transaction = self.database.begin_write().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SLOT_COLUMNS} FROM slots WHERE id = $1{}",
+            self.lock_clause()
+        )))
+        .bind(slot_id)
+        .fetch_optional(&mut *transaction)
+        .await?
+        .ok_or_else(|| AllocationError::not_found("slot", slot_id))?;
+        let before = slot_from_row(&row)?;
+        let before_status = row.try_get::<String, _>(5)?;
+        if !from.contains(&before_status.as_str()) {
+            transaction.rollback().await?;
+            let shown = if before.pending {
+                "being offered".to_owned()
+            } else {
+                before.slot.status().as_str_name().to_owned()
+            };
+            return Err(AllocationError::FailedPrecondition(format!(
+                "slot {slot_id} is {shown}; this step needs it {}",
+                from.join(" or ")
+            )));
+        }
+        let now = now_micros();
+        sqlx::query(
+            "UPDATE slots SET status = $2, delivered_units = $3, lost_units = $4, lost_reason = $5, reason = $6, \
+             updated_at = $7 WHERE id = $1",
+        )
+        .bind(slot_id)
+        .bind(to.as_str_name())
+        .bind(update.delivered_units.unwrap_or(before.slot.delivered_units))
+        .bind(update.lost_units.unwrap_or(before.slot.lost_units))
+        .bind(update.lost_reason.clone().unwrap_or(before.slot.lost_reason.clone()))
+        .bind(update.reason.clone().unwrap_or(before.slot.reason.clone()))
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        let proposal_row = sqlx::query("SELECT body FROM proposals WHERE id = $1")
+            .bind(&before.slot.access_request_id)
+            .fetch_one(&mut *transaction)
+            .await?;
+        let proposal: proto::Proposal = from_json(&proposal_row.try_get::<String, _>(0)?)?;
+        let scheduled =
+            to == proto::SlotStatus::Confirmed && self.every_part_confirmed(&mut transaction, &proposal).await?;
+        let from_status = if before.pending {
+            proto::SlotStatus::Unspecified
+        } else {
+            before.slot.status()
+        };
+        let event = Payload::SlotStatusChanged(proto::SlotStatusChanged {
+            slot_id: slot_id.to_owned(),
+            access_request_id: proposal.id.clone(),
+            call_id: proposal.call_id.clone(),
+            lane: proposal.lane,
+            installation_id: before.slot.installation_id.clone(),
+            units: before.slot.units,
+            from: from_status.into(),
+            to: to.into(),
+            request_scheduled: scheduled,
+            delivered_units: update.delivered_units.unwrap_or(0),
+            lost_units: update.lost_units.unwrap_or(0),
+            non_eu_majority: proposal.non_eu_majority,
+            organisation_id: proposal.organisation_id.clone(),
+            time: Some(timestamp_from_micros(now)),
+        });
+        self.finish(transaction, vec![(slot_id.to_owned(), event)]).await?;
+        Ok(self.get_slot(slot_id).await?.slot)
+    }
+
+    /// Whether every installation the proposal asked for has a confirmed (or delivered) slot.
+    async fn every_part_confirmed(
+        &self,
+        transaction: &mut rti_platform::db::WriteTx,
+        proposal: &proto::Proposal,
+    ) -> AllocationResult<bool> {
+        for part in &proposal.requested {
+            let row = sqlx::query(
+                "SELECT COUNT(*) FROM slots WHERE access_request_id = $1 AND installation_id = $2 \
+                 AND status IN ('SLOT_STATUS_CONFIRMED', 'SLOT_STATUS_DELIVERED')",
+            )
+            .bind(&proposal.id)
+            .bind(&part.installation_id)
+            .fetch_one(&mut **transaction)
+            .await?;
+            if row.try_get::<i64, _>(0)? == 0 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Ended slots (declined, expired) whose registry reservation is not yet known to be released.
+    pub async fn unreleased(&self) -> AllocationResult<Vec<String>> {
+        sqlx::query(
+            "SELECT id FROM slots WHERE released = 0 AND status IN ('SLOT_STATUS_DECLINED', 'SLOT_STATUS_EXPIRED') \
+             ORDER BY id LIMIT 500",
+        )
+        .fetch_all(self.database.readers())
+        .await?
+        .iter()
+        .map(|row| Ok(row.try_get(0)?))
+        .collect()
+    }
+
+    pub async fn mark_released(&self, slot_id: &str) -> AllocationResult<()> {
+        let mut transaction = self.database.begin_write().await?;
+        sqlx::query("UPDATE slots SET released = 1 WHERE id = $1")
+            .bind(slot_id)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Whether every requested installation of a request has a confirmed or delivered slot.
+    pub async fn scheduled(&self, proposal: &proto::Proposal) -> AllocationResult<bool> {
+        let mut transaction = self.database.begin_write().await?;
+        let scheduled = self.every_part_confirmed(&mut transaction, proposal).await?;
+        transaction.rollback().await?;
+        Ok(scheduled)
+    }
+}
+
+/// Fields a transition changes; `None` keeps the stored value.
+#[derive(Debug, Clone, Default)]
+pub struct SlotUpdate {
+    pub delivered_units: Option<i64>,
+    pub lost_units: Option<i64>,
+    pub lost_reason: Option<String>,
+    pub reason: Option<String>,
+}
+
+fn quoted(statuses: &[&str]) -> String {
+    statuses
+        .iter()
+        .map(|status| format!("'{status}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
