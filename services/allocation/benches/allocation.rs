@@ -12,6 +12,7 @@ const SEEDS: [u64; 3] = [1, 2, 3];
 const REPETITIONS: usize = 21;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    print_load("before");
     println!(
         "| P | seed | inst. | LP bound | allocate (÷LP) | greedy (÷LP) | allocate | greedy | lp_bound | TA-6 cap | country caps binding |"
     );
@@ -42,7 +43,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     }
+    print_load("after");
     Ok(())
+}
+
+/// Other work on the machine moves the times (not the objectives), so say how busy it was.
+fn print_load(when: &str) {
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!("load average {when}: {}", load.trim());
+    }
 }
 
 /// Median wall time of `REPETITIONS` runs; the result is kept alive so the work is not optimised away.

@@ -1,5 +1,6 @@
 //! Follows intake's event stream: a transnational-access request that reaches IN_REVIEW becomes
-//! a proposal here, evaluated at once; one withdrawn or declined leaves review. The stream's
+//! a proposal here, evaluated at once; an accepted industrial-lane request waits for the
+//! operator's slots (no panel); one withdrawn or declined leaves review. The stream's
 //! cursor is stored with the change each event causes, so a restart resumes without loss and a
 //! replay changes nothing twice.
 
@@ -53,6 +54,16 @@ async fn apply(api: &AllocationApi, change: &AccessRequestStatusChanged, sequenc
                 return api.store.advance_cursor(SOURCE, sequence).await;
             };
             api.receive_proposal(&request, cursor).await?;
+            Ok(())
+        }
+        (Lane::Industrial, AccessRequestStatus::Accepted) => {
+            let Some(request) = api.peers.access_request(&change.access_request_id).await? else {
+                return api.store.advance_cursor(SOURCE, sequence).await;
+            };
+            if api.store.find_proposal(&request.id).await?.is_some() {
+                return api.store.advance_cursor(SOURCE, sequence).await;
+            }
+            api.receive_industrial(&request, cursor).await?;
             Ok(())
         }
         (_, AccessRequestStatus::Withdrawn | AccessRequestStatus::Declined) => {

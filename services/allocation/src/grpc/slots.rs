@@ -38,6 +38,15 @@ impl AllocationApi {
                 "request {access_request_id} is not an accepted industrial-lane request nor a proposal of a call"
             )));
         }
+        self.receive_industrial(&request, None).await
+    }
+
+    /// An accepted industrial-lane request, stored for the operator's slots: no panel, no call.
+    pub(crate) async fn receive_industrial(
+        &self,
+        request: &intake::AccessRequest,
+        cursor: Option<(&str, i64)>,
+    ) -> AllocationResult<proto::Proposal> {
         let proposal = proto::Proposal {
             id: request.id.clone(),
             lane: proto::Lane::Industrial.into(),
@@ -54,7 +63,7 @@ impl AllocationApi {
             create_time: request.create_time,
             ..proto::Proposal::default()
         };
-        self.store.save_proposal(&proposal, None, Vec::new()).await?;
+        self.store.save_proposal(&proposal, cursor, Vec::new()).await?;
         self.store.get_proposal(&proposal.id).await
     }
 
