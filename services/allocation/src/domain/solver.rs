@@ -926,7 +926,7 @@ fn improve_by_dropping(prepared: &Prepared<'_>, ledger: &mut Ledger) {
 }
 
 /// Work budget of [`improve_by_dropping`], in candidate moves.
-const LOCAL_SEARCH_WORK: usize = 40_000;
+const LOCAL_SEARCH_WORK: usize = 10_000;
 
 /// Column generation stops adding candidates after this many rounds and solves the full LP.
 const MAX_PRICING_ROUNDS: usize = 40;

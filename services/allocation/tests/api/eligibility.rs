@@ -303,15 +303,7 @@ async fn ta5_dissemination_and_the_sme_exemption(backend: Backend) {
         .amend_rulebook(&coordinator(), &call.id, strict, "no confidential results")
         .await
         .expect("amends");
-    let refused = eventually("the proposal to be evaluated under version 2", || async {
-        let proposal = world.proposal(&kept.id).await;
-        proposal
-            .findings
-            .iter()
-            .all(|finding| finding.rulebook_version == 2)
-            .then_some(proposal)
-    })
-    .await;
+    let refused = world.evaluated_under(&kept.id, 2).await;
     assert!(ta5_fails(&refused), "{:#?}", refused.findings);
     let still_public = world.proposal(&public.id).await;
     assert!(!ta5_fails(&still_public), "a disseminating group is not concerned");
@@ -381,15 +373,11 @@ async fn ctry2_association_counts_from_its_effective_date(backend: Backend) {
 
 async fn ctry7_an_eu_only_call_refuses_an_organisation_from_elsewhere(backend: Backend) {
     let Some(world) = world(backend).await else { return };
-    let call = world
-        .open_call(proto::CreateCallRequest {
-            rulebook: Some(proto::Rulebook {
-                eu_only: true,
-                ..rulebook()
-            }),
-            ..call_request(vec![offered(&world.de, 50)])
-        })
-        .await;
+    let eu_only = proto::Rulebook {
+        eu_only: true,
+        ..rulebook()
+    };
+    let call = world.call_under(eu_only, vec![offered(&world.de, 50)]).await;
     let users = [works_in("FR"), works_in("PL")];
     let american = world.applicant(company("US", "Sensorics Inc.")).await;
     let refused = at_de(&world, &american, &call, &users).await;
@@ -439,12 +427,7 @@ async fn eligibility_is_evaluated_again_on_request_and_under_an_amended_rulebook
         .amend_rulebook(&coordinator(), &call.id, without_ta2, "national access is allowed")
         .await
         .expect("amends");
-    let evaluated = eventually("the proposal to be evaluated under version 2", || async {
-        let proposal = world.proposal(&at_home.id).await;
-        (!proposal.findings.is_empty() && proposal.findings.iter().all(|finding| finding.rulebook_version == 2))
-            .then_some(proposal)
-    })
-    .await;
+    let evaluated = world.evaluated_under(&at_home.id, 2).await;
     assert!(!fails_at(&evaluated, world.de.id()), "{:#?}", evaluated.findings);
     assert_ne!(evaluated.eligibility(), Outcome::Fail);
     world.stop().await;

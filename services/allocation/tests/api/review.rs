@@ -321,15 +321,11 @@ async fn ta7_groups_from_countries_without_an_equivalent_ri_get_priority(backend
         equivalent_ri_countries: vec!["FR".into()],
         ..offered(&world.de, 50)
     };
-    let call = world
-        .open_call(proto::CreateCallRequest {
-            rulebook: Some(proto::Rulebook {
-                no_equivalent_ri_bonus: 2.0,
-                ..rulebook()
-            }),
-            ..call_request(vec![with_equivalent])
-        })
-        .await;
+    let bonus = proto::Rulebook {
+        no_equivalent_ri_bonus: 2.0,
+        ..rulebook()
+    };
+    let call = world.call_under(bonus, vec![with_equivalent]).await;
     let french = world.applicant(university("FR", "Université d'Essai")).await;
     let polish = world.applicant(university("PL", "Politechnika Testowa")).await;
     let asks = [(world.de.id(), 10)];
@@ -363,15 +359,11 @@ async fn ta7_groups_from_countries_without_an_equivalent_ri_get_priority(backend
 async fn a_proposal_that_cannot_be_allocated_says_why(backend: Backend) {
     let Some(world) = world(backend).await else { return };
     let applicant = world.applicant(university("PL", "Politechnika Testowa")).await;
-    let call = world
-        .open_call(proto::CreateCallRequest {
-            rulebook: Some(proto::Rulebook {
-                score_threshold: 5.0,
-                ..rulebook()
-            }),
-            ..call_request(vec![offered(&world.de, 100)])
-        })
-        .await;
+    let threshold = proto::Rulebook {
+        score_threshold: 5.0,
+        ..rulebook()
+    };
+    let call = world.call_under(threshold, vec![offered(&world.de, 100)]).await;
     let asks = [(world.de.id(), 10)];
     let abroad = users_in("PL", 2);
     let sound = world.propose(&applicant, &call.id, &asks, &abroad).await;

@@ -147,6 +147,15 @@ impl World {
             .expect("creates the call")
     }
 
+    /// A call over `installations` under `rules`.
+    pub async fn call_under(&self, rules: proto::Rulebook, installations: Vec<proto::CallInstallation>) -> proto::Call {
+        self.open_call(proto::CreateCallRequest {
+            rulebook: Some(rules),
+            ..call_request(installations)
+        })
+        .await
+    }
+
     /// A call offering `units` of each site, under [`rulebook`].
     pub async fn call_for(&self, offers: &[(&Site, i64)]) -> proto::Call {
         let installations = offers.iter().map(|(site, units)| offered(site, *units)).collect();

@@ -295,6 +295,21 @@ impl World {
         .await
     }
 
+    /// The proposal once every finding is under rulebook `version` (an amendment re-evaluates
+    /// the call's proposals).
+    pub async fn evaluated_under(&self, id: &str, version: i32) -> proto::Proposal {
+        eventually(&format!("{id} to be evaluated under version {version}"), || async {
+            let proposal = self.proposal(id).await;
+            let evaluated = !proposal.findings.is_empty()
+                && proposal
+                    .findings
+                    .iter()
+                    .all(|finding| finding.rulebook_version == version);
+            evaluated.then_some(proposal)
+        })
+        .await
+    }
+
     /// An industrial-lane request of `applicant` for `units` of `installation_id`, quoted by
     /// `operator` and accepted, as allocation has received it.
     pub async fn accepted_industrial(
