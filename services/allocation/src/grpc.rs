@@ -82,3 +82,12 @@ fn rulebook(call: &proto::Call) -> AllocationResult<&proto::Rulebook> {
         .as_ref()
         .ok_or_else(|| AllocationError::Corrupt(format!("call {} has no rulebook", call.id)))
 }
+
+/// TA-6's denominator: the grant's planned units, or the units the call offers when unset.
+fn planned_units(call: &proto::Call) -> i64 {
+    if call.grant_planned_units > 0 {
+        call.grant_planned_units
+    } else {
+        call.installations.iter().map(|installation| installation.units).sum()
+    }
+}

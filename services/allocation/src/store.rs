@@ -43,6 +43,16 @@ pub struct IdempotencyKey {
     pub hash: String,
 }
 
+/// Where the group leader works: the country per-country caps and reports count it under.
+pub fn leader_work_country(proposal: &proto::Proposal) -> String {
+    proposal
+        .members
+        .iter()
+        .find(|member| member.leader)
+        .map(|member| member.work_country.clone())
+        .unwrap_or_default()
+}
+
 /// An event to append with a change.
 pub type Change = (String, Payload);
 
@@ -597,12 +607,7 @@ impl AllocationStore {
                     requested: line.requested.clone(),
                     non_eu_majority: line.non_eu_majority,
                     organisation_id: proposal.organisation_id.clone(),
-                    leader_work_country: proposal
-                        .members
-                        .iter()
-                        .find(|member| member.leader)
-                        .map(|member| member.work_country.clone())
-                        .unwrap_or_default(),
+                    leader_work_country: leader_work_country(&proposal),
                     explanation: line.explanation.clone(),
                     decide_time: allocation.create_time,
                 }),

@@ -19,6 +19,7 @@ pub mod server;
 pub mod shutdown;
 pub mod telemetry;
 pub mod time;
+pub mod validate;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -192,6 +192,12 @@ pub fn overall(findings: &[Finding]) -> Outcome {
         .unwrap_or(Outcome::Pass)
 }
 
+/// TA-6: the units non-EU/AC-majority groups may still be granted: `cap_percent` of the grant's
+/// planned units, less what such groups already hold from earlier calls of the same grant.
+pub fn non_eu_budget(planned_units: u64, cap_percent: u32, already_granted: u64) -> u64 {
+    (planned_units * u64::from(cap_percent) / 100).saturating_sub(already_granted)
+}
+
 /// TA-6: whether the majority of the group's users (leader included) works outside EU/associated countries on `on`.
 /// Strictly more than half; Pillar-II-only association counts as outside (CTRY-3).
 pub fn non_eu_majority(table: &CountryTable, on: i64, group: &Group) -> bool {
@@ -1084,5 +1090,13 @@ mod tests {
             overall(&with(&[Outcome::Fail, Outcome::Warn, Outcome::Pass])),
             Outcome::Fail
         );
+    }
+
+    #[test]
+    fn ta6_budget_is_the_cap_share_of_planned_units_less_what_is_held() {
+        assert_eq!(non_eu_budget(100, 20, 0), 20);
+        assert_eq!(non_eu_budget(100, 20, 15), 5);
+        assert_eq!(non_eu_budget(100, 20, 30), 0);
+        assert_eq!(non_eu_budget(99, 20, 0), 19, "rounded down: the cap is never exceeded");
     }
 }

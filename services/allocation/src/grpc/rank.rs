@@ -8,11 +8,12 @@ use rti_platform::time::{now_micros, timestamp_from_micros};
 use rti_proto::allocation as proto;
 
 use super::evaluate::{domain_group, domain_rulebook, domain_site, reference_date};
-use super::{AllocationApi, offered, rulebook};
+use super::{AllocationApi, offered, planned_units, rulebook};
 use crate::domain::countries::CountryTable;
 use crate::domain::eligibility;
 use crate::domain::solver::{self, Candidate, Decision, Instance, Limit};
 use crate::error::{AllocationError, AllocationResult};
+use crate::store::leader_work_country;
 
 /// Mean of the panel's weighted scores; `None` without reviews.
 fn mean_score(proposal: &proto::Proposal) -> Option<f64> {
@@ -140,33 +141,21 @@ impl AllocationApi {
             .iter()
             .map(|i| u64::try_from(i.units).unwrap_or(0))
             .sum();
-        let planned = if call.grant_planned_units > 0 {
-            u64::try_from(call.grant_planned_units).unwrap_or(0)
-        } else {
-            offered_units
-        };
-        // TA-6: 20 % (or the rulebook's share) of the grant's planned units, less what
-        // non-EU/AC-majority groups already hold from earlier calls of the same grant.
-        let cap_units = planned * u64::try_from(rules.non_eu_cap_percent).unwrap_or(20) / 100;
-        let used_elsewhere = u64::try_from(
-            self.store
-                .non_eu_granted_elsewhere(&call.grant_agreement, &call.id)
-                .await?,
-        )
-        .unwrap_or(0);
-        let non_eu_budget = cap_units.saturating_sub(used_elsewhere);
+        let held_elsewhere = self
+            .store
+            .non_eu_granted_elsewhere(&call.grant_agreement, &call.id)
+            .await?;
+        let non_eu_budget = eligibility::non_eu_budget(
+            u64::try_from(planned_units(call)).unwrap_or(0),
+            u32::try_from(rules.non_eu_cap_percent).unwrap_or(20),
+            u64::try_from(held_elsewhere).unwrap_or(0),
+        );
         let mut candidates = Vec::new();
         let mut entries = Vec::new();
         for (entry, proposal) in &ranked {
             if !entry.allocatable {
                 continue;
             }
-            let leader_country = proposal
-                .members
-                .iter()
-                .find(|member| member.leader)
-                .map(|member| member.work_country.clone())
-                .unwrap_or_default();
             candidates.push(Candidate {
                 key: proposal.id.clone(),
                 parts: proposal
@@ -182,7 +171,7 @@ impl AllocationApi {
                 // Scores run from 0; a proposal scored 0 still competes for what is left.
                 score: entry.total.max(0.01),
                 non_eu_majority: proposal.non_eu_majority,
-                country: leader_country,
+                country: leader_work_country(proposal),
             });
             entries.push((entry, proposal));
         }

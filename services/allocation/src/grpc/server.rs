@@ -14,7 +14,7 @@ use rti_proto::common::SubscribeRequest;
 use tonic::{Request, Response, Status};
 
 use super::validate::{self, MAX_TEXT_CHARS, MAX_TITLE_CHARS};
-use super::{AllocationApi, Reply, caller, denied, offered, oversees, owns};
+use super::{AllocationApi, Reply, caller, denied, offered, oversees, owns, planned_units};
 use crate::domain::countries::CountryTable;
 use crate::error::{AllocationError, AllocationResult};
 use crate::store::IdempotencyKey;
@@ -397,9 +397,8 @@ impl AllocationService for AllocationApi {
         self.store
             .declare_conflict(&proposal.id, &caller.subject, &reason)
             .await?;
-        let mut proposal = self.store.get_proposal(&proposal.id).await?;
         // The declarer no longer sees the proposal's content beyond its id.
-        proposal = proto::Proposal {
+        let proposal = proto::Proposal {
             id: proposal.id,
             call_id: proposal.call_id,
             ..proto::Proposal::default()
@@ -616,12 +615,7 @@ impl AllocationService for AllocationApi {
     async fn get_ledger(&self, request: Request<proto::GetLedgerRequest>) -> Reply<proto::Ledger> {
         let call = self.open_call(&request.into_inner().call_id, "call_id").await?;
         let units = self.store.ledger_units(&call.id).await?;
-        let offered_units: i64 = call.installations.iter().map(|installation| installation.units).sum();
-        let planned = if call.grant_planned_units > 0 {
-            call.grant_planned_units
-        } else {
-            offered_units
-        };
+        let planned = planned_units(&call);
         let share = |units: i64| {
             if planned > 0 {
                 units as f64 / planned as f64

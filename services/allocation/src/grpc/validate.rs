@@ -2,31 +2,11 @@
 
 use rti_platform::country::normalize_country;
 use rti_platform::error::Violations;
-use rti_platform::ids::is_valid_id;
+pub use rti_platform::validate::{reference, text};
 use rti_proto::allocation as proto;
 
 pub const MAX_TITLE_CHARS: usize = 300;
 pub const MAX_TEXT_CHARS: usize = 5_000;
-
-/// A text of at most `max` characters, trimmed.
-pub fn text(value: &str, field: &str, max: usize, required: bool, violations: &mut Violations) -> String {
-    let value = value.trim();
-    if required && value.is_empty() {
-        violations.add(field, "is required");
-    } else if value.chars().count() > max {
-        violations.add(field, format!("must be at most {max} characters"));
-    }
-    value.to_owned()
-}
-
-/// An id the caller refers to: required and a UUID.
-pub fn reference(value: &str, field: &str, violations: &mut Violations) {
-    if value.is_empty() {
-        violations.add(field, "is required");
-    } else if !is_valid_id(value) {
-        violations.add(field, "must be a UUID");
-    }
-}
 
 /// A caller's idempotency key: 1..128 characters.
 pub fn request_id(value: &str, field: &str, violations: &mut Violations) {

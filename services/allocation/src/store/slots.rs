@@ -267,8 +267,8 @@ impl AllocationStore {
             .fetch_one(&mut *transaction)
             .await?;
         let proposal: proto::Proposal = from_json(&proposal_row.try_get::<String, _>(0)?)?;
-        let scheduled =
-            to == proto::SlotStatus::Confirmed && self.every_part_confirmed(&mut transaction, &proposal).await?;
+        let scheduled = to == proto::SlotStatus::Confirmed
+            && confirmed_parts(&mut *transaction, &proposal.id).await? == proposal.requested.len();
         let from_status = if before.pending {
             proto::SlotStatus::Unspecified
         } else {
@@ -292,28 +292,6 @@ impl AllocationStore {
         });
         self.finish(transaction, vec![(slot_id.to_owned(), event)]).await?;
         Ok(self.get_slot(slot_id).await?.slot)
-    }
-
-    /// Whether every installation the proposal asked for has a confirmed (or delivered) slot.
-    async fn every_part_confirmed(
-        &self,
-        transaction: &mut rti_platform::db::WriteTx,
-        proposal: &proto::Proposal,
-    ) -> AllocationResult<bool> {
-        for part in &proposal.requested {
-            let row = sqlx::query(
-                "SELECT COUNT(*) FROM slots WHERE access_request_id = $1 AND installation_id = $2 \
-                 AND status IN ('SLOT_STATUS_CONFIRMED', 'SLOT_STATUS_DELIVERED')",
-            )
-            .bind(&proposal.id)
-            .bind(&part.installation_id)
-            .fetch_one(&mut **transaction)
-            .await?;
-            if row.try_get::<i64, _>(0)? == 0 {
-                return Ok(false);
-            }
-        }
-        Ok(true)
     }
 
     /// Ended slots (declined, expired) whose registry reservation is not yet known to be released.
@@ -341,10 +319,7 @@ impl AllocationStore {
 
     /// Whether every requested installation of a request has a confirmed or delivered slot.
     pub async fn scheduled(&self, proposal: &proto::Proposal) -> AllocationResult<bool> {
-        let mut transaction = self.database.begin_write().await?;
-        let scheduled = self.every_part_confirmed(&mut transaction, proposal).await?;
-        transaction.rollback().await?;
-        Ok(scheduled)
+        Ok(confirmed_parts(self.database.readers(), &proposal.id).await? == proposal.requested.len())
     }
 }
 
@@ -355,6 +330,22 @@ pub struct SlotUpdate {
     pub lost_units: Option<i64>,
     pub lost_reason: Option<String>,
     pub reason: Option<String>,
+}
+
+/// How many installations of a request have a confirmed or delivered slot (slots are only ever
+/// offered for requested installations).
+async fn confirmed_parts<'c, E>(executor: E, access_request_id: &str) -> AllocationResult<usize>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let row = sqlx::query(
+        "SELECT COUNT(DISTINCT installation_id) FROM slots WHERE access_request_id = $1 \
+         AND status IN ('SLOT_STATUS_CONFIRMED', 'SLOT_STATUS_DELIVERED')",
+    )
+    .bind(access_request_id)
+    .fetch_one(executor)
+    .await?;
+    Ok(usize::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
 }
 
 fn quoted(statuses: &[&str]) -> String {

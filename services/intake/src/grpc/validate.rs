@@ -3,7 +3,7 @@
 
 use rti_platform::country::normalize_country;
 use rti_platform::error::Violations;
-use rti_platform::ids::is_valid_id;
+pub use rti_platform::validate::{reference, text};
 use rti_proto::intake::{self as proto, AgreementKind, ExemptInvestorKind, IpRegime, Lane, OrganisationKind};
 
 use crate::domain::sme::{
@@ -14,17 +14,6 @@ use crate::domain::sme::{
 pub const MAX_NAME_CHARS: usize = 300;
 pub const MAX_TEXT_CHARS: usize = 20_000;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
-
-/// A required text of at most `max` characters, trimmed.
-pub fn text(value: &str, field: &str, max: usize, required: bool, violations: &mut Violations) -> String {
-    let value = value.trim();
-    if required && value.is_empty() {
-        violations.add(field, "is required");
-    } else if value.chars().count() > max {
-        violations.add(field, format!("must be at most {max} characters"));
-    }
-    value.to_owned()
-}
 
 /// A country code, normalised (EL → GR, UK → GB); empty stays empty unless required.
 pub fn country(value: &str, field: &str, required: bool, violations: &mut Violations) -> String {
@@ -38,15 +27,6 @@ pub fn country(value: &str, field: &str, required: bool, violations: &mut Violat
         violations.add(field, error.to_string());
         String::new()
     })
-}
-
-/// An id the caller refers to: required and a UUID.
-pub fn reference(value: &str, field: &str, violations: &mut Violations) {
-    if value.is_empty() {
-        violations.add(field, "is required");
-    } else if !is_valid_id(value) {
-        violations.add(field, "must be a UUID");
-    }
 }
 
 /// A `YYYY-MM-DD` date as UTC microseconds at midnight.
