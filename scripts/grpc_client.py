@@ -7,7 +7,8 @@ a provider and an infrastructure with an admin token, reads the infrastructure b
 that the same write is UNAUTHENTICATED without a token and PERMISSION_DENIED with a funder token.
 With --search QUERY (against `rti up --demo`), it also searches the catalogue anonymously, as an SME
 would, reads the availability of the first hits for the next 60 days, and lists the demo's access
-requests with the admin token.
+requests with the admin token. With --statistics (against `rti up --demo`), it pulls the demo's year
+of usage as the German funder and as the EC funder, grouped by home country and installation.
 
     pip install grpcio grpcio-reflection grpcio-health-checking
     python3 scripts/grpc_client.py 127.0.0.1:8080 --admin-token "$RTI_ADMIN_TOKEN" --funder-token "$RTI_FUNDER_TOKEN"
@@ -34,6 +35,7 @@ SERVICES = [
 ]
 REGISTRY = "rti.registry.v1.RegistryService"
 INTAKE = "rti.intake.v1.IntakeService"
+REPORTING = "rti.reporting.v1.ReportingService"
 
 
 def check(condition, what):
@@ -63,13 +65,29 @@ class Dynamic:
         response = stub(json_format.ParseDict(body, request_class()), metadata=metadata, timeout=10)
         return json_format.MessageToDict(response)
 
+    def stream(self, service, method, body, token=None):
+        """The messages of a server-streaming method, as dictionaries."""
+        method_descriptor = self.pool.FindServiceByName(service).FindMethodByName(method)
+        request_class = message_factory.GetMessageClass(method_descriptor.input_type)
+        response_class = message_factory.GetMessageClass(method_descriptor.output_type)
+        stub = self.channel.unary_stream(
+            f"/{service}/{method}",
+            request_serializer=lambda message: message.SerializeToString(),
+            response_deserializer=response_class.FromString,
+        )
+        metadata = [("authorization", f"Bearer {token}")] if token else None
+        responses = stub(json_format.ParseDict(body, request_class()), metadata=metadata, timeout=30)
+        return [json_format.MessageToDict(response) for response in responses]
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("address", help="the gateway, e.g. 127.0.0.1:8080")
     parser.add_argument("--admin-token", default=os.environ.get("RTI_ADMIN_TOKEN"))
     parser.add_argument("--funder-token", default=os.environ.get("RTI_FUNDER_TOKEN"))
+    parser.add_argument("--funder-ec-token", default=os.environ.get("RTI_FUNDER_EC_TOKEN"))
     parser.add_argument("--search", action="append", default=[], help="a query the demo catalogue must answer")
+    parser.add_argument("--statistics", action="store_true", help="pull the demo's usage statistics")
     args = parser.parse_args()
     if not args.admin_token or not args.funder_token:
         sys.exit("give --admin-token and --funder-token (or RTI_ADMIN_TOKEN and RTI_FUNDER_TOKEN)")
@@ -118,6 +136,10 @@ def main():
         search_and_read_availability(dynamic, query)
     if args.search:
         list_demo_requests(dynamic, args.admin_token)
+    if args.statistics:
+        if not args.funder_ec_token:
+            sys.exit("--statistics needs --funder-ec-token (or RTI_FUNDER_EC_TOKEN)")
+        pull_statistics(dynamic, args.funder_token, args.funder_ec_token)
     print("all checks passed")
 
 
@@ -150,6 +172,38 @@ def list_demo_requests(dynamic, admin_token):
     requests = listed.get("accessRequests", [])
     statuses = sorted({request["status"].removeprefix("ACCESS_REQUEST_STATUS_") for request in requests})
     check(len(statuses) > 1, f"an admin lists the demo access requests, in states {', '.join(statuses)}")
+
+
+def pull_statistics(dynamic, german_funder_token, ec_funder_token):
+    """A year of the demo's usage by home country and installation: the German funder sees its
+    users and its infrastructures' users, with small cells withheld and users per 1000 researchers
+    naming their denominator's year; the EC funder sees every country."""
+    query = {
+        "groupBy": ["home_country", "installation"],
+        "measures": ["users", "units_used", "users_per_1000_researchers"],
+        "filter": {"from": "2025-12-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"},
+    }
+    german = dynamic.stream(REPORTING, "QueryUsageStatistics", query, german_funder_token)
+    check(len(german) > 0, f"the German funder gets {len(german)} rows of a year of statistics")
+    values = [value for row in german for value in row.get("values", [])]
+    withheld = [value for value in values if "withheld" in value]
+    check(len(withheld) > 0, f"{len(withheld)} of its {len(values)} values are withheld, never a number")
+    check(all("integer" not in value and "decimal" not in value for value in withheld), "withheld values carry no number")
+    normalised = [value for value in values if value["measure"] == "users_per_1000_researchers" and "decimal" in value]
+    check(len(normalised) > 0, f"{len(normalised)} values are normalised per 1000 researchers")
+    check(
+        all(value.get("denominator", {}).get("year") and value["denominator"].get("source") for value in normalised),
+        "every normalised value names its denominator's year and source "
+        f"(e.g. {normalised[0]['denominator']['country']} {normalised[0]['denominator']['year']})",
+    )
+    german_countries = {row["groups"][0]["value"] for row in german}
+    check("DE" in german_countries, f"the German funder sees German users (countries: {', '.join(sorted(german_countries))})")
+    everyone = dynamic.stream(REPORTING, "QueryUsageStatistics", query, ec_funder_token)
+    all_countries = {row["groups"][0]["value"] for row in everyone}
+    check(
+        len(all_countries) >= 12 and german_countries < all_countries,
+        f"the EC funder sees every country ({len(all_countries)}), the German funder fewer",
+    )
 
 
 if __name__ == "__main__":

@@ -107,12 +107,19 @@ pub struct ServeArgs {
     /// Most database connections the service opens.
     #[arg(long, env = "RTI_SERVICE_MAX_CONNECTIONS", default_value_t = 8)]
     pub max_connections: u32,
-    /// The registry, for intake and allocation: installations and capacity (http://registry:50051).
+    /// The registry, for intake, allocation and reporting: installations and capacity (http://registry:50051).
     #[arg(long, env = "RTI_SERVICE_REGISTRY_URL", value_name = "URL")]
     pub registry_url: Option<http::Uri>,
-    /// Intake, for allocation: proposals, user groups and accepted requests (http://intake:50051).
+    /// Intake, for allocation and reporting: proposals, user groups and accepted requests (http://intake:50051).
     #[arg(long, env = "RTI_SERVICE_INTAKE_URL", value_name = "URL")]
     pub intake_url: Option<http::Uri>,
+    /// Allocation, for reporting: allocations, slots and deliveries (http://allocation:50051).
+    #[arg(long, env = "RTI_SERVICE_ALLOCATION_URL", value_name = "URL")]
+    pub allocation_url: Option<http::Uri>,
+    /// Reporting: the fewest organisations (and users) a published statistic may rest on
+    /// (docs/disclosure.md).
+    #[arg(long, env = "RTI_REPORTING_DISCLOSURE_THRESHOLD", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub disclosure_threshold: u64,
     #[command(flatten)]
     pub auth: AuthConfig,
     #[command(flatten)]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use rti_gateway::suite::{Databases, Suite, SuiteConfig, authz_tables};
-use rti_gateway::{Gateway, GatewayConfig, Upstreams, demo, demo_requests, dev_secret};
+use rti_gateway::{Gateway, GatewayConfig, Upstreams, demo, demo_requests, demo_usage, dev_secret};
 use rti_platform::auth::{Claims, MIN_SECRET_BYTES, Role, mint_hs256};
 use rti_platform::country::normalize_country;
 use rti_platform::db::{Database, Migrations};
@@ -64,10 +64,12 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     Ok(outcome?)
 }
 
-/// What `rti up --demo` loaded: the catalogue, then intake's organisations and requests.
+/// What `rti up --demo` loaded: the catalogue, intake's organisations and requests, and a year
+/// of usage for the funders.
 struct LoadedDemo {
     catalogue: demo::DemoCatalogue,
     requests: demo_requests::DemoRequests,
+    usage: demo_usage::DemoUsage,
 }
 
 async fn load_demo(address: std::net::SocketAddr, secret: Option<&str>) -> anyhow::Result<LoadedDemo> {
@@ -82,10 +84,17 @@ async fn load_demo(address: std::net::SocketAddr, secret: Option<&str>) -> anyho
     let catalogue = demo::load(channel.clone(), &token)
         .await
         .map_err(|status| anyhow!("loading the demo failed: {}", status.message()))?;
-    let requests = demo_requests::load(channel, &token, &catalogue)
+    let requests = demo_requests::load(channel.clone(), &token, &catalogue)
         .await
         .map_err(|status| anyhow!("loading the demo access requests failed: {}", status.message()))?;
-    Ok(LoadedDemo { catalogue, requests })
+    let usage = demo_usage::load(channel, &token, &catalogue)
+        .await
+        .map_err(|status| anyhow!("loading the demo usage failed: {}", status.message()))?;
+    Ok(LoadedDemo {
+        catalogue,
+        requests,
+        usage,
+    })
 }
 
 fn print_demo_guide(address: std::net::SocketAddr, secret: &str, demo: &LoadedDemo) -> anyhow::Result<()> {
@@ -120,6 +129,10 @@ fn print_demo_guide(address: std::net::SocketAddr, secret: &str, demo: &LoadedDe
         loaded.installations()
     );
     println!("Demo requests: {} (fictional, marked as demo data).", demo.requests);
+    println!(
+        "Demo usage: {} records of {} organisations from December 2025 to November 2026 (fictional users).",
+        demo.usage.records, demo.usage.organisations
+    );
     println!(
         "\nTokens, valid for 12 hours (the operator runs every demo infrastructure; the applicant acts for {}, \
          organisation {}; the funder is German):",
@@ -188,13 +201,6 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds a service's `App` and serves until a signal (the platform logs the bound address).
-macro_rules! serve_app {
-    ($app:ty, $config:expr, $stop:expr) => {
-        <$app>::build($config).await?.run_until($stop).await
-    };
-}
-
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let name = format!("rti-{}", format!("{:?}", args.service).to_lowercase());
     let telemetry = telemetry::init(&args.telemetry, &name)?;
@@ -204,7 +210,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     shutdown::cancel_on_signals(stop.clone());
     let outcome = match args.service {
-        ServiceName::Registry => serve_app!(rti_registry::App, config, stop),
+        ServiceName::Registry => rti_registry::App::build(config).await?.run_until(stop).await,
         ServiceName::Intake => {
             let registry = args
                 .registry_url
@@ -225,7 +231,25 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .run_until(stop)
                 .await
         }
-        ServiceName::Reporting => serve_app!(rti_reporting::App, config, stop),
+        ServiceName::Reporting => {
+            let upstreams = rti_reporting::Upstreams {
+                registry: args
+                    .registry_url
+                    .ok_or_else(|| anyhow!("reporting needs --registry-url (RTI_SERVICE_REGISTRY_URL)"))?,
+                intake: args
+                    .intake_url
+                    .ok_or_else(|| anyhow!("reporting needs --intake-url (RTI_SERVICE_INTAKE_URL)"))?,
+                allocation: args
+                    .allocation_url
+                    .ok_or_else(|| anyhow!("reporting needs --allocation-url (RTI_SERVICE_ALLOCATION_URL)"))?,
+            };
+            let mut options = rti_reporting::Options::default();
+            options.disclosure.threshold = args.disclosure_threshold;
+            rti_reporting::App::build_with(config, upstreams, options)
+                .await?
+                .run_until(stop)
+                .await
+        }
     };
     telemetry.shutdown().await;
     Ok(outcome?)

@@ -27,7 +27,7 @@ const QUOTE_VALID_DAYS: i32 = 180;
 
 /// What a fixed id stands for: the ten digits before the number in [`demo_id`].
 #[derive(Debug, Clone, Copy)]
-enum IdKind {
+pub(crate) enum IdKind {
     Organisation = 1,
     Person = 2,
     UserGroup = 3,
@@ -40,7 +40,7 @@ enum IdKind {
 
 /// A fixed UUID (v7-shaped) of the intake demo: `0193d3e0-0000-7000-8000-KKKKKKKKKKNN`, with the
 /// kind in K and the number in N.
-fn demo_id(kind: IdKind, number: u8) -> String {
+pub(crate) fn demo_id(kind: IdKind, number: u8) -> String {
     format!("0193d3e0-0000-7000-8000-{:010}{number:02}", kind as u8)
 }
 
@@ -239,7 +239,7 @@ const USER_GROUP_MEMBERS: [u8; 2] = [3, 7];
 /// What the loader does to a request, in order; each only while the request is where the step
 /// starts from, so that a reload skips what is done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
+pub(crate) enum Step {
     /// The requester submits (accepting the agreement); intake screens.
     Submit,
     /// The operator acknowledges (IND-7d).
@@ -259,11 +259,11 @@ enum Step {
 /// A demo access request: its number (for its idempotency key), what it asks, the steps that
 /// take it to `target`.
 #[derive(Debug, Clone)]
-struct DemoRequest {
-    number: u8,
-    target: Status,
-    steps: &'static [Step],
-    request: proto::AccessRequest,
+pub(crate) struct DemoRequest {
+    pub(crate) number: u8,
+    pub(crate) target: Status,
+    pub(crate) steps: &'static [Step],
+    pub(crate) request: proto::AccessRequest,
 }
 
 /// The installations the requests ask for, chosen among the demo catalogue's.
@@ -543,7 +543,7 @@ pub async fn load(channel: Channel, token: &str, catalogue: &DemoCatalogue) -> R
     let driven = requests(&installations)
         .into_iter()
         .map(|demo| drive(client.clone(), token, demo));
-    for status in futures::future::try_join_all(driven).await? {
+    for (_, status) in futures::future::try_join_all(driven).await? {
         *loaded.by_status.entry(status).or_default() += 1;
     }
     Ok(loaded)
@@ -588,7 +588,7 @@ async fn choose_installations(
     }
 }
 
-async fn has_eur_tariff_at(
+pub(crate) async fn has_eur_tariff_at(
     registry: &mut RegistryServiceClient<Channel>,
     token: &str,
     installation_id: &str,
@@ -626,12 +626,12 @@ fn acknowledged(request: &proto::AccessRequest) -> bool {
 }
 
 /// Creates a demo request (once, by its idempotency key), reads it, and takes the steps it is
-/// still before; returns the status it rests in, which must be its target.
-async fn drive(
+/// still before; returns its id and the status it rests in, which must be its target.
+pub(crate) async fn drive(
     mut client: IntakeServiceClient<Channel>,
     token: &str,
     demo: DemoRequest,
-) -> Result<Status, tonic::Status> {
+) -> Result<(String, Status), tonic::Status> {
     let request = proto::CreateAccessRequestRequest {
         idempotency_key: demo_id(IdKind::AccessRequestKey, demo.number),
         access_request: Some(demo.request),
@@ -711,7 +711,7 @@ async fn drive(
             short_name(demo.target)
         )));
     }
-    Ok(status)
+    Ok((id, status))
 }
 
 #[cfg(test)]

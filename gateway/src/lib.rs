@@ -12,6 +12,7 @@ mod call_body;
 mod config;
 pub mod demo;
 pub mod demo_requests;
+pub mod demo_usage;
 pub mod dev_secret;
 mod edge_auth;
 mod gateway;

@@ -97,9 +97,16 @@ impl Suite {
         )
         .await
         .map_err(failed("allocation"))?;
-        let reporting = rti_reporting::App::build(service_config(&config.databases.reporting, &config))
-            .await
-            .map_err(failed("reporting"))?;
+        let reporting = rti_reporting::App::build(
+            service_config(&config.databases.reporting, &config),
+            rti_reporting::Upstreams {
+                registry: upstream(registry.local_addr()),
+                intake: upstream(intake.local_addr()),
+                allocation: upstream(allocation.local_addr()),
+            },
+        )
+        .await
+        .map_err(failed("reporting"))?;
         let upstreams = Upstreams {
             registry: upstream(registry.local_addr()),
             intake: upstream(intake.local_addr()),

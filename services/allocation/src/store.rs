@@ -106,6 +106,8 @@ impl AllocationStore {
                 installations: call.installations.clone(),
                 close_time: call.close_time,
                 grant_planned_units: call.grant_planned_units,
+                grant_agreement: call.grant_agreement.clone(),
+                open_time: call.open_time,
             });
             let finished = match written {
                 Ok(()) => self.finish(transaction, vec![(call.id.clone(), event)]).await,

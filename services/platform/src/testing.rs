@@ -302,36 +302,3 @@ pub async fn assert_serves_health_and_guards_subscribe(
             .expect("allowed");
     }
 }
-
-/// The test of a service that so far serves only health, reflection and `Subscribe`: started on
-/// each backend, checked with [`assert_serves_health_and_guards_subscribe`], stopped cleanly
-/// (its open event streams end at shutdown).
-#[macro_export]
-macro_rules! event_stream_service_tests {
-    ($app:ty, $table:expr) => {
-        async fn serves_health_and_guards_its_event_stream(backend: $crate::db::Backend) {
-            let Some(database) = $crate::testing::TestDatabase::create(backend).await else {
-                return;
-            };
-            let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-            let config = $crate::server::ServiceConfig::new(listen, database.url.clone(), $crate::testing::test_auth());
-            let app = <$app>::build(config).await.expect("the service starts");
-            let address = app.local_addr();
-            let shutdown = tokio_util::sync::CancellationToken::new();
-            let running = tokio::spawn(app.run_until(shutdown.clone()));
-            let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
-                .expect("uri")
-                .connect()
-                .await
-                .expect("connects");
-            $crate::testing::assert_serves_health_and_guards_subscribe(channel, &$table).await;
-            shutdown.cancel();
-            running
-                .await
-                .expect("task")
-                .expect("stops cleanly, ending open streams");
-        }
-
-        $crate::backend_tests!(serves_health_and_guards_its_event_stream);
-    };
-}

@@ -1,19 +1,28 @@
-//! Builds and runs the reporting service: [`App::build`] checks configuration, opens the store and
-//! binds; [`App::run_until`] serves until the shutdown token fires, then drains.
+//! Builds and runs the reporting service: [`App::build`] checks configuration, opens the store,
+//! loads the shipped researcher counts on first start, and binds; [`App::run_until`] serves and
+//! follows the registry's, intake's and allocation's event streams until the shutdown token
+//! fires, then drains.
 
 use std::net::SocketAddr;
 
+use rti_platform::auth::ServiceCall;
 use rti_platform::db::Migrations;
 use rti_platform::server::{Host, InFlight, ServiceConfig, ServiceSpec, StartError};
 use rti_proto::reporting::reporting_service_server::ReportingServiceServer;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 
+pub use crate::config::{Options, Upstreams};
 use crate::grpc::ReportingApi;
 use crate::grpc::authz::AUTHZ;
+use crate::peers::{Peers, Source};
+use crate::service::ReportingService;
+use crate::store::ReportingStore;
 
-/// Only the platform's tables (outbox, idempotency keys) so far.
-static MIGRATIONS: Migrations = Migrations::NONE;
+static MIGRATIONS: Migrations = Migrations {
+    sqlite: sqlx::migrate!("migrations/sqlite"),
+    postgres: sqlx::migrate!("migrations/postgres"),
+};
 
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: "reporting",
@@ -24,14 +33,35 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 #[derive(Debug)]
 pub struct App {
     host: Host,
-    api: ReportingApi,
+    service: ReportingService,
+    peers: Peers,
+    options: Options,
 }
 
 impl App {
-    pub async fn build(config: ServiceConfig) -> Result<Self, StartError> {
+    pub async fn build(config: ServiceConfig, upstreams: Upstreams) -> Result<Self, StartError> {
+        Self::build_with(config, upstreams, Options::default()).await
+    }
+
+    pub async fn build_with(config: ServiceConfig, upstreams: Upstreams, options: Options) -> Result<Self, StartError> {
+        options.disclosure.validate().map_err(StartError::Config)?;
+        let credentials = ServiceCall::from_config(&config.auth, "reporting").map_err(StartError::Config)?;
         let host = Host::build(SPEC, config).await?;
-        let api = ReportingApi::new(host.outbox().clone(), host.stopping());
-        Ok(Self { host, api })
+        let store = ReportingStore::open(host.database().clone(), options.key_secret())
+            .await
+            .map_err(|error| StartError::Service(Box::new(error)))?;
+        let service = ReportingService::new(store, options.disclosure.clone());
+        service
+            .load_shipped_researcher_counts()
+            .await
+            .map_err(|error| StartError::Service(Box::new(error)))?;
+        let peers = Peers::connect_lazy(&upstreams, credentials);
+        Ok(Self {
+            host,
+            service,
+            peers,
+            options,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -43,8 +73,25 @@ impl App {
     }
 
     pub async fn run_until(self, shutdown: CancellationToken) -> Result<(), StartError> {
-        self.host
-            .serve(Routes::new(ReportingServiceServer::new(self.api)), shutdown)
-            .await
+        let mut background = Vec::new();
+        if self.options.follow {
+            for source in Source::ALL {
+                background.push(tokio::spawn(crate::feeds::run(
+                    self.service.store().clone(),
+                    self.peers.clone(),
+                    source,
+                    shutdown.clone(),
+                )));
+            }
+        }
+        let api = ReportingApi::new(self.service, self.host.outbox().clone(), self.host.stopping());
+        let served = self
+            .host
+            .serve(Routes::new(ReportingServiceServer::new(api)), shutdown)
+            .await;
+        for task in background {
+            task.abort();
+        }
+        served
     }
 }

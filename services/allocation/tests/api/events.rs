@@ -19,9 +19,8 @@ rti_platform::backend_tests!(
     confirming_the_last_part_publishes_that_the_request_is_scheduled,
 );
 
-/// What `rti_platform::event_stream_service_tests!` checks, by hand: that macro builds the app
-/// with a config alone, and the allocation's `App::build` also takes its upstreams. Built with
-/// the production `App::build` (default options) on a database of its own.
+/// Health and the guarded event stream (`rti_platform::testing::assert_serves_health_and_guards_subscribe`),
+/// with the production `App::build` (default options) on a database of its own.
 async fn serves_health_and_guards_its_event_stream(backend: Backend) {
     let Some(world) = world(backend).await else { return };
     let database = TestDatabase::create(backend)

@@ -674,6 +674,13 @@ async fn status_changed(
         call_id: request.call_id.clone(),
         user_group_id: request.user_group_id.clone(),
         time: step.time,
+        confidentiality: request.confidentiality,
+        screening_verdict: request.screening.as_ref().map_or(0, |screening| screening.verdict),
+        screening_held: request.screening.as_ref().is_some_and(|screening| {
+            screening.verdict == proto::ScreeningVerdict::Possible as i32
+                || !screening.security_flags.is_empty()
+                || screening.review.is_some()
+        }),
     }))
 }
 

@@ -1,0 +1,281 @@
+//! Usage records (TA-10, data model I.4) and the checks each one passes against what intake,
+//! allocation and the registry said about its request: the request is known and was accepted or
+//! granted units at the installation, the units stay within what was granted or delivered, and
+//! the period lies within the slot.
+
+use sha2::{Digest, Sha256};
+
+/// One person's use of one installation over one period, as recorded by its operator. The
+/// person and the organisation are pseudonymous ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageRecord {
+    pub record_id: String,
+    pub request_id: String,
+    pub installation_id: String,
+    /// Empty when the recorder did not name the slot.
+    pub slot_id: String,
+    pub user_id: String,
+    pub organisation_id: String,
+    /// One of [`crate::domain::requester_type::ALL`].
+    pub organisation_type: &'static str,
+    pub home_country: String,
+    pub period_start: i64,
+    pub period_end: i64,
+    pub units_used: i64,
+    pub days_on_site: i32,
+    /// One of [`crate::domain::access_mode::ALL`].
+    pub access_mode: &'static str,
+    pub eu_funded: bool,
+    pub new_user: bool,
+}
+
+impl UsageRecord {
+    /// A digest of every value: the same record sent again is recognised as a retry, and other
+    /// values under a known id are refused.
+    pub fn fingerprint(&self) -> String {
+        let mut hasher = Sha256::new();
+        for part in [
+            self.record_id.as_str(),
+            &self.request_id,
+            &self.installation_id,
+            &self.slot_id,
+            &self.user_id,
+            &self.organisation_id,
+            self.organisation_type,
+            &self.home_country,
+            &self.period_start.to_string(),
+            &self.period_end.to_string(),
+            &self.units_used.to_string(),
+            &self.days_on_site.to_string(),
+            self.access_mode,
+            if self.eu_funded { "1" } else { "0" },
+            if self.new_user { "1" } else { "0" },
+        ] {
+            hasher.update(part.as_bytes());
+            hasher.update([0x1f]);
+        }
+        hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
+    }
+}
+
+/// A capacity window that a slot of the request holds at the installation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotPeriod {
+    pub slot_id: String,
+    pub starts_at: i64,
+    pub ends_at: i64,
+}
+
+/// What the projections know of a request at one installation.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Entitlement {
+    pub lane: String,
+    /// The request asked for this installation.
+    pub requested_here: bool,
+    /// Units granted here: an allocation line, or the units of an accepted industrial request.
+    pub granted_units: i64,
+    /// Units the operator recorded as delivered on the request's slots here.
+    pub delivered_units: i64,
+    /// Units already recorded as used here, by earlier records.
+    pub used_units: i64,
+    pub slots: Vec<SlotPeriod>,
+    /// The infrastructure the installation belongs to, when the registry told.
+    pub infrastructure_id: Option<String>,
+}
+
+/// Why a record is refused: the field at fault and a reason a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl Refusal {
+    fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Checks a well-formed record against its request's entitlement (`None`: the request is not
+/// known here). `used_units` of the entitlement must include the records accepted before it.
+pub fn check(record: &UsageRecord, entitlement: Option<&Entitlement>) -> Result<(), Refusal> {
+    let Some(entitlement) = entitlement else {
+        return Err(Refusal::new(
+            "access_request_id",
+            format!(
+                "access request {} is not known to reporting (not accepted, not allocated, or not yet reported by intake)",
+                record.request_id
+            ),
+        ));
+    };
+    if !entitlement.requested_here {
+        return Err(Refusal::new(
+            "installation_id",
+            format!(
+                "access request {} did not ask for installation {}",
+                record.request_id, record.installation_id
+            ),
+        ));
+    }
+    // TA-4/TA-10: usage is reported for units granted (or, beyond them, delivered).
+    let allowed = entitlement.granted_units.max(entitlement.delivered_units);
+    if allowed == 0 {
+        return Err(Refusal::new(
+            "access_request_id",
+            format!(
+                "access request {} has no units granted at installation {}",
+                record.request_id, record.installation_id
+            ),
+        ));
+    }
+    let total = entitlement.used_units.saturating_add(record.units_used);
+    if total > allowed {
+        return Err(Refusal::new(
+            "units_used",
+            format!(
+                "{} units would bring the use recorded to {total}, beyond the {allowed} granted or delivered",
+                record.units_used
+            ),
+        ));
+    }
+    if !record.slot_id.is_empty() {
+        let Some(slot) = entitlement.slots.iter().find(|slot| slot.slot_id == record.slot_id) else {
+            return Err(Refusal::new(
+                "slot_id",
+                format!(
+                    "slot {} is not a slot of request {} at installation {}",
+                    record.slot_id, record.request_id, record.installation_id
+                ),
+            ));
+        };
+        if !within(record, slot) {
+            return Err(Refusal::new(
+                "period_start",
+                "the period lies outside the slot's window",
+            ));
+        }
+    } else if !entitlement.slots.is_empty() && !entitlement.slots.iter().any(|slot| within(record, slot)) {
+        return Err(Refusal::new(
+            "period_start",
+            "the period lies outside every slot of the request at this installation",
+        ));
+    }
+    Ok(())
+}
+
+fn within(record: &UsageRecord, slot: &SlotPeriod) -> bool {
+    record.period_start >= slot.starts_at && record.period_end <= slot.ends_at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(units: i64) -> UsageRecord {
+        UsageRecord {
+            record_id: "r-1".into(),
+            request_id: "req-1".into(),
+            installation_id: "inst-1".into(),
+            slot_id: String::new(),
+            user_id: "u-1".into(),
+            organisation_id: "org-1".into(),
+            organisation_type: "sme",
+            home_country: "DE".into(),
+            period_start: 100,
+            period_end: 200,
+            units_used: units,
+            days_on_site: 1,
+            access_mode: "physical",
+            eu_funded: false,
+            new_user: true,
+        }
+    }
+
+    fn granted(units: i64) -> Entitlement {
+        Entitlement {
+            lane: "industrial".into(),
+            requested_here: true,
+            granted_units: units,
+            ..Entitlement::default()
+        }
+    }
+
+    #[test]
+    fn refuses_a_request_reporting_does_not_know() {
+        assert_eq!(check(&record(1), None).expect_err("unknown").field, "access_request_id");
+    }
+
+    #[test]
+    fn refuses_an_installation_the_request_did_not_ask_for() {
+        let entitlement = Entitlement {
+            requested_here: false,
+            ..granted(5)
+        };
+        assert_eq!(
+            check(&record(1), Some(&entitlement)).expect_err("elsewhere").field,
+            "installation_id"
+        );
+    }
+
+    #[test]
+    fn refuses_units_beyond_what_was_granted_counting_earlier_records() {
+        assert!(check(&record(5), Some(&granted(5))).is_ok());
+        let mut entitlement = granted(5);
+        entitlement.used_units = 3;
+        assert_eq!(
+            check(&record(3), Some(&entitlement)).expect_err("beyond").field,
+            "units_used"
+        );
+    }
+
+    #[test]
+    fn delivered_units_beyond_the_grant_may_be_reported() {
+        let mut entitlement = granted(5);
+        entitlement.delivered_units = 7;
+        assert!(check(&record(7), Some(&entitlement)).is_ok());
+    }
+
+    #[test]
+    fn refuses_a_request_with_nothing_granted_here() {
+        assert_eq!(
+            check(&record(1), Some(&granted(0))).expect_err("nothing").field,
+            "access_request_id"
+        );
+    }
+
+    #[test]
+    fn the_period_must_lie_within_the_named_slot_or_any_slot() {
+        let mut entitlement = granted(5);
+        entitlement.slots = vec![SlotPeriod {
+            slot_id: "s-1".into(),
+            starts_at: 50,
+            ends_at: 150,
+        }];
+        assert_eq!(
+            check(&record(1), Some(&entitlement)).expect_err("outside").field,
+            "period_start"
+        );
+        entitlement.slots[0].ends_at = 250;
+        assert!(check(&record(1), Some(&entitlement)).is_ok());
+        let mut named = record(1);
+        named.slot_id = "s-2".into();
+        assert_eq!(
+            check(&named, Some(&entitlement)).expect_err("other slot").field,
+            "slot_id"
+        );
+        named.slot_id = "s-1".into();
+        assert!(check(&named, Some(&entitlement)).is_ok());
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_any_value() {
+        let first = record(1);
+        let mut second = record(1);
+        assert_eq!(first.fingerprint(), second.fingerprint());
+        second.new_user = false;
+        assert_ne!(first.fingerprint(), second.fingerprint());
+    }
+}

@@ -1,0 +1,59 @@
+//! Follows the registry's, intake's and allocation's event streams into the projections. Events
+//! that are already waiting are applied together, with the stream's cursor, in one transaction:
+//! a restart resumes after the last commit, and a replay changes nothing twice.
+
+mod convert;
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::peers::{Peers, Source};
+use crate::store::ReportingStore;
+
+const RETRY: Duration = Duration::from_secs(1);
+/// Events applied per transaction at most, when a backlog is waiting.
+const BATCH: usize = 500;
+
+/// Follows `source` until `shutdown` fires, reconnecting after a failure.
+pub async fn run(store: ReportingStore, peers: Peers, source: Source, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            outcome = follow(&store, &peers, source) => {
+                if let Err(error) = outcome {
+                    tracing::warn!(source = source.name(), %error, "following the event stream failed; reconnecting");
+                }
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(RETRY) => {}
+        }
+    }
+}
+
+async fn follow(
+    store: &ReportingStore,
+    peers: &Peers,
+    source: Source,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let after = store.cursor(source.name()).await?;
+    let mut batches = peers.events(source, after).await?.ready_chunks(BATCH);
+    while let Some(batch) = batches.next().await {
+        let mut changes = Vec::with_capacity(batch.len());
+        let mut last = None;
+        for event in batch {
+            let event = event?;
+            last = Some(event.sequence);
+            if let Some(change) = convert::change_of(&event) {
+                changes.push(change);
+            }
+        }
+        if let Some(sequence) = last {
+            store.apply(source.name(), &changes, sequence).await?;
+        }
+    }
+    Ok(())
+}
