@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use rti_gateway::suite::{Databases, Suite, SuiteConfig, authz_tables};
-use rti_gateway::{Gateway, GatewayConfig, Upstreams, demo, demo_requests, dev_secret};
+use rti_gateway::{Gateway, GatewayConfig, Upstreams, demo, demo_calls, demo_requests, dev_secret};
 use rti_platform::auth::{Claims, MIN_SECRET_BYTES, Role, mint_hs256};
 use rti_platform::country::normalize_country;
 use rti_platform::db::{Database, Migrations};
@@ -64,10 +64,12 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     Ok(outcome?)
 }
 
-/// What `rti up --demo` loaded: the catalogue, then intake's organisations and requests.
+/// What `rti up --demo` loaded: the catalogue, then intake's organisations and requests, then
+/// allocation's calls, proposals and slots.
 struct LoadedDemo {
     catalogue: demo::DemoCatalogue,
     requests: demo_requests::DemoRequests,
+    calls: demo_calls::DemoCalls,
 }
 
 async fn load_demo(address: std::net::SocketAddr, secret: Option<&str>) -> anyhow::Result<LoadedDemo> {
@@ -82,10 +84,17 @@ async fn load_demo(address: std::net::SocketAddr, secret: Option<&str>) -> anyho
     let catalogue = demo::load(channel.clone(), &token)
         .await
         .map_err(|status| anyhow!("loading the demo failed: {}", status.message()))?;
-    let requests = demo_requests::load(channel, &token, &catalogue)
+    let requests = demo_requests::load(channel.clone(), &token, &catalogue)
         .await
         .map_err(|status| anyhow!("loading the demo access requests failed: {}", status.message()))?;
-    Ok(LoadedDemo { catalogue, requests })
+    let calls = demo_calls::load(channel, secret, &catalogue, &requests)
+        .await
+        .map_err(|status| anyhow!("loading the demo calls failed: {}", status.message()))?;
+    Ok(LoadedDemo {
+        catalogue,
+        requests,
+        calls,
+    })
 }
 
 fn print_demo_guide(address: std::net::SocketAddr, secret: &str, demo: &LoadedDemo) -> anyhow::Result<()> {
@@ -120,6 +129,7 @@ fn print_demo_guide(address: std::net::SocketAddr, secret: &str, demo: &LoadedDe
         loaded.installations()
     );
     println!("Demo requests: {} (fictional, marked as demo data).", demo.requests);
+    println!("Demo calls: {} (fictional, marked as demo data).", demo.calls);
     println!(
         "\nTokens, valid for 12 hours (the operator runs every demo infrastructure; the applicant acts for {}, \
          organisation {}; the funder is German):",
@@ -128,6 +138,9 @@ fn print_demo_guide(address: std::net::SocketAddr, secret: &str, demo: &LoadedDe
     for (role, token) in &tokens {
         println!("export RTI_{role}_TOKEN={token}");
     }
+    // The allocated call (the first of the demo) and the industrial request with slots.
+    let call = demo.calls.call_ids.first().map_or("", String::as_str);
+    let industrial = &demo.requests.accepted_industrial_request_id;
     println!(
         "\nTry it (grpcurl uses the gateway's reflection):\n\
          grpcurl -plaintext {address} list\n\
@@ -136,6 +149,10 @@ fn print_demo_guide(address: std::net::SocketAddr, secret: &str, demo: &LoadedDe
          grpcurl -plaintext -H \"authorization: Bearer $RTI_ADMIN_TOKEN\" -d '{{\"provider\": {{\"name\": \"My lab\", \"country\": \"IT\"}}}}' \\\n  \
          {address} rti.registry.v1.RegistryService/CreateProvider\n\
          grpcurl -plaintext -H \"authorization: Bearer $RTI_APPLICANT_TOKEN\" {address} rti.intake.v1.IntakeService/ListAccessRequests\n\
+         grpcurl -plaintext {address} rti.allocation.v1.AllocationService/ListCalls\n\
+         grpcurl -plaintext -H \"authorization: Bearer $RTI_COORDINATOR_TOKEN\" -d '{{\"call_id\": \"{call}\"}}' {address} rti.allocation.v1.AllocationService/GetRanking\n\
+         grpcurl -plaintext -H \"authorization: Bearer $RTI_APPLICANT_TOKEN\" -d '{{\"access_request_id\": \"{industrial}\"}}' \\\n  \
+         {address} rti.allocation.v1.AllocationService/ListSlots\n\
          python3 scripts/grpc_client.py {address}   # the same from Python, with grpcio-reflection\n"
     );
     Ok(())
