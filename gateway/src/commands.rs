@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use rti_gateway::suite::{Databases, Suite, SuiteConfig, authz_tables};
-use rti_gateway::{Gateway, GatewayConfig, Upstreams, demo, demo_requests, demo_usage, dev_secret};
+use rti_gateway::{Gateway, GatewayConfig, Upstreams, demo, demo_calls, demo_requests, demo_usage, dev_secret};
 use rti_platform::auth::{Claims, MIN_SECRET_BYTES, Role, mint_hs256};
 use rti_platform::country::normalize_country;
 use rti_platform::db::{Database, Migrations};
@@ -64,11 +64,12 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     Ok(outcome?)
 }
 
-/// What `rti up --demo` loaded: the catalogue, intake's organisations and requests, and a year
-/// of usage for the funders.
+/// What `rti up --demo` loaded: the catalogue, intake's organisations and requests,
+/// allocation's calls, proposals and slots, and a year of usage for the funders.
 struct LoadedDemo {
     catalogue: demo::DemoCatalogue,
     requests: demo_requests::DemoRequests,
+    calls: demo_calls::DemoCalls,
     usage: demo_usage::DemoUsage,
 }
 
@@ -87,12 +88,16 @@ async fn load_demo(address: std::net::SocketAddr, secret: Option<&str>) -> anyho
     let requests = demo_requests::load(channel.clone(), &token, &catalogue)
         .await
         .map_err(|status| anyhow!("loading the demo access requests failed: {}", status.message()))?;
+    let calls = demo_calls::load(channel.clone(), secret, &catalogue, &requests)
+        .await
+        .map_err(|status| anyhow!("loading the demo calls failed: {}", status.message()))?;
     let usage = demo_usage::load(channel, &token, &catalogue)
         .await
         .map_err(|status| anyhow!("loading the demo usage failed: {}", status.message()))?;
     Ok(LoadedDemo {
         catalogue,
         requests,
+        calls,
         usage,
     })
 }
@@ -129,6 +134,7 @@ fn print_demo_guide(address: std::net::SocketAddr, secret: &str, demo: &LoadedDe
         loaded.installations()
     );
     println!("Demo requests: {} (fictional, marked as demo data).", demo.requests);
+    println!("Demo calls: {} (fictional, marked as demo data).", demo.calls);
     println!(
         "Demo usage: {} records of {} organisations from December 2025 to November 2026 (fictional users).",
         demo.usage.records, demo.usage.organisations
@@ -141,6 +147,9 @@ fn print_demo_guide(address: std::net::SocketAddr, secret: &str, demo: &LoadedDe
     for (role, token) in &tokens {
         println!("export RTI_{role}_TOKEN={token}");
     }
+    // The allocated call (the first of the demo) and the industrial request with slots.
+    let call = demo.calls.call_ids.first().map_or("", String::as_str);
+    let industrial = &demo.requests.accepted_industrial_request_id;
     println!(
         "\nTry it (grpcurl uses the gateway's reflection):\n\
          grpcurl -plaintext {address} list\n\
@@ -149,6 +158,10 @@ fn print_demo_guide(address: std::net::SocketAddr, secret: &str, demo: &LoadedDe
          grpcurl -plaintext -H \"authorization: Bearer $RTI_ADMIN_TOKEN\" -d '{{\"provider\": {{\"name\": \"My lab\", \"country\": \"IT\"}}}}' \\\n  \
          {address} rti.registry.v1.RegistryService/CreateProvider\n\
          grpcurl -plaintext -H \"authorization: Bearer $RTI_APPLICANT_TOKEN\" {address} rti.intake.v1.IntakeService/ListAccessRequests\n\
+         grpcurl -plaintext {address} rti.allocation.v1.AllocationService/ListCalls\n\
+         grpcurl -plaintext -H \"authorization: Bearer $RTI_COORDINATOR_TOKEN\" -d '{{\"call_id\": \"{call}\"}}' {address} rti.allocation.v1.AllocationService/GetRanking\n\
+         grpcurl -plaintext -H \"authorization: Bearer $RTI_APPLICANT_TOKEN\" -d '{{\"access_request_id\": \"{industrial}\"}}' \\\n  \
+         {address} rti.allocation.v1.AllocationService/ListSlots\n\
          python3 scripts/grpc_client.py {address}   # the same from Python, with grpcio-reflection\n"
     );
     Ok(())

@@ -74,6 +74,8 @@ pub struct DemoRequests {
     /// The start-up the APPLICANT token of the demo acts for.
     pub applicant_organisation_id: String,
     pub applicant_organisation_name: String,
+    /// The accepted industrial-lane request, for which the allocation demo offers slots.
+    pub accepted_industrial_request_id: String,
 }
 
 impl DemoRequests {
@@ -543,8 +545,11 @@ pub async fn load(channel: Channel, token: &str, catalogue: &DemoCatalogue) -> R
     let driven = requests(&installations)
         .into_iter()
         .map(|demo| drive(client.clone(), token, demo));
-    for (_, status) in futures::future::try_join_all(driven).await? {
+    for (id, lane, status) in futures::future::try_join_all(driven).await? {
         *loaded.by_status.entry(status).or_default() += 1;
+        if lane == proto::Lane::Industrial && status == Status::Accepted {
+            loaded.accepted_industrial_request_id = id;
+        }
     }
     Ok(loaded)
 }
@@ -626,12 +631,12 @@ fn acknowledged(request: &proto::AccessRequest) -> bool {
 }
 
 /// Creates a demo request (once, by its idempotency key), reads it, and takes the steps it is
-/// still before; returns its id and the status it rests in, which must be its target.
+/// still before; returns its id, lane and the status it rests in, which must be its target.
 pub(crate) async fn drive(
     mut client: IntakeServiceClient<Channel>,
     token: &str,
     demo: DemoRequest,
-) -> Result<(String, Status), tonic::Status> {
+) -> Result<(String, proto::Lane, Status), tonic::Status> {
     let request = proto::CreateAccessRequestRequest {
         idempotency_key: demo_id(IdKind::AccessRequestKey, demo.number),
         access_request: Some(demo.request),
@@ -711,7 +716,7 @@ pub(crate) async fn drive(
             short_name(demo.target)
         )));
     }
-    Ok((id, status))
+    Ok((id, request.lane(), status))
 }
 
 #[cfg(test)]

@@ -119,7 +119,7 @@ pub async fn load(channel: Channel, token: &str, catalogue: &DemoCatalogue) -> R
     let records: Vec<reporting_proto::UsageRecord> = organisations
         .iter()
         .zip(&requests)
-        .flat_map(|(organisation, (request_id, _))| {
+        .flat_map(|(organisation, (request_id, _, _))| {
             usage(organisation, request_id, &installations[organisation.installation])
         })
         .collect();

@@ -3,6 +3,7 @@
 //! and restarts without duplicating its demo data.
 
 mod configuration;
+mod demo_calls;
 mod up;
 
 use std::process::{Command, Output};

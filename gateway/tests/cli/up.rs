@@ -1,5 +1,5 @@
-//! `rti up --demo`: ready line, demo catalogue and access requests through the gateway, SIGTERM,
-//! idempotent restart.
+//! `rti up --demo`: ready line, demo catalogue, access requests and calls through the gateway,
+//! SIGTERM, idempotent restart.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -8,11 +8,13 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use rti_proto::allocation::{CallStatus, LineDecision, ProposalStatus, SlotStatus};
 use rti_proto::intake::intake_service_client::IntakeServiceClient;
 use rti_proto::intake::{self, AccessRequestStatus as Status};
 use rti_proto::registry as proto;
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
 
+use crate::demo_calls::{self, AllocationDemo};
 use crate::rti;
 
 /// A running `rti up` and the gateway address it printed.
@@ -119,12 +121,94 @@ impl Up {
 
     /// The line that sums up the demo requests.
     fn requests_line(&self) -> String {
+        self.summary("Demo requests: ")
+    }
+
+    /// The printed line that starts with `prefix`.
+    fn summary(&self, prefix: &str) -> String {
         self.stdout
             .iter()
-            .find(|line| line.starts_with("Demo requests: "))
-            .unwrap_or_else(|| panic!("no demo requests line: {:#?}", self.stdout))
+            .find(|line| line.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} line: {:#?}", self.stdout))
             .clone()
     }
+}
+
+fn ids(requests: &[(String, String, Status)]) -> Vec<String> {
+    requests.iter().map(|(id, _, _)| id.clone()).collect()
+}
+
+/// The allocation demo holds calls in review and allocated, proposals in every status with both
+/// outcomes of TA-2, a committed allocation, slots in every state they rest in and deliveries.
+async fn check_allocation_demo(up: &Up, demo: &AllocationDemo) {
+    let allocated: Vec<&String> = demo
+        .calls
+        .iter()
+        .filter(|(_, status)| **status == CallStatus::Allocated)
+        .map(|(id, _)| id)
+        .collect();
+    assert!(demo.calls.len() >= 2 && !allocated.is_empty(), "{demo:#?}");
+    assert!(demo.proposals.len() >= 15, "{demo:#?}");
+    for status in [
+        ProposalStatus::InReview,
+        ProposalStatus::Granted,
+        ProposalStatus::Refused,
+        ProposalStatus::Withdrawn,
+    ] {
+        assert!(
+            demo.proposals_in(status) > 0,
+            "no demo proposal is {status:?}: {demo:#?}"
+        );
+    }
+    // TA-2: most groups pass, one or two fail.
+    let (failing, passing) = demo.transnationality();
+    assert!((1..=3).contains(&failing) && passing > 3 * failing, "{demo:#?}");
+    assert!(demo.reviews > 0, "{demo:#?}");
+    for (_, decisions) in demo.allocations.values() {
+        for decision in [LineDecision::Granted, LineDecision::Cut, LineDecision::Refused] {
+            assert!(decisions.contains(&decision), "no line is {decision:?}: {decisions:?}");
+        }
+    }
+    for status in [
+        SlotStatus::Held,
+        SlotStatus::Declined,
+        SlotStatus::Accepted,
+        SlotStatus::Confirmed,
+        SlotStatus::Delivered,
+    ] {
+        assert!(demo.slots_in(status) > 0, "no demo slot is {status:?}: {demo:#?}");
+    }
+    let delivered = |lane| {
+        demo.slots
+            .values()
+            .any(|(each, status, units, _)| *each == lane && *status == SlotStatus::Delivered && *units > 0)
+    };
+    assert!(delivered(rti_proto::allocation::Lane::Transnational), "{demo:#?}");
+    assert!(delivered(rti_proto::allocation::Lane::Industrial), "{demo:#?}");
+    assert!(demo.slots.values().any(|(_, _, _, lost)| *lost > 0), "{demo:#?}");
+
+    // A call still in review: ranked, some proposals allocatable, and the REVIEWER token's
+    // declared conflict hides a proposal from it.
+    let mut in_review = None;
+    for (call_id, status) in &demo.calls {
+        if *status == CallStatus::Open
+            && demo_calls::ranking(&up.address, &up.token("COORDINATOR"), call_id)
+                .await
+                .0
+                > 0
+        {
+            in_review = Some(call_id);
+        }
+    }
+    let call_id = in_review.unwrap_or_else(|| panic!("no open demo call has an allocatable proposal: {demo:#?}"));
+    let (allocatable, blocked) = demo_calls::ranking(&up.address, &up.token("COORDINATOR"), call_id).await;
+    assert!(
+        allocatable > 0 && blocked > 0,
+        "{allocatable} allocatable, {blocked} not"
+    );
+    let all = demo_calls::visible_proposals(&up.address, &up.token("ADMIN"), call_id).await;
+    let reviewer = demo_calls::visible_proposals(&up.address, &up.token("REVIEWER"), call_id).await;
+    assert!(0 < reviewer && reviewer < all, "the reviewer sees {reviewer} of {all}");
 }
 
 /// The access requests `token` may see, through the gateway: (id, organisation id, status).
@@ -262,6 +346,10 @@ async fn up_with_demo_serves_the_catalogue_and_restarts_without_duplicates() {
         .create_provider(request)
         .await
         .expect("the minted token is accepted");
+    // Allocation's demo: calls, proposals through every stage, slots and deliveries.
+    let allocation = demo_calls::read(&first.address, &first.token("ADMIN"), &ids(&requests)).await;
+    check_allocation_demo(&first, &allocation).await;
+    let calls_line = first.summary("Demo calls: ");
     let requests_line = first.requests_line();
     terminate(first);
 
@@ -276,5 +364,8 @@ async fn up_with_demo_serves_the_catalogue_and_restarts_without_duplicates() {
     assert_eq!(by_status(&again), statuses, "a restart moves no access request");
     assert_eq!(organisations(&again), requesters, "a restart adds no organisation");
     assert_eq!(second.requests_line(), requests_line);
+    let reloaded = demo_calls::read(&second.address, &second.token("ADMIN"), &ids(&again)).await;
+    assert_eq!(reloaded, allocation, "a restart adds and moves nothing in allocation");
+    assert_eq!(second.summary("Demo calls: "), calls_line);
     terminate(second);
 }
