@@ -53,31 +53,26 @@ class Dynamic:
         self.pool = descriptor_pool.DescriptorPool(self.reflection)
 
     def call(self, service, method, body, token=None):
-        method_descriptor = self.pool.FindServiceByName(service).FindMethodByName(method)
-        request_class = message_factory.GetMessageClass(method_descriptor.input_type)
-        response_class = message_factory.GetMessageClass(method_descriptor.output_type)
-        stub = self.channel.unary_unary(
-            f"/{service}/{method}",
-            request_serializer=lambda message: message.SerializeToString(),
-            response_deserializer=response_class.FromString,
-        )
-        metadata = [("authorization", f"Bearer {token}")] if token else None
-        response = stub(json_format.ParseDict(body, request_class()), metadata=metadata, timeout=10)
-        return json_format.MessageToDict(response)
+        """A unary method's answer, as a dictionary."""
+        stub, request, metadata = self._prepare(self.channel.unary_unary, service, method, body, token)
+        return json_format.MessageToDict(stub(request, metadata=metadata, timeout=10))
 
     def stream(self, service, method, body, token=None):
         """The messages of a server-streaming method, as dictionaries."""
+        stub, request, metadata = self._prepare(self.channel.unary_stream, service, method, body, token)
+        return [json_format.MessageToDict(response) for response in stub(request, metadata=metadata, timeout=30)]
+
+    def _prepare(self, kind, service, method, body, token):
         method_descriptor = self.pool.FindServiceByName(service).FindMethodByName(method)
         request_class = message_factory.GetMessageClass(method_descriptor.input_type)
         response_class = message_factory.GetMessageClass(method_descriptor.output_type)
-        stub = self.channel.unary_stream(
+        stub = kind(
             f"/{service}/{method}",
             request_serializer=lambda message: message.SerializeToString(),
             response_deserializer=response_class.FromString,
         )
         metadata = [("authorization", f"Bearer {token}")] if token else None
-        responses = stub(json_format.ParseDict(body, request_class()), metadata=metadata, timeout=30)
-        return [json_format.MessageToDict(response) for response in responses]
+        return stub, json_format.ParseDict(body, request_class()), metadata
 
 
 def main():

@@ -351,6 +351,13 @@ async fn up_with_demo_serves_the_catalogue_and_restarts_without_duplicates() {
     check_allocation_demo(&first, &allocation).await;
     let calls_line = first.summary("Demo calls: ");
     let requests_line = first.requests_line();
+    // Reporting's demo: a year of usage, which an EC funder sees by home country.
+    let usage = usage_by_country(&first.address, &first.token("FUNDER_EC")).await;
+    assert!(
+        usage.len() >= 12,
+        "the demo's usage covers twelve countries: {usage:#?}"
+    );
+    let usage_line = first.summary("Demo usage: ");
     terminate(first);
 
     let second = start(directory.path());
@@ -367,5 +374,45 @@ async fn up_with_demo_serves_the_catalogue_and_restarts_without_duplicates() {
     let reloaded = demo_calls::read(&second.address, &second.token("ADMIN"), &ids(&again)).await;
     assert_eq!(reloaded, allocation, "a restart adds and moves nothing in allocation");
     assert_eq!(second.summary("Demo calls: "), calls_line);
+    assert_eq!(
+        usage_by_country(&second.address, &second.token("FUNDER_EC")).await,
+        usage,
+        "a restart records no usage twice"
+    );
+    assert_eq!(second.summary("Demo usage: "), usage_line);
     terminate(second);
+}
+
+/// The demo year's users and units by home country, as a funder pulls them.
+async fn usage_by_country(address: &str, token: &str) -> Vec<rti_proto::reporting::StatisticsRow> {
+    use rti_proto::reporting::reporting_service_client::ReportingServiceClient;
+    use rti_proto::reporting::{QueryUsageStatisticsRequest, StatisticsFilter};
+    let channel = tonic::transport::Channel::from_shared(address.to_owned())
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let mut request = tonic::Request::new(QueryUsageStatisticsRequest {
+        group_by: vec!["home_country".into()],
+        measures: vec!["users".into(), "units_used".into()],
+        filter: Some(StatisticsFilter {
+            from: rti_platform::time::time_micros("2025-12-01T00:00:00Z")
+                .map(rti_platform::time::timestamp_from_micros),
+            to: rti_platform::time::time_micros("2026-12-01T00:00:00Z").map(rti_platform::time::timestamp_from_micros),
+            ..StatisticsFilter::default()
+        }),
+    });
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().expect("ascii"));
+    let mut rows = Vec::new();
+    let mut stream = ReportingServiceClient::new(channel)
+        .query_usage_statistics(request)
+        .await
+        .expect("statistics")
+        .into_inner();
+    while let Some(row) = stream.message().await.expect("a row") {
+        rows.push(row);
+    }
+    rows
 }
