@@ -1,6 +1,6 @@
 //! Builds and runs the reporting service: [`App::build`] checks configuration, opens the store,
-//! loads the shipped researcher counts on first start, and binds; [`App::run_until`] serves and
-//! follows the registry's, intake's and allocation's event streams until the shutdown token
+//! loads the shipped researcher counts on first start, and binds; [`App::run_until`] loads the
+//! usage facts, serves, and follows the registry's, intake's and allocation's event streams until the shutdown token
 //! fires, then drains.
 
 use std::net::SocketAddr;
@@ -84,6 +84,13 @@ impl App {
                 )));
             }
         }
+        // The usage facts load while the service starts serving; the first query waits for them.
+        let store = self.service.store().clone();
+        background.push(tokio::spawn(async move {
+            if let Err(error) = store.load_usage_facts().await {
+                tracing::warn!(%error, "usage facts not loaded at start; the first query loads them");
+            }
+        }));
         let api = ReportingApi::new(self.service, self.host.outbox().clone(), self.host.stopping());
         let served = self
             .host

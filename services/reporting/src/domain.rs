@@ -4,6 +4,7 @@
 
 pub mod cells;
 pub mod disclosure;
+pub mod facts;
 pub mod projection;
 pub mod query;
 pub mod reports;

@@ -23,6 +23,9 @@ pub enum ReportingError {
     Store(#[source] sqlx::Error),
     #[error("a stored record is unreadable: {0}")]
     Corrupt(String),
+    /// A computation run off the async workers did not finish (it panicked).
+    #[error("a background task failed: {0}")]
+    Task(String),
 }
 
 pub type ReportingResult<T> = Result<T, ReportingError>;
@@ -53,6 +56,10 @@ impl From<ReportingError> for Status {
             ReportingError::Corrupt(ref problem) => {
                 tracing::error!(%problem, "unreadable reporting record");
                 ErrorCode::Internal.status("a stored record is unreadable")
+            }
+            ReportingError::Task(ref problem) => {
+                tracing::error!(%problem, "reporting task failed");
+                ErrorCode::Internal.status("the statistics could not be computed")
             }
         }
     }

@@ -3,6 +3,7 @@
 //! researcher counts, and the disclosure control's key secret. Portable SQL on SQLite and
 //! PostgreSQL; where they differ it says so here.
 
+mod facts;
 mod projections;
 mod reports;
 mod statistics;
@@ -30,6 +31,7 @@ const USAGE_LOCK_KEY: i64 = 0x7274_692d_7573_6167;
 pub struct ReportingStore {
     database: Database,
     secret: std::sync::Arc<KeySecret>,
+    facts: std::sync::Arc<facts::SharedFacts>,
 }
 
 impl ReportingStore {
@@ -43,6 +45,7 @@ impl ReportingStore {
         Ok(Self {
             database,
             secret: std::sync::Arc::new(secret),
+            facts: std::sync::Arc::default(),
         })
     }
 

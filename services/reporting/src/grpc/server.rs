@@ -23,6 +23,13 @@ type Rows<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 /// Records read from an `IngestUsage` stream before they are checked and written together.
 const INGEST_BATCH: usize = 2_000;
+/// Records of an `IngestUsage` stream on their way to be written, with their positions in it.
+#[derive(Debug, Default)]
+struct Batch {
+    positions: Vec<i64>,
+    records: Vec<UsageRecord>,
+}
+
 /// Rejections listed in an ingest summary at most (all are counted).
 const MAX_LISTED_REJECTIONS: usize = 1_000;
 /// CSV text per streamed chunk, roughly.
@@ -115,17 +122,20 @@ impl Api for ReportingApi {
     async fn ingest_usage(&self, request: Request<Streaming<proto::UsageRecord>>) -> Reply<proto::IngestUsageSummary> {
         let caller = caller(&request)?;
         let mut stream = request.into_inner();
-        let mut summary = proto::IngestUsageSummary::default();
-        let mut batch: Vec<(i64, UsageRecord)> = Vec::with_capacity(INGEST_BATCH);
-        let mut index = 0i64;
-        loop {
-            let next = stream.message().await?;
-            let finished = next.is_none();
-            if let Some(sent) = next {
+        // Reading and converting the next batch overlaps with checking and writing the last.
+        let (batches, mut pending) = tokio::sync::mpsc::channel::<Batch>(1);
+        let read = async move {
+            let mut summary = proto::IngestUsageSummary::default();
+            let mut batch = Batch::default();
+            let mut index = 0i64;
+            while let Some(sent) = stream.message().await? {
                 summary.received += 1;
                 let mut violations = Violations::new();
                 match convert::usage_record(&sent, "", &mut violations) {
-                    Some(record) => batch.push((index, record)),
+                    Some(record) => {
+                        batch.positions.push(index);
+                        batch.records.push(record);
+                    }
                     None => {
                         for violation in violations.as_slice().iter().take(1) {
                             reject(
@@ -139,44 +149,58 @@ impl Api for ReportingApi {
                     }
                 }
                 index += 1;
-            }
-            if batch.len() >= INGEST_BATCH || (finished && !batch.is_empty()) {
-                let records: Vec<UsageRecord> = batch.iter().map(|(_, record)| record.clone()).collect();
-                let outcome = self.service.record_usage(&caller, &records).await?;
-                for ((position, record), outcome) in batch.drain(..).zip(outcome.outcomes) {
-                    match outcome {
-                        RecordOutcome::Created => summary.created += 1,
-                        RecordOutcome::Unchanged => summary.unchanged += 1,
-                        RecordOutcome::Conflict => reject(
-                            &mut summary,
-                            &record.record_id,
-                            position,
-                            "record_id",
-                            "was recorded with other values; a record id is used once",
-                        ),
-                        RecordOutcome::NotYours => reject(
-                            &mut summary,
-                            &record.record_id,
-                            position,
-                            "installation_id",
-                            "is not run by an infrastructure your token lists",
-                        ),
-                        RecordOutcome::Refused(refusal) => {
-                            reject(
-                                &mut summary,
-                                &record.record_id,
-                                position,
-                                refusal.field,
-                                &refusal.reason,
-                            );
-                        }
-                    }
+                // A writer that failed has stopped listening; its error is the answer.
+                if batch.records.len() >= INGEST_BATCH && batches.send(std::mem::take(&mut batch)).await.is_err() {
+                    return Ok(summary);
                 }
             }
-            if finished {
-                return Ok(Response::new(summary));
+            if !batch.records.is_empty() {
+                let _ = batches.send(batch).await;
             }
-        }
+            Ok::<_, Status>(summary)
+        };
+        let write = async {
+            let mut summary = proto::IngestUsageSummary::default();
+            while let Some(batch) = pending.recv().await {
+                let outcome = self.service.record_usage(&caller, &batch.records).await?;
+                for ((position, record), outcome) in batch.positions.iter().zip(&batch.records).zip(outcome.outcomes) {
+                    let (field, reason) = match outcome {
+                        RecordOutcome::Created => {
+                            summary.created += 1;
+                            continue;
+                        }
+                        RecordOutcome::Unchanged => {
+                            summary.unchanged += 1;
+                            continue;
+                        }
+                        RecordOutcome::Conflict => (
+                            "record_id",
+                            "was recorded with other values; a record id is used once".to_owned(),
+                        ),
+                        RecordOutcome::NotYours => (
+                            "installation_id",
+                            "is not run by an infrastructure your token lists".to_owned(),
+                        ),
+                        RecordOutcome::Refused(refusal) => (refusal.field, refusal.reason),
+                    };
+                    reject(&mut summary, &record.record_id, *position, field, &reason);
+                }
+            }
+            Ok::<_, Status>(summary)
+        };
+        let (read, write) = futures::join!(read, write);
+        let (read, write) = (read?, write?);
+        let mut rejections = read.rejections;
+        rejections.extend(write.rejections);
+        rejections.sort_by_key(|rejection| rejection.index);
+        rejections.truncate(MAX_LISTED_REJECTIONS);
+        Ok(Response::new(proto::IngestUsageSummary {
+            received: read.received,
+            created: write.created,
+            unchanged: write.unchanged,
+            rejected: read.rejected + write.rejected,
+            rejections,
+        }))
     }
 
     async fn query_usage_statistics(

@@ -12,10 +12,10 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::ReportingStore;
-use crate::domain::cells::{Cell, Counted, CountedSet, Summed, SummedMap};
+use crate::domain::cells::{Cell, CountedSet, SummedMap};
 use crate::domain::disclosure::UnitKind;
 use crate::domain::query::{Scope, StatisticsQuery};
-use crate::domain::{Dimension, Fact, Measure, period_label};
+use crate::domain::{Dimension, Fact, period_label};
 use crate::error::ReportingResult;
 
 /// The cells of a result, by their group values in the order of `group_by`.
@@ -328,160 +328,18 @@ impl ReportingStore {
         Ok(cells)
     }
 
-    /// Usage, aggregated in SQL: the records are grouped once per group, organisation, user and
-    /// user group (`base`), and three aggregates are read from that: organisations' units ranked
-    /// (`units`), users and new users (`users`), user groups (`groups`).
+    /// Usage, from the facts held in memory, computed off the async workers.
     async fn usage_cells(&self, query: &StatisticsQuery, scope: &Scope, cells: &mut FactRows) -> ReportingResult<()> {
-        let sql = fact_sql(Fact::Usage);
-        let mut builder = Builder::default();
-        let conditions = builder.conditions(&sql, Fact::Usage, query, scope);
-        let expressions: Vec<String> = query
-            .group_by
-            .iter()
-            .map(|dimension| sql.dimension(*dimension))
-            .collect();
-        let names: Vec<String> = (0..expressions.len()).map(|index| format!("d{index}")).collect();
-        let dims_as: Vec<String> = expressions
-            .iter()
-            .zip(&names)
-            .map(|(expression, name)| format!("{expression} AS {name}"))
-            .collect();
-        let list = |extra: &str| {
-            let mut columns = names.clone();
-            if !extra.is_empty() {
-                columns.push(extra.to_owned());
-            }
-            columns.join(", ")
-        };
-        let group_by = |extra: &str| {
-            let columns = list(extra);
-            if columns.is_empty() {
-                String::new()
-            } else {
-                format!(" GROUP BY {columns}")
-            }
-        };
-        let select_dims = if names.is_empty() {
-            String::new()
-        } else {
-            format!("{}, ", names.join(", "))
-        };
-        let partition = if names.is_empty() {
-            String::new()
-        } else {
-            format!("PARTITION BY {} ", names.join(", "))
-        };
-        let wants = |measures: &[Measure]| query.measures.iter().any(|measure| measures.contains(measure));
-        // The user group is a unit of the base only when user groups are asked for: it splits a
-        // user's records by request, which the other aggregates do not need.
-        let groups = wants(&[Measure::UserGroups]);
-        let mut base_group = expressions.clone();
-        base_group.extend(["f.org_key", "f.user_key"].map(str::to_owned));
-        if groups {
-            base_group.push("f.request_id".to_owned());
-        }
-        // Sites are joined only when a dimension or the caller's scope needs them.
-        let needs_sites = matches!(scope, Scope::Country(_))
-            || query
-                .group_by
-                .iter()
-                .chain(query.filters.keys())
-                .any(|dimension| matches!(dimension, Dimension::Infrastructure | Dimension::ProviderCountry));
-        let base = format!(
-            "WITH base AS MATERIALIZED (SELECT {dims}f.org_key AS org, f.user_key AS usr, {group_unit} AS grp, \
-             MIN(f.org_rkey) AS ork, MIN(f.user_rkey) AS urk, MIN(f.group_rkey) AS grk, \
-             MAX(f.new_user) AS nu, CAST(SUM(f.units_used) AS BIGINT) AS u \
-             FROM {from} WHERE {conditions} GROUP BY {group})",
-            dims = if dims_as.is_empty() {
-                String::new()
-            } else {
-                format!("{}, ", dims_as.join(", "))
-            },
-            group_unit = if groups { "f.request_id" } else { "''" },
-            from = if needs_sites { sql.from } else { "usage_records f" },
-            group = base_group.join(", "),
-        );
-        let mut parts = Vec::new();
-        if wants(&[Measure::UnitsUsed]) {
-            parts.push(format!(
-                "SELECT 'units' AS part, {select_dims}COUNT(*) AS a, CAST(SUM(rk) AS BIGINT) AS b, \
-                 CAST(SUM(u) AS BIGINT) AS c, CAST(MAX(CASE WHEN rn = 1 THEN u ELSE 0 END) AS BIGINT) AS d, \
-                 CAST(MAX(CASE WHEN rn = 2 THEN u ELSE 0 END) AS BIGINT) AS e, CAST(0 AS BIGINT) AS f \
-                 FROM (SELECT {select_dims}u, rk, ROW_NUMBER() OVER ({partition}ORDER BY u DESC) AS rn \
-                 FROM (SELECT {select_dims}CAST(SUM(u) AS BIGINT) AS u, MIN(ork) AS rk FROM base{org_group}) o \
-                 WHERE u > 0) r{outer}",
-                org_group = group_by("org"),
-                outer = group_by(""),
-            ));
-        }
-        if wants(&[
-            Measure::Users,
-            Measure::NewUsers,
-            Measure::UsersPer1000Researchers,
-            Measure::UnitsUsed,
-        ]) {
-            parts.push(format!(
-                "SELECT 'users' AS part, {select_dims}COUNT(*) AS a, CAST(SUM(urk) AS BIGINT) AS b, \
-                 COUNT(DISTINCT org) AS c, CAST(SUM(nu) AS BIGINT) AS d, \
-                 CAST(SUM(CASE WHEN nu = 1 THEN urk ELSE 0 END) AS BIGINT) AS e, \
-                 COUNT(DISTINCT CASE WHEN nu = 1 THEN org END) AS f \
-                 FROM (SELECT {select_dims}MIN(urk) AS urk, MIN(org) AS org, MAX(nu) AS nu FROM base{user_group}) x{outer}",
-                user_group = group_by("usr"),
-                outer = group_by(""),
-            ));
-        }
-        if wants(&[Measure::UserGroups]) {
-            parts.push(format!(
-                "SELECT 'groups' AS part, {select_dims}COUNT(*) AS a, CAST(SUM(grk) AS BIGINT) AS b, \
-                 COUNT(DISTINCT org) AS c, CAST(0 AS BIGINT) AS d, CAST(0 AS BIGINT) AS e, CAST(0 AS BIGINT) AS f \
-                 FROM (SELECT {select_dims}MIN(grk) AS grk, MIN(org) AS org FROM base{group_group}) g{outer}",
-                group_group = group_by("grp"),
-                outer = group_by(""),
-            ));
-        }
-        let statement = format!("{base} {}", parts.join(" UNION ALL "));
-        for row in builder.fetch(statement, self).await? {
-            let count: i64 = row.try_get(names.len() + 1)?;
-            if count == 0 {
-                continue;
-            }
-            let part: String = row.try_get(0)?;
-            let number = |index: usize| -> ReportingResult<u64> {
-                let value: Option<i64> = row.try_get(names.len() + 1 + index)?;
-                Ok(u64::try_from(value.unwrap_or(0)).unwrap_or(0))
-            };
-            let cell = cells.entry(group_key(query, &row, 1)?).or_default();
-            match part.as_str() {
-                "units" => {
-                    cell.units_used = Summed {
-                        organisations: number(0)?,
-                        key_sum: number(1)?,
-                        total: i64::try_from(number(2)?).unwrap_or(i64::MAX),
-                        largest: i64::try_from(number(3)?).unwrap_or(i64::MAX),
-                        second: i64::try_from(number(4)?).unwrap_or(i64::MAX),
-                    }
-                }
-                "users" => {
-                    cell.users = Counted {
-                        count: number(0)?,
-                        key_sum: number(1)?,
-                        organisations: number(2)?,
-                    };
-                    cell.new_users = Counted {
-                        count: number(3)?,
-                        key_sum: number(4)?,
-                        organisations: number(5)?,
-                    };
-                }
-                _ => {
-                    cell.user_groups = Counted {
-                        count: number(0)?,
-                        key_sum: number(1)?,
-                        organisations: number(2)?,
-                    }
-                }
-            }
-        }
+        let facts = self.current_facts().await?;
+        let sites = self.sites().await?;
+        let (query, scope) = (query.clone(), scope.clone());
+        let mut found = std::mem::take(cells);
+        *cells = tokio::task::spawn_blocking(move || {
+            facts.read().add_cells(&query, &scope, &sites, &mut found);
+            found
+        })
+        .await
+        .map_err(|error| crate::error::ReportingError::Task(error.to_string()))?;
         Ok(())
     }
 

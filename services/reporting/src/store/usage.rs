@@ -11,6 +11,7 @@ use sqlx::Row;
 
 use super::{ReportingStore, USAGE_LOCK_KEY};
 use crate::domain::disclosure::UnitKind;
+use crate::domain::facts::FactInput;
 use crate::domain::usage::{Entitlement, Refusal, SlotPeriod, UsageRecord, check};
 use crate::domain::{month_of, usage_funding_scheme};
 use crate::error::ReportingResult;
@@ -35,6 +36,42 @@ pub struct IngestOutcome {
 }
 
 type Pair = (String, String);
+
+/// A record that passed its checks, with its record keys and derived values.
+struct Accepted<'record> {
+    record: &'record UsageRecord,
+    fingerprint: String,
+    lane: String,
+    funding_scheme: &'static str,
+    month: i32,
+    user_rkey: i64,
+    org_rkey: i64,
+    group_rkey: i64,
+}
+
+impl Accepted<'_> {
+    fn fact(&self) -> FactInput<'_> {
+        let rkey = |key: i64| u32::try_from(key).unwrap_or(0);
+        FactInput {
+            user_key: &self.record.user_id,
+            user_rkey: rkey(self.user_rkey),
+            org_key: &self.record.organisation_id,
+            org_rkey: rkey(self.org_rkey),
+            request_id: &self.record.request_id,
+            group_rkey: rkey(self.group_rkey),
+            installation_id: &self.record.installation_id,
+            home_country: &self.record.home_country,
+            requester_type: self.record.organisation_type,
+            access_mode: self.record.access_mode,
+            lane: &self.lane,
+            funding_scheme: self.funding_scheme,
+            new_user: self.record.new_user,
+            period_start: self.record.period_start,
+            month: self.month,
+            units_used: self.record.units_used,
+        }
+    }
+}
 
 impl ReportingStore {
     /// Checks and writes `records` in one transaction. `may_record` says whether the caller may
@@ -90,17 +127,30 @@ impl ReportingStore {
                         entitlement.used_units += record.units_used;
                     }
                     seen.insert(&record.record_id, fingerprint.clone());
-                    accepted.push((record, fingerprint, entitlements_lane(&entitlements, &pair)));
+                    accepted.push(self.accepted(record, fingerprint, entitlements_lane(&entitlements, &pair)));
                     outcomes.push(RecordOutcome::Created);
                 }
                 Err(refusal) => outcomes.push(RecordOutcome::Refused(refusal)),
             }
         }
+        if accepted.is_empty() {
+            return Ok(IngestOutcome { outcomes });
+        }
         let recorded_at = now_micros();
-        self.insert_records(&mut transaction, &accepted, recorded_by, recorded_at)
+        let batch: i64 = sqlx::query("SELECT CAST(COALESCE(MAX(id), 0) + 1 AS BIGINT) FROM usage_batches")
+            .fetch_one(&mut *transaction)
+            .await?
+            .try_get(0)?;
+        sqlx::query("INSERT INTO usage_batches (id, records, recorded_at) VALUES ($1, $2, $3)")
+            .bind(batch)
+            .bind(i64::try_from(accepted.len()).unwrap_or(i64::MAX))
+            .bind(recorded_at)
+            .execute(&mut *transaction)
+            .await?;
+        self.insert_records(&mut transaction, &accepted, batch, recorded_by, recorded_at)
             .await?;
         let mut added: HashMap<Pair, i64> = HashMap::new();
-        for (record, _, _) in &accepted {
+        for Accepted { record, .. } in &accepted {
             *added
                 .entry((record.request_id.clone(), record.installation_id.clone()))
                 .or_default() += record.units_used;
@@ -123,7 +173,22 @@ impl ReportingStore {
                 .await?;
         }
         transaction.commit().await?;
+        self.facts.apply(batch, accepted.iter().map(Accepted::fact));
         Ok(IngestOutcome { outcomes })
+    }
+
+    /// A record that passed its checks, with what is derived from it for storage.
+    fn accepted<'record>(&self, record: &'record UsageRecord, fingerprint: String, lane: String) -> Accepted<'record> {
+        Accepted {
+            user_rkey: self.key(UnitKind::User, &record.user_id),
+            org_rkey: self.key(UnitKind::Organisation, &record.organisation_id),
+            group_rkey: self.key(UnitKind::UserGroup, &record.request_id),
+            funding_scheme: usage_funding_scheme(&lane, record.eu_funded, record.access_mode),
+            month: month_of(record.period_start),
+            record,
+            fingerprint,
+            lane,
+        }
     }
 
     /// Inserts the accepted records with one statement fed a JSON array of rows: SQLite's cost
@@ -132,41 +197,41 @@ impl ReportingStore {
     async fn insert_records(
         &self,
         transaction: &mut WriteTx,
-        records: &[(&UsageRecord, String, String)],
+        records: &[Accepted<'_>],
+        batch: i64,
         recorded_by: &str,
         recorded_at: i64,
     ) -> ReportingResult<()> {
-        if records.is_empty() {
-            return Ok(());
-        }
         let rows: Vec<serde_json::Value> = records
             .iter()
-            .map(|(record, fingerprint, lane)| {
+            .map(|accepted| {
+                let record = accepted.record;
                 serde_json::json!([
                     record.record_id,
                     record.request_id,
                     record.installation_id,
                     record.slot_id,
                     record.user_id,
-                    self.key(UnitKind::User, &record.user_id),
+                    accepted.user_rkey,
                     record.organisation_id,
-                    self.key(UnitKind::Organisation, &record.organisation_id),
-                    self.key(UnitKind::UserGroup, &record.request_id),
+                    accepted.org_rkey,
+                    accepted.group_rkey,
                     record.home_country,
                     record.organisation_type,
                     record.access_mode,
-                    lane,
-                    usage_funding_scheme(lane, record.eu_funded, record.access_mode),
+                    accepted.lane,
+                    accepted.funding_scheme,
                     i32::from(record.eu_funded),
                     i32::from(record.new_user),
                     record.period_start,
                     record.period_end,
-                    month_of(record.period_start),
+                    accepted.month,
                     record.units_used,
                     record.days_on_site,
-                    fingerprint,
+                    accepted.fingerprint,
                     recorded_by,
                     recorded_at,
+                    batch,
                 ])
             })
             .collect();
@@ -192,7 +257,7 @@ enum Kind {
     BigInt,
 }
 
-const RECORD_COLUMNS: [(&str, Kind); 24] = [
+const RECORD_COLUMNS: [(&str, Kind); 25] = [
     ("record_id", Kind::Text),
     ("request_id", Kind::Text),
     ("installation_id", Kind::Text),
@@ -217,6 +282,7 @@ const RECORD_COLUMNS: [(&str, Kind); 24] = [
     ("fingerprint", Kind::Text),
     ("recorded_by", Kind::Text),
     ("recorded_at", Kind::BigInt),
+    ("batch", Kind::BigInt),
 ];
 
 const TOTALS_COLUMNS: [(&str, Kind); 3] = [

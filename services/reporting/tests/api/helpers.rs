@@ -50,6 +50,7 @@ pub struct World {
     pub database: TestDatabase,
     options: Options,
     running: Option<Running>,
+    replicas: std::sync::Mutex<Vec<Running>>,
 }
 
 /// The service with the disclosure control off: measures' arithmetic, exactly.
@@ -86,6 +87,7 @@ pub async fn world(backend: Backend, options: Options) -> Option<World> {
         database,
         options,
         running: None,
+        replicas: std::sync::Mutex::default(),
     };
     world.start().await;
     Some(world)
@@ -102,12 +104,30 @@ impl World {
 
     /// Starts the service on the world's database (again, after `stop` or `kill`).
     pub async fn start(&mut self) {
+        self.running = Some(self.launch(self.options.clone()).await);
+    }
+
+    /// A second process of the service on the same database, which does not follow the
+    /// streams (the first one does): what a replica behind the gateway would be.
+    pub async fn replica(&self) -> ReportingServiceClient<Channel> {
+        let running = self
+            .launch(Options {
+                follow: false,
+                ..self.options.clone()
+            })
+            .await;
+        let client = ReportingServiceClient::new(running.channel.clone());
+        self.replicas.lock().expect("replicas").push(running);
+        client
+    }
+
+    async fn launch(&self, options: Options) -> Running {
         let config = ServiceConfig::new(
             "127.0.0.1:0".parse().expect("address"),
             self.database.url.clone(),
             test_auth(),
         );
-        let app = rti_reporting::App::build_with(config, self.upstreams(), self.options.clone())
+        let app = rti_reporting::App::build_with(config, self.upstreams(), options)
             .await
             .expect("reporting starts");
         let address = app.local_addr();
@@ -118,11 +138,11 @@ impl World {
             .connect()
             .await
             .expect("connects");
-        self.running = Some(Running {
+        Running {
             channel,
             shutdown,
             task,
-        });
+        }
     }
 
     /// Stops the service as SIGTERM would.
@@ -226,9 +246,17 @@ pub async fn rows(
     token: &str,
     request: proto::QueryUsageStatisticsRequest,
 ) -> Result<Vec<proto::StatisticsRow>, tonic::Status> {
+    rows_from(world.client(), token, request).await
+}
+
+/// The rows of a query, asked of `client` with `token`.
+pub async fn rows_from(
+    mut client: ReportingServiceClient<Channel>,
+    token: &str,
+    request: proto::QueryUsageStatisticsRequest,
+) -> Result<Vec<proto::StatisticsRow>, tonic::Status> {
     use futures::TryStreamExt;
-    let stream = world
-        .client()
+    let stream = client
         .query_usage_statistics(authorized(request, token))
         .await?
         .into_inner();
