@@ -6,14 +6,16 @@
 //! done on data already laid out for it (docs/benchmarks.md has the figures).
 //!
 //! The store keeps the facts current: it loads them from the usage records batch by batch, in
-//! the order batches were written, and adds each batch it writes itself (`FactsBatch`).
+//! the order batches were written, and adds each batch it writes itself as it commits.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+mod plan;
 
+use std::collections::{BTreeMap, HashMap};
+
+use super::Measure;
 use super::cells::{Cell, Counted, Summed};
 use super::query::{Scope, StatisticsQuery};
-use super::{Dimension, Measure, period_label};
+use plan::{FastMap, FastSet, Key, Plan};
 
 /// One usage record as the facts take it.
 #[derive(Debug, Clone, Copy)]
@@ -107,6 +109,8 @@ pub struct UsageFacts {
     org_rkeys: Vec<u32>,
     request_rkeys: Vec<u32>,
     by_user: Vec<Vec<Fact>>,
+    /// The months the facts span, as year × 12 + month − 1 (empty for none).
+    months: std::ops::Range<i32>,
 }
 
 impl Default for UsageFacts {
@@ -123,6 +127,7 @@ impl Default for UsageFacts {
             org_rkeys: Vec::new(),
             request_rkeys: Vec::new(),
             by_user: Vec::new(),
+            months: 0..0,
         }
     }
 }
@@ -196,6 +201,12 @@ impl UsageFacts {
             requester: self.labels.number(record.requester_type),
             new_user: record.new_user,
         };
+        let month = record.month / 100 * 12 + record.month % 100 - 1;
+        self.months = if self.months.is_empty() {
+            month..month + 1
+        } else {
+            self.months.start.min(month)..self.months.end.max(month + 1)
+        };
         self.by_user[user as usize].push(fact);
         self.records += 1;
     }
@@ -219,69 +230,23 @@ impl UsageFacts {
         ]);
         let want_groups = wants(&[Measure::UserGroups]);
         let plan = Plan::new(self, query, scope, sites);
-        let mut keys: FastMap<Key, u32> = FastMap::default();
-        let mut found: Vec<Key> = Vec::new();
-        let mut users: Vec<Counted> = Vec::new();
-        let mut new_users: Vec<Counted> = Vec::new();
-        let mut user_orgs: FastSet<(u32, u32)> = FastSet::default();
-        let mut new_orgs: FastSet<(u32, u32)> = FastSet::default();
-        let mut org_units: FastMap<(u32, u32), i64> = FastMap::default();
-        let mut groups: FastMap<(u32, u32), u32> = FastMap::default();
-        let mut mine: Vec<(u32, u32, bool)> = Vec::new();
-        for (user, facts) in self.by_user.iter().enumerate() {
-            mine.clear();
-            let mut last: Option<(Key, u32)> = None;
-            for fact in facts {
-                if !plan.admits(fact) {
-                    continue;
-                }
-                let key = plan.key(fact);
-                let cell = match last {
-                    Some((last_key, cell)) if last_key == key => cell,
-                    _ => {
-                        let cell = *keys.entry(key).or_insert_with(|| {
-                            found.push(key);
-                            users.push(Counted::default());
-                            new_users.push(Counted::default());
-                            u32::try_from(found.len() - 1).unwrap_or(u32::MAX)
-                        });
-                        last = Some((key, cell));
-                        cell
-                    }
-                };
-                if want_units {
-                    *org_units.entry((cell, fact.org)).or_default() += fact.units;
-                }
-                if want_groups {
-                    groups
-                        .entry((cell, fact.request))
-                        .and_modify(|org| *org = self.first_org(*org, fact.org))
-                        .or_insert(fact.org);
-                }
-                mine.push((cell, fact.org, fact.new_user));
-            }
-            if !want_users || mine.is_empty() {
-                continue;
-            }
-            // The user once per cell, with the first of its organisations there (by id).
-            mine.sort_unstable_by_key(|(cell, _, _)| *cell);
-            let user_rkey = u64::from(self.user_rkeys[user]);
-            let mut index = 0;
-            while index < mine.len() {
-                let cell = mine[index].0;
-                let (mut org, mut new) = (mine[index].1, mine[index].2);
-                index += 1;
-                while index < mine.len() && mine[index].0 == cell {
-                    org = self.first_org(org, mine[index].1);
-                    new |= mine[index].2;
-                    index += 1;
-                }
-                count(&mut users[cell as usize], user_rkey, user_orgs.insert((cell, org)));
-                if new {
-                    count(&mut new_users[cell as usize], user_rkey, new_orgs.insert((cell, org)));
-                }
-            }
-        }
+        let wants = Wants {
+            units: want_units,
+            users: want_users,
+            groups: want_groups,
+        };
+        // Cells are found by a number packing the group values when they fit in 128 bits
+        // (compared and hashed far faster than the values one by one), else by the values.
+        let Tallies {
+            found,
+            users,
+            new_users,
+            org_units,
+            groups,
+        } = match plan.packing() {
+            Some(widths) => self.tally(&plan, &wants, |fact| plan.packed(fact, &widths)),
+            None => self.tally(&plan, &wants, |fact| plan.key(fact)),
+        };
         let mut units: Vec<Vec<(i64, u32)>> = vec![Vec::new(); found.len()];
         for ((cell, org), total) in org_units {
             if total > 0 {
@@ -294,7 +259,26 @@ impl UsageFacts {
             let rkey = u64::from(self.request_rkeys[request as usize]);
             count(&mut user_groups[cell as usize], rkey, group_orgs.insert((cell, org)));
         }
-        let made = found.iter().enumerate().map(|(index, key)| {
+        // Cells in the order of their labels, found by comparing numbers rather than texts, so
+        // that the map is built from sorted entries at once.
+        let ranked = plan.ranks(self);
+        let rank_of = |key: &Key| -> Key {
+            let mut ranks = *key;
+            for (rank, table) in ranks.iter_mut().zip(&ranked) {
+                if let Some(table) = table {
+                    *rank = table[*rank as usize];
+                }
+            }
+            ranks
+        };
+        let mut order: Vec<(Key, usize)> = found
+            .iter()
+            .enumerate()
+            .map(|(index, key)| (rank_of(key), index))
+            .collect();
+        order.sort_unstable();
+        let made = order.into_iter().map(|(_, index)| {
+            let key = &found[index];
             let mut cell = Cell::default();
             if want_units {
                 cell.units_used = summed(&mut units[index]);
@@ -319,6 +303,95 @@ impl UsageFacts {
             cell.users = made.users;
             cell.new_users = made.new_users;
             cell.user_groups = made.user_groups;
+        }
+    }
+
+    /// One pass over the facts: the cells the query's records fall in (by `code`, one number
+    /// per cell), each user once per cell, and organisations' units and user groups per cell.
+    fn tally<K: std::hash::Hash + Eq + Copy>(
+        &self,
+        plan: &Plan<'_>,
+        wants: &Wants,
+        code: impl Fn(&Fact) -> K,
+    ) -> Tallies {
+        let mut keys: FastMap<K, u32> = FastMap::default();
+        let mut found: Vec<Key> = Vec::new();
+        let mut users: Vec<Counted> = Vec::new();
+        let mut new_users: Vec<Counted> = Vec::new();
+        let mut user_orgs: FastSet<(u32, u32)> = FastSet::default();
+        let mut new_orgs: FastSet<(u32, u32)> = FastSet::default();
+        let mut org_units: FastMap<(u32, u32), i64> = FastMap::default();
+        let mut groups: FastMap<(u32, u32), u32> = FastMap::default();
+        let mut mine: Vec<Seen> = Vec::new();
+        for (user, facts) in self.by_user.iter().enumerate() {
+            mine.clear();
+            let mut last: Option<(K, u32)> = None;
+            for fact in facts {
+                if !plan.admits(fact) {
+                    continue;
+                }
+                let key = code(fact);
+                let cell = match last {
+                    Some((last_key, cell)) if last_key == key => cell,
+                    _ => {
+                        let cell = *keys.entry(key).or_insert_with(|| {
+                            found.push(plan.key(fact));
+                            users.push(Counted::default());
+                            new_users.push(Counted::default());
+                            u32::try_from(found.len() - 1).unwrap_or(u32::MAX)
+                        });
+                        last = Some((key, cell));
+                        cell
+                    }
+                };
+                mine.push(Seen {
+                    cell,
+                    org: fact.org,
+                    request: fact.request,
+                    new_user: fact.new_user,
+                    units: fact.units,
+                });
+            }
+            // The user's records per cell, organisation and user group: the maps shared by
+            // all users are touched once per run, not once per record.
+            mine.sort_unstable_by_key(|seen| (seen.cell, seen.org, seen.request));
+            let user_rkey = u64::from(self.user_rkeys[user]);
+            for in_cell in mine.chunk_by(|one, other| one.cell == other.cell) {
+                let cell = in_cell[0].cell;
+                for of_org in in_cell.chunk_by(|one, other| one.org == other.org) {
+                    if wants.units {
+                        *org_units.entry((cell, of_org[0].org)).or_default() +=
+                            of_org.iter().map(|seen| seen.units).sum::<i64>();
+                    }
+                    if wants.groups {
+                        for in_group in of_org.chunk_by(|one, other| one.request == other.request) {
+                            groups
+                                .entry((cell, in_group[0].request))
+                                .and_modify(|org| *org = self.first_org(*org, in_group[0].org))
+                                .or_insert(in_group[0].org);
+                        }
+                    }
+                }
+                if wants.users {
+                    // The user once per cell, with the first of its organisations there (by id).
+                    let org = in_cell
+                        .iter()
+                        .map(|seen| seen.org)
+                        .reduce(|one, other| self.first_org(one, other))
+                        .unwrap_or_default();
+                    count(&mut users[cell as usize], user_rkey, user_orgs.insert((cell, org)));
+                    if in_cell.iter().any(|seen| seen.new_user) {
+                        count(&mut new_users[cell as usize], user_rkey, new_orgs.insert((cell, org)));
+                    }
+                }
+            }
+        }
+        Tallies {
+            found,
+            users,
+            new_users,
+            org_units,
+            groups,
         }
     }
 
@@ -362,312 +435,30 @@ fn summed(contributions: &mut [(i64, u32)]) -> Summed {
     }
 }
 
-/// A cell's group values as numbers, in the order of the query's `group_by`.
-type Key = [u32; Dimension::ALL.len()];
-
-/// What a query needs, worked out once before the pass over the facts.
-struct Plan<'query> {
-    query: &'query StatisticsQuery,
-    /// Per installation number: its infrastructure's and its provider's country's number in
-    /// `site_texts`, whether the filters admit it, and whether the scope does by its site.
-    infrastructure: Vec<u32>,
-    provider_country: Vec<u32>,
-    installation_admitted: Vec<bool>,
-    provided_in_scope: Vec<bool>,
-    site_texts: Dictionary,
-    /// Per label number: whether each label filter admits it (None: no filter).
-    label_filters: Vec<(Dimension, Vec<bool>)>,
-    /// The scope's country as a label number: `None` for everything, `Some(None)` for a
-    /// country with no user here.
-    home_in_scope: Option<Option<u32>>,
+/// Which usage measures a query asks for.
+struct Wants {
+    units: bool,
+    users: bool,
+    groups: bool,
 }
 
-impl<'query> Plan<'query> {
-    fn new(facts: &UsageFacts, query: &'query StatisticsQuery, scope: &Scope, sites: &HashMap<String, Site>) -> Self {
-        let mut site_texts = Dictionary::default();
-        let unknown = Site::default();
-        let mut plan = Plan {
-            query,
-            infrastructure: Vec::with_capacity(facts.installations.len()),
-            provider_country: Vec::with_capacity(facts.installations.len()),
-            installation_admitted: Vec::with_capacity(facts.installations.len()),
-            provided_in_scope: Vec::with_capacity(facts.installations.len()),
-            site_texts: Dictionary::default(),
-            label_filters: Vec::new(),
-            home_in_scope: match scope {
-                Scope::Everything => None,
-                Scope::Country(country) => Some(facts.labels.find(country)),
-            },
-        };
-        let admits = |dimension: Dimension, value: &str| {
-            query
-                .filters
-                .get(&dimension)
-                .is_none_or(|values| values.iter().any(|allowed| allowed == value))
-        };
-        for installation in &facts.installations.texts {
-            let site = sites.get(&**installation).unwrap_or(&unknown);
-            plan.infrastructure.push(site_texts.number(&site.infrastructure_id));
-            plan.provider_country.push(site_texts.number(&site.provider_country));
-            plan.installation_admitted.push(
-                admits(Dimension::Installation, installation)
-                    && admits(Dimension::Infrastructure, &site.infrastructure_id)
-                    && admits(Dimension::ProviderCountry, &site.provider_country),
-            );
-            plan.provided_in_scope.push(match scope {
-                Scope::Everything => true,
-                Scope::Country(country) => site.provider_country == *country,
-            });
-        }
-        plan.site_texts = site_texts;
-        for (dimension, values) in &query.filters {
-            if matches!(
-                dimension,
-                Dimension::HomeCountry
-                    | Dimension::AccessMode
-                    | Dimension::Lane
-                    | Dimension::RequesterType
-                    | Dimension::FundingScheme
-            ) {
-                let admitted = facts
-                    .labels
-                    .texts
-                    .iter()
-                    .map(|label| values.iter().any(|value| **value == **label))
-                    .collect();
-                plan.label_filters.push((*dimension, admitted));
-            }
-        }
-        plan
-    }
-
-    fn admits(&self, fact: &Fact) -> bool {
-        let installation = fact.installation as usize;
-        if fact.period_start < self.query.from
-            || fact.period_start >= self.query.to
-            || !self.installation_admitted[installation]
-        {
-            return false;
-        }
-        if let Some(home) = self.home_in_scope
-            && home != Some(fact.country)
-            && !self.provided_in_scope[installation]
-        {
-            return false;
-        }
-        self.label_filters
-            .iter()
-            .all(|(dimension, admitted)| admitted[label_of(fact, *dimension) as usize])
-    }
-
-    fn key(&self, fact: &Fact) -> Key {
-        let mut key = [0; Dimension::ALL.len()];
-        for (slot, dimension) in key.iter_mut().zip(&self.query.group_by) {
-            *slot = match dimension {
-                Dimension::Installation => fact.installation,
-                Dimension::Infrastructure => self.infrastructure[fact.installation as usize],
-                Dimension::ProviderCountry => self.provider_country[fact.installation as usize],
-                // YYYYMM, YYYYQ and YYYY, as in the labels.
-                Dimension::Month => fact.month.unsigned_abs(),
-                Dimension::Quarter => ((fact.month / 100) * 10 + (fact.month % 100 + 2) / 3).unsigned_abs(),
-                Dimension::Year => (fact.month / 100).unsigned_abs(),
-                label => label_of(fact, *label),
-            };
-        }
-        key
-    }
-
-    /// The group values of a key, as the rows carry them.
-    fn labels(&self, facts: &UsageFacts, key: &Key) -> Vec<String> {
-        self.query
-            .group_by
-            .iter()
-            .zip(key)
-            .map(|(dimension, number)| {
-                let period = i32::try_from(*number).unwrap_or(0);
-                match dimension {
-                    Dimension::Installation => facts.installations.text(*number).to_owned(),
-                    Dimension::Infrastructure | Dimension::ProviderCountry => self.site_texts.text(*number).to_owned(),
-                    Dimension::Month => period_label(*dimension, period),
-                    Dimension::Quarter => period_label(*dimension, (period / 10) * 100 + (period % 10) * 3 - 2),
-                    Dimension::Year => period_label(*dimension, period * 100 + 1),
-                    _ => facts.labels.text(*number).to_owned(),
-                }
-            })
-            .collect()
-    }
+/// What one pass over the facts adds up, per cell (cells numbered in the order found).
+struct Tallies {
+    found: Vec<Key>,
+    users: Vec<Counted>,
+    new_users: Vec<Counted>,
+    org_units: FastMap<(u32, u32), i64>,
+    groups: FastMap<(u32, u32), u32>,
 }
 
-fn label_of(fact: &Fact, dimension: Dimension) -> u32 {
-    match dimension {
-        Dimension::HomeCountry => fact.country,
-        Dimension::AccessMode => fact.mode,
-        Dimension::Lane => fact.lane,
-        Dimension::RequesterType => fact.requester,
-        Dimension::FundingScheme => fact.scheme,
-        _ => 0,
-    }
+/// One record of a user, as a query sees it.
+struct Seen {
+    cell: u32,
+    org: u32,
+    request: u32,
+    new_user: bool,
+    units: i64,
 }
-
-/// A multiplicative hash for the small integer keys of one query (FxHash's step): the keys are
-/// this process's own numbers, not input an attacker picks.
-#[derive(Default)]
-struct FastHasher(u64);
-
-impl Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u32(&mut self, value: u32) {
-        self.write_u64(u64::from(value));
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-
-    fn write_usize(&mut self, value: usize) {
-        self.write_u64(value as u64);
-    }
-}
-
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
-type FastSet<K> = HashSet<K, BuildHasherDefault<FastHasher>>;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::query::QueryInput;
-
-    const JAN_2026: i64 = 1_767_225_600_000_000;
-    const DAY: i64 = 86_400_000_000;
-
-    fn record<'a>(user: &'a str, org: &'a str, installation: &'a str, day: i64, units: i64) -> FactInput<'a> {
-        FactInput {
-            user_key: user,
-            user_rkey: 1,
-            org_key: org,
-            org_rkey: 10,
-            request_id: "request",
-            group_rkey: 100,
-            installation_id: installation,
-            home_country: "DE",
-            requester_type: "sme",
-            access_mode: "physical",
-            lane: "industrial",
-            funding_scheme: "market",
-            new_user: day < 40,
-            period_start: JAN_2026 + day * DAY,
-            month: if day < 31 { 202601 } else { 202602 },
-            units_used: units,
-        }
-    }
-
-    fn query(group_by: &[&str]) -> StatisticsQuery {
-        StatisticsQuery::parse(QueryInput {
-            group_by: group_by.iter().map(|name| (*name).to_owned()).collect(),
-            measures: ["units_used", "users", "new_users", "user_groups"]
-                .map(str::to_owned)
-                .to_vec(),
-            from: Some(JAN_2026),
-            to: Some(JAN_2026 + 365 * DAY),
-            filters: Vec::new(),
-        })
-        .expect("valid")
-    }
-
-    fn sites() -> HashMap<String, Site> {
-        HashMap::from([(
-            "lab-fr".to_owned(),
-            Site {
-                infrastructure_id: "infra-fr".into(),
-                provider_country: "FR".into(),
-            },
-        )])
-    }
-
-    #[test]
-    fn batches_apply_in_order_once() {
-        let mut facts = UsageFacts::default();
-        assert!(
-            !facts.apply_next(1, [record("u", "o", "lab", 1, 1)]),
-            "nothing applies before the first load"
-        );
-        assert!(facts.load(0, []));
-        assert!(facts.apply_next(1, [record("u", "o", "lab", 1, 1)]));
-        assert!(
-            !facts.apply_next(3, [record("u", "o", "lab", 1, 1)]),
-            "batch 2 is missing"
-        );
-        assert!(!facts.load(1, [record("u", "o", "lab", 1, 1)]), "batch 1 is applied");
-        assert!(facts.load(2, [record("u", "o", "lab", 2, 1)]));
-        assert_eq!((facts.batch(), facts.records()), (2, 2));
-        facts.caught_up(5);
-        assert!(facts.apply_next(6, []));
-    }
-
-    #[test]
-    fn a_user_counts_once_per_cell_and_organisations_sum_their_units() {
-        let mut facts = UsageFacts::default();
-        facts.load(
-            1,
-            [
-                record("u-1", "o-b", "lab-fr", 1, 3),
-                record("u-1", "o-a", "lab-fr", 2, 4),
-                record("u-1", "o-b", "lab-fr", 45, 5),
-                record("u-2", "o-b", "lab-fr", 3, 2),
-                record("u-3", "o-c", "lab-de", 4, 0),
-            ],
-        );
-        let mut cells = BTreeMap::new();
-        facts.add_cells(&query(&["month"]), &Scope::Everything, &sites(), &mut cells);
-        let january = &cells[&vec!["2026-01".to_owned()]];
-        // Three users; u-1 under its first organisation (o-a), u-2 under o-b, u-3 under o-c.
-        assert_eq!((january.users.count, january.users.organisations), (3, 3));
-        assert_eq!(january.users.key_sum, 3);
-        // o-c used no units, so it contributes none; o-b's 5 units lead o-a's 4.
-        let units = january.units_used;
-        assert_eq!(
-            (units.total, units.largest, units.second, units.organisations),
-            (9, 5, 4, 2)
-        );
-        assert_eq!(january.user_groups.count, 1);
-        let february = &cells[&vec!["2026-02".to_owned()]];
-        assert_eq!((february.users.count, february.new_users.count), (1, 0));
-    }
-
-    #[test]
-    fn a_countrys_scope_admits_its_users_and_its_installations() {
-        let mut facts = UsageFacts::default();
-        let mut italian = record("u-it", "o-it", "lab-fr", 1, 2);
-        italian.home_country = "IT";
-        let mut elsewhere = record("u-es", "o-es", "lab-de", 1, 2);
-        elsewhere.home_country = "ES";
-        facts.load(1, [record("u-de", "o-de", "lab-de", 1, 1), italian, elsewhere]);
-        let count = |country: &str| {
-            let mut cells = BTreeMap::new();
-            facts.add_cells(
-                &query(&["home_country", "provider_country"]),
-                &Scope::Country(country.to_owned()),
-                &sites(),
-                &mut cells,
-            );
-            cells
-                .into_iter()
-                .map(|(key, cell)| (key.join("/"), cell.users.count))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(count("DE"), [("DE/".to_owned(), 1)]);
-        assert_eq!(count("FR"), [("IT/FR".to_owned(), 1)]);
-        assert!(count("PL").is_empty());
-    }
-}
+mod tests;

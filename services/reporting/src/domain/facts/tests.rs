@@ -1,0 +1,127 @@
+//! The facts' batches, and their cells against hand-counted figures.
+
+use super::*;
+use crate::domain::query::QueryInput;
+
+const JAN_2026: i64 = 1_767_225_600_000_000;
+const DAY: i64 = 86_400_000_000;
+
+fn record<'a>(user: &'a str, org: &'a str, installation: &'a str, day: i64, units: i64) -> FactInput<'a> {
+    FactInput {
+        user_key: user,
+        user_rkey: 1,
+        org_key: org,
+        org_rkey: 10,
+        request_id: "request",
+        group_rkey: 100,
+        installation_id: installation,
+        home_country: "DE",
+        requester_type: "sme",
+        access_mode: "physical",
+        lane: "industrial",
+        funding_scheme: "market",
+        new_user: day < 40,
+        period_start: JAN_2026 + day * DAY,
+        month: if day < 31 { 202601 } else { 202602 },
+        units_used: units,
+    }
+}
+
+fn query(group_by: &[&str]) -> StatisticsQuery {
+    StatisticsQuery::parse(QueryInput {
+        group_by: group_by.iter().map(|name| (*name).to_owned()).collect(),
+        measures: ["units_used", "users", "new_users", "user_groups"]
+            .map(str::to_owned)
+            .to_vec(),
+        from: Some(JAN_2026),
+        to: Some(JAN_2026 + 365 * DAY),
+        filters: Vec::new(),
+    })
+    .expect("valid")
+}
+
+fn sites() -> HashMap<String, Site> {
+    HashMap::from([(
+        "lab-fr".to_owned(),
+        Site {
+            infrastructure_id: "infra-fr".into(),
+            provider_country: "FR".into(),
+        },
+    )])
+}
+
+#[test]
+fn batches_apply_in_order_once() {
+    let mut facts = UsageFacts::default();
+    assert!(
+        !facts.apply_next(1, [record("u", "o", "lab", 1, 1)]),
+        "nothing applies before the first load"
+    );
+    assert!(facts.load(0, []));
+    assert!(facts.apply_next(1, [record("u", "o", "lab", 1, 1)]));
+    assert!(
+        !facts.apply_next(3, [record("u", "o", "lab", 1, 1)]),
+        "batch 2 is missing"
+    );
+    assert!(!facts.load(1, [record("u", "o", "lab", 1, 1)]), "batch 1 is applied");
+    assert!(facts.load(2, [record("u", "o", "lab", 2, 1)]));
+    assert_eq!((facts.batch(), facts.records()), (2, 2));
+    facts.caught_up(5);
+    assert!(facts.apply_next(6, []));
+}
+
+#[test]
+fn a_user_counts_once_per_cell_and_organisations_sum_their_units() {
+    let mut facts = UsageFacts::default();
+    facts.load(
+        1,
+        [
+            record("u-1", "o-b", "lab-fr", 1, 3),
+            record("u-1", "o-a", "lab-fr", 2, 4),
+            record("u-1", "o-b", "lab-fr", 45, 5),
+            record("u-2", "o-b", "lab-fr", 3, 2),
+            record("u-3", "o-c", "lab-de", 4, 0),
+        ],
+    );
+    let mut cells = BTreeMap::new();
+    facts.add_cells(&query(&["month"]), &Scope::Everything, &sites(), &mut cells);
+    let january = &cells[&vec!["2026-01".to_owned()]];
+    // Three users; u-1 under its first organisation (o-a), u-2 under o-b, u-3 under o-c.
+    assert_eq!((january.users.count, january.users.organisations), (3, 3));
+    assert_eq!(january.users.key_sum, 3);
+    // o-c used no units, so it contributes none; o-b's 5 units lead o-a's 4.
+    let units = january.units_used;
+    assert_eq!(
+        (units.total, units.largest, units.second, units.organisations),
+        (9, 5, 4, 2)
+    );
+    assert_eq!(january.user_groups.count, 1);
+    let february = &cells[&vec!["2026-02".to_owned()]];
+    assert_eq!((february.users.count, february.new_users.count), (1, 0));
+}
+
+#[test]
+fn a_countrys_scope_admits_its_users_and_its_installations() {
+    let mut facts = UsageFacts::default();
+    let mut italian = record("u-it", "o-it", "lab-fr", 1, 2);
+    italian.home_country = "IT";
+    let mut elsewhere = record("u-es", "o-es", "lab-de", 1, 2);
+    elsewhere.home_country = "ES";
+    facts.load(1, [record("u-de", "o-de", "lab-de", 1, 1), italian, elsewhere]);
+    let count = |country: &str| {
+        let mut cells = BTreeMap::new();
+        facts.add_cells(
+            &query(&["home_country", "provider_country"]),
+            &Scope::Country(country.to_owned()),
+            &sites(),
+            &mut cells,
+        );
+        cells
+            .into_iter()
+            .map(|(key, cell)| (key.join("/"), cell.users.count))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(count("DE"), [("DE/".to_owned(), 1)]);
+    assert_eq!(count("FR"), [("IT/FR".to_owned(), 1)]);
+    assert!(count("PL").is_empty());
+}
