@@ -134,8 +134,11 @@ pub enum OpenError {
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-const SQLITE_PRAGMAS: [&str; 4] = [
+/// `cache_size` is in KiB when negative: 32 MiB a connection, grown into only as pages are read,
+/// so that a writer's index pages stay in memory as a table grows past SQLite's default 2 MiB.
+const SQLITE_PRAGMAS: [&str; 5] = [
     "PRAGMA busy_timeout = 5000",
+    "PRAGMA cache_size = -32768",
     "PRAGMA foreign_keys = ON",
     "PRAGMA synchronous = FULL",
     "PRAGMA temp_store = MEMORY",

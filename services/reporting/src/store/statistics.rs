@@ -1,8 +1,7 @@
-//! The facts behind a statistics query, aggregated per group. Usage, the large fact, is
-//! aggregated entirely in SQL, in one pass over the records: per group and contributing unit
-//! first (organisation, user, user group), then per group, with each organisation's units ranked
-//! for the dominance rule. The smaller facts (requests, grants, deliveries, calls, breaches)
-//! come back one row per group and unit and are added up here, since medians need every value.
+//! The facts behind a statistics query, aggregated per group. Usage, the large fact, comes from
+//! the usage facts held in memory (`domain::facts`), current with every batch committed. The
+//! smaller facts (requests, grants, deliveries, calls, breaches) come back from SQL one row per
+//! group and unit and are added up here, since medians need every value.
 //! Distinct counts stay exact whatever the grouping, and the disclosure control sees each
 //! organisation's contribution whole.
 
@@ -23,7 +22,7 @@ pub type FactRows = BTreeMap<Vec<String>, Cell>;
 
 const MICROS_PER_DAY: f64 = 86_400_000_000.0;
 
-/// How one fact reads in SQL.
+/// How one of the smaller facts reads in SQL.
 struct FactSql {
     from: &'static str,
     /// The instant the period filter applies to.
@@ -35,16 +34,10 @@ struct FactSql {
     access_mode: &'static str,
 }
 
-fn fact_sql(fact: Fact) -> FactSql {
-    match fact {
-        Fact::Usage => FactSql {
-            from: "usage_records f LEFT JOIN installation_sites s ON s.installation_id = f.installation_id",
-            at: "f.period_start",
-            month: "f.month",
-            home_country: "f.home_country",
-            installation: "f.installation_id",
-            access_mode: "f.access_mode",
-        },
+/// `None` for usage, which is not read in SQL.
+fn fact_sql(fact: Fact) -> Option<FactSql> {
+    Some(match fact {
+        Fact::Usage => return None,
         Fact::Requests => FactSql {
             from: "request_installations g JOIN requests f ON f.id = g.request_id \
                    LEFT JOIN installation_sites s ON s.installation_id = g.installation_id \
@@ -97,7 +90,7 @@ fn fact_sql(fact: Fact) -> FactSql {
             installation: "g.installation_id",
             access_mode: "''",
         },
-    }
+    })
 }
 
 impl FactSql {
@@ -352,7 +345,9 @@ impl ReportingStore {
         fact: Fact,
         select_and_group: &str,
     ) -> ReportingResult<Vec<AnyRow>> {
-        let sql = fact_sql(fact);
+        let Some(sql) = fact_sql(fact) else {
+            return Ok(Vec::new());
+        };
         let (select, group) = select_and_group.split_once('|').unwrap_or((select_and_group, ""));
         let dimensions: Vec<String> = query
             .group_by
