@@ -3,7 +3,6 @@
 //! and sweeps expired holds until the shutdown token fires, then drains.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use rti_platform::auth::ServiceCall;
 use rti_platform::db::Migrations;
@@ -12,6 +11,7 @@ use rti_proto::allocation::allocation_service_server::AllocationServiceServer;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 
+pub use crate::config::{Options, Upstreams};
 use crate::grpc::AllocationApi;
 use crate::grpc::authz::AUTHZ;
 use crate::peers::Peers;
@@ -27,41 +27,6 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     authz: &AUTHZ,
     migrations: &MIGRATIONS,
 };
-
-/// Where the allocation finds the services it calls (`http://host:port`).
-#[derive(Debug, Clone)]
-pub struct Upstreams {
-    /// Installations, and the capacity that slots hold.
-    pub registry: http::Uri,
-    /// Proposals, user groups and industrial-lane requests.
-    pub intake: http::Uri,
-}
-
-/// How the background work runs; the defaults suit production.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// How often held slots past their expiry, and interrupted offers, are swept.
-    pub sweep_interval: Duration,
-    /// An offer still pending (registry reservation possibly taken, slot not yet written as held)
-    /// after this long was interrupted: its reservation is released.
-    pub pending_grace: Duration,
-    /// Follow intake's events, so proposals in review arrive by themselves.
-    pub follow_intake: bool,
-    /// Fault injection for the crash test: `OfferSlot` stops right after the registry has taken
-    /// the reservation and before the slot is written as held, as a crash there would.
-    pub crash_after_reservation: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            sweep_interval: Duration::from_secs(5),
-            pending_grace: Duration::from_secs(60),
-            follow_intake: true,
-            crash_after_reservation: false,
-        }
-    }
-}
 
 #[derive(Debug)]
 pub struct App {

@@ -15,7 +15,7 @@ use rti_proto::allocation as proto;
 use tokio_util::sync::CancellationToken;
 use tonic::{Response, Status};
 
-use crate::app::Options;
+use crate::config::Options;
 use crate::error::{AllocationError, AllocationResult};
 use crate::peers::Peers;
 use crate::store::AllocationStore;

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod config;
 pub mod domain;
 pub mod error;
 mod feed;

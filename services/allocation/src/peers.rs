@@ -11,7 +11,7 @@ use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use crate::app::Upstreams;
+use crate::config::Upstreams;
 use crate::error::{AllocationError, AllocationResult};
 
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@
 use rti_platform::time::now_micros;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::Options;
+use crate::config::Options;
 use crate::error::AllocationResult;
 use crate::grpc::AllocationApi;
 use crate::store::PENDING;
