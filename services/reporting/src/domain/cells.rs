@@ -56,6 +56,20 @@ pub struct Summed {
 }
 
 impl Summed {
+    /// The cell of organisations' contributions (units, record key), each with units.
+    pub fn of(contributions: &mut [(i64, u32)]) -> Summed {
+        contributions.sort_unstable_by_key(|(units, _)| std::cmp::Reverse(*units));
+        Summed {
+            total: contributions.iter().map(|(units, _)| units).sum(),
+            largest: contributions.first().map_or(0, |(units, _)| *units),
+            second: contributions.get(1).map_or(0, |(units, _)| *units),
+            organisations: contributions.len() as u64,
+            key_sum: contributions
+                .iter()
+                .fold(0u64, |sum, (_, key)| sum.wrapping_add(u64::from(*key))),
+        }
+    }
+
     fn protect(&self, rules: &DisclosureRules, users: u64) -> Result<i64, Withheld> {
         if self.organisations == 0 {
             return Ok(0);
@@ -119,16 +133,7 @@ impl SummedMap {
             .copied()
             .filter(|(units, _)| *units > 0)
             .collect();
-        contributions.sort_unstable_by_key(|(units, _)| std::cmp::Reverse(*units));
-        Summed {
-            total: contributions.iter().map(|(units, _)| units).sum(),
-            largest: contributions.first().map_or(0, |(units, _)| *units),
-            second: contributions.get(1).map_or(0, |(units, _)| *units),
-            organisations: contributions.len() as u64,
-            key_sum: contributions
-                .iter()
-                .fold(0u64, |sum, (_, key)| sum.wrapping_add(u64::from(*key))),
-        }
+        Summed::of(&mut contributions)
     }
 }
 

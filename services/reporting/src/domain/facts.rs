@@ -281,7 +281,7 @@ impl UsageFacts {
             let key = &found[index];
             let mut cell = Cell::default();
             if want_units {
-                cell.units_used = summed(&mut units[index]);
+                cell.units_used = Summed::of(&mut units[index]);
             }
             if want_users {
                 cell.users = users[index];
@@ -418,20 +418,6 @@ fn count(counted: &mut Counted, record_key: u64, new_organisation: bool) {
     counted.key_sum = counted.key_sum.wrapping_add(record_key);
     if new_organisation {
         counted.organisations += 1;
-    }
-}
-
-/// Organisations' units in a cell, as the dominance rules read them.
-fn summed(contributions: &mut [(i64, u32)]) -> Summed {
-    contributions.sort_unstable_by_key(|(units, _)| std::cmp::Reverse(*units));
-    Summed {
-        total: contributions.iter().map(|(units, _)| units).sum(),
-        largest: contributions.first().map_or(0, |(units, _)| *units),
-        second: contributions.get(1).map_or(0, |(units, _)| *units),
-        organisations: contributions.len() as u64,
-        key_sum: contributions
-            .iter()
-            .fold(0u64, |sum, (_, key)| sum.wrapping_add(u64::from(*key))),
     }
 }
 
