@@ -9,6 +9,7 @@ use std::time::Duration;
 use rti_gateway::suite::{Databases, Suite, SuiteConfig, SuiteError};
 use rti_platform::db::Backend;
 use rti_platform::testing::{TestDatabase, test_auth};
+pub use rti_platform::testing::{connect, with_token};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
@@ -60,22 +61,4 @@ pub async fn spawn_suite(backend: Backend) -> Option<RunningSuite> {
         running,
         _databases: databases,
     })
-}
-
-pub async fn connect(address: SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{address}"))
-        .expect("uri")
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .expect("connect")
-}
-
-/// A request carrying `token` as its bearer token.
-pub fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", rti_platform::testing::bearer(token));
-    request
 }

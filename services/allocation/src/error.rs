@@ -1,7 +1,7 @@
 //! The allocation's errors, and how they reach a gRPC caller.
 
-use rti_platform::db::{DbFailure, classify};
-use rti_platform::error::{ErrorCode, InvalidInput, internal_status};
+use rti_platform::error::{ErrorCode, InvalidInput};
+use rti_platform::store::{KeyReused, StoreError};
 use tonic::Status;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,12 +23,10 @@ pub enum AllocationError {
         code: tonic::Code,
         message: String,
     },
-    #[error("the store is busy; retry")]
-    Contention,
-    #[error("the store is unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
-    #[error("the store failed: {0}")]
-    Store(#[source] sqlx::Error),
+    #[error(transparent)]
+    KeyReused(#[from] KeyReused),
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("a stored record is unreadable: {0}")]
     Corrupt(String),
 }
@@ -54,11 +52,7 @@ impl AllocationError {
 
 impl From<sqlx::Error> for AllocationError {
     fn from(error: sqlx::Error) -> Self {
-        match classify(&error) {
-            DbFailure::Contention => AllocationError::Contention,
-            DbFailure::Unavailable => AllocationError::Unavailable(error),
-            _ => AllocationError::Store(error),
-        }
+        AllocationError::Store(error.into())
     }
 }
 
@@ -84,12 +78,8 @@ impl From<AllocationError> for Status {
                 | tonic::Code::AlreadyExists => Status::new(code, error.to_string()),
                 _ => ErrorCode::Unavailable.status(error.to_string()),
             },
-            AllocationError::Contention => ErrorCode::Aborted.status(error.to_string()),
-            AllocationError::Unavailable(ref source) => {
-                tracing::warn!(error = %source, "allocation store unavailable");
-                ErrorCode::Unavailable.status(error.to_string())
-            }
-            AllocationError::Store(ref source) => internal_status("allocation store failure", source),
+            AllocationError::KeyReused(reused) => InvalidInput::single(reused.field, reused.to_string()).into(),
+            AllocationError::Store(failure) => failure.status("allocation store"),
             AllocationError::Corrupt(ref problem) => {
                 tracing::error!(%problem, "unreadable allocation record");
                 ErrorCode::Internal.status("a stored record is unreadable")

@@ -10,7 +10,7 @@ mod validate;
 
 use rti_platform::auth::{Principal, Role};
 use rti_platform::events::Outbox;
-use rti_platform::server::principal;
+use rti_platform::server::caller;
 use rti_proto::allocation as proto;
 use tokio_util::sync::CancellationToken;
 use tonic::{Response, Status};
@@ -49,20 +49,9 @@ impl AllocationApi {
     }
 }
 
-/// The caller of an RPC the table reserves for some roles: the auth layer guarantees one.
-fn caller<T>(request: &tonic::Request<T>) -> Result<Principal, Status> {
-    principal(request)
-        .cloned()
-        .ok_or_else(|| Status::unauthenticated("this call needs a bearer token"))
-}
-
 /// Coordinators, admins and the suite's services see every proposal and review.
 fn oversees(caller: &Principal) -> bool {
     caller.is_admin() || caller.has_role(Role::Coordinator) || caller.has_role(Role::Service)
-}
-
-fn owns(caller: &Principal, organisation_id: &str) -> bool {
-    caller.has_role(Role::Applicant) && caller.org.as_deref() == Some(organisation_id)
 }
 
 fn denied(what: String) -> AllocationError {

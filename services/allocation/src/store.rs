@@ -3,11 +3,10 @@
 
 mod slots;
 
-use rti_platform::db::{Backend, Database, WriteTx};
-use rti_platform::error::InvalidInput;
+use rti_platform::db::{Database, WriteTx};
 use rti_platform::events::Outbox;
-use rti_platform::idempotency::{self, Lookup};
 use rti_platform::pagination::PageRequest;
+use rti_platform::store::{IdempotencyKey, NewRecord, create_once};
 use rti_platform::time::{micros_from_timestamp, now_micros, timestamp_from_micros};
 use rti_proto::allocation as proto;
 use rti_proto::common::event::Payload;
@@ -36,13 +35,6 @@ pub(crate) fn from_json<T: DeserializeOwned>(text: &str) -> AllocationResult<T> 
     Ok(serde_json::from_str(text)?)
 }
 
-/// An idempotency key and the fingerprint of the request it came with.
-#[derive(Debug, Clone)]
-pub struct IdempotencyKey {
-    pub key: String,
-    pub hash: String,
-}
-
 /// Where the group leader works: the country per-country caps and reports count it under.
 pub fn leader_work_country(proposal: &proto::Proposal) -> String {
     proposal
@@ -62,10 +54,7 @@ impl AllocationStore {
     }
 
     fn lock_clause(&self) -> &'static str {
-        match self.database.backend() {
-            Backend::Postgres => " FOR UPDATE",
-            Backend::Sqlite => "",
-        }
+        self.database.lock_clause()
     }
 
     /// Appends `events` and commits.
@@ -82,81 +71,8 @@ impl AllocationStore {
     /// Stores a new call with rulebook version 1, once per idempotency key: a retry of the same
     /// request returns the first call; the key with another request is refused.
     pub async fn create_call(&self, key: &IdempotencyKey, call: proto::Call) -> AllocationResult<proto::Call> {
-        for attempt in 0..2 {
-            let mut transaction = self.database.begin_write().await?;
-            match idempotency::lookup(&mut transaction, "CreateCall", &key.key, &key.hash).await? {
-                Lookup::New => {}
-                Lookup::Replay { resource_id } => {
-                    transaction.rollback().await?;
-                    return self.get_call(&resource_id).await;
-                }
-                Lookup::Mismatch => {
-                    return Err(InvalidInput::single("request_id", "was already used for another call").into());
-                }
-            }
-            let written = async {
-                self.insert_call(&mut transaction, &call).await?;
-                idempotency::record(&mut transaction, "CreateCall", &key.key, &key.hash, &call.id).await?;
-                Ok::<_, AllocationError>(())
-            }
-            .await;
-            let event = Payload::CallCreated(proto::CallCreated {
-                call_id: call.id.clone(),
-                programme: call.programme.clone(),
-                installations: call.installations.clone(),
-                close_time: call.close_time,
-                grant_planned_units: call.grant_planned_units,
-                grant_agreement: call.grant_agreement.clone(),
-                open_time: call.open_time,
-            });
-            let finished = match written {
-                Ok(()) => self.finish(transaction, vec![(call.id.clone(), event)]).await,
-                Err(error) => Err(error),
-            };
-            match finished {
-                Ok(()) => return self.get_call(&call.id).await,
-                // Two first calls raced on the key: the loser reads the winner's call.
-                Err(AllocationError::Store(_) | AllocationError::Contention) if attempt == 0 => {}
-                Err(error) => return Err(error),
-            }
-        }
-        Err(AllocationError::Contention)
-    }
-
-    async fn insert_call(&self, transaction: &mut WriteTx, call: &proto::Call) -> AllocationResult<()> {
-        let mut body = call.clone();
-        let rulebook = body.rulebook.take().unwrap_or_default();
-        body.rulebook_history.clear();
-        let created = call.create_time.as_ref().map_or_else(now_micros, micros_from_timestamp);
-        sqlx::query("INSERT INTO calls (id, grant_agreement, status, body, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&call.id)
-            .bind(&call.grant_agreement)
-            .bind(proto::CallStatus::Open.as_str_name())
-            .bind(to_json(&body)?)
-            .bind(created)
-            .execute(&mut **transaction)
-            .await?;
-        self.insert_rulebook(transaction, &call.id, &rulebook).await
-    }
-
-    async fn insert_rulebook(
-        &self,
-        transaction: &mut WriteTx,
-        call_id: &str,
-        rulebook: &proto::Rulebook,
-    ) -> AllocationResult<()> {
-        let effective = rulebook
-            .effective_time
-            .as_ref()
-            .map_or_else(now_micros, micros_from_timestamp);
-        sqlx::query("INSERT INTO rulebooks (call_id, version, body, effective_at) VALUES ($1, $2, $3, $4)")
-            .bind(call_id)
-            .bind(rulebook.version)
-            .bind(to_json(rulebook)?)
-            .bind(effective)
-            .execute(&mut **transaction)
-            .await?;
-        Ok(())
+        let created = create_once(&self.database, &self.outbox, Some(key), || NewCall(call.clone())).await?;
+        self.get_call(created.id()).await
     }
 
     pub async fn get_call(&self, id: &str) -> AllocationResult<proto::Call> {
@@ -216,7 +132,7 @@ impl AllocationStore {
         let latest = latest.ok_or_else(|| AllocationError::not_found("call", call_id))?;
         rulebook.version = i32::try_from(latest + 1).unwrap_or(i32::MAX);
         rulebook.effective_time = Some(timestamp_from_micros(now_micros()));
-        self.insert_rulebook(&mut transaction, call_id, &rulebook).await?;
+        insert_rulebook(&mut transaction, call_id, &rulebook).await?;
         let event = Payload::RulebookAmended(proto::RulebookAmended {
             call_id: call_id.to_owned(),
             rulebook: Some(rulebook),
@@ -676,4 +592,56 @@ pub struct LedgerUnits {
     pub delivered: i64,
     pub lost: i64,
     pub non_eu_delivered: i64,
+}
+
+/// A call as the platform's [`create_once`] writes it, with its first rulebook and its event.
+struct NewCall(proto::Call);
+
+impl NewRecord for NewCall {
+    type Error = AllocationError;
+
+    fn id(&self) -> &str {
+        &self.0.id
+    }
+
+    async fn insert(&mut self, transaction: &mut WriteTx, _lock: &'static str) -> AllocationResult<Option<Payload>> {
+        let call = &self.0;
+        let mut body = call.clone();
+        let rulebook = body.rulebook.take().unwrap_or_default();
+        body.rulebook_history.clear();
+        let created = call.create_time.as_ref().map_or_else(now_micros, micros_from_timestamp);
+        sqlx::query("INSERT INTO calls (id, grant_agreement, status, body, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&call.id)
+            .bind(&call.grant_agreement)
+            .bind(proto::CallStatus::Open.as_str_name())
+            .bind(to_json(&body)?)
+            .bind(created)
+            .execute(&mut **transaction)
+            .await?;
+        insert_rulebook(transaction, &call.id, &rulebook).await?;
+        Ok(Some(Payload::CallCreated(proto::CallCreated {
+            call_id: call.id.clone(),
+            programme: call.programme.clone(),
+            installations: call.installations.clone(),
+            close_time: call.close_time,
+            grant_planned_units: call.grant_planned_units,
+            grant_agreement: call.grant_agreement.clone(),
+            open_time: call.open_time,
+        })))
+    }
+}
+
+async fn insert_rulebook(transaction: &mut WriteTx, call_id: &str, rulebook: &proto::Rulebook) -> AllocationResult<()> {
+    let effective = rulebook
+        .effective_time
+        .as_ref()
+        .map_or_else(now_micros, micros_from_timestamp);
+    sqlx::query("INSERT INTO rulebooks (call_id, version, body, effective_at) VALUES ($1, $2, $3, $4)")
+        .bind(call_id)
+        .bind(rulebook.version)
+        .bind(to_json(rulebook)?)
+        .bind(effective)
+        .execute(&mut **transaction)
+        .await?;
+    Ok(())
 }

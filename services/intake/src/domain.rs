@@ -10,6 +10,7 @@ pub mod screening;
 pub mod sme;
 
 use rti_platform::error::InvalidInput;
+use rti_platform::store::{KeyReused, StoreError};
 
 pub use rti_platform::time::{date_micros, time_micros};
 
@@ -27,17 +28,13 @@ pub enum IntakeError {
     /// An id the caller chose is already taken.
     #[error("{0}")]
     AlreadyExists(String),
-    #[error("{field} {key} was already used for a different request")]
-    IdempotencyMismatch { field: &'static str, key: String },
+    #[error(transparent)]
+    KeyReused(#[from] KeyReused),
     /// The registry could not answer a question intake must ask it.
     #[error("the registry did not answer: {0}")]
     Registry(String),
-    #[error("the store is busy; retry")]
-    Contention,
-    #[error("the store is unavailable")]
-    Unavailable(#[source] sqlx::Error),
-    #[error("store failure")]
-    Store(#[source] sqlx::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("a stored record is unreadable: {0}")]
     Corrupt(String),
 }

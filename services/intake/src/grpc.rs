@@ -6,7 +6,7 @@ mod server;
 mod submission;
 mod validate;
 
-use rti_platform::error::{ErrorCode, InvalidInput, internal_status};
+use rti_platform::error::{ErrorCode, InvalidInput};
 use tonic::Status;
 
 use crate::domain::IntakeError;
@@ -21,14 +21,9 @@ impl From<IntakeError> for Status {
             IntakeError::PermissionDenied(reason) => ErrorCode::PermissionDenied.status(reason),
             IntakeError::FailedPrecondition(reason) => ErrorCode::FailedPrecondition.status(reason),
             IntakeError::AlreadyExists(reason) => ErrorCode::AlreadyExists.status(reason),
-            IntakeError::IdempotencyMismatch { field, .. } => InvalidInput::single(field, error.to_string()).into(),
+            IntakeError::KeyReused(reused) => InvalidInput::single(reused.field, reused.to_string()).into(),
             IntakeError::Registry(_) => ErrorCode::Unavailable.status(error.to_string()),
-            IntakeError::Contention => ErrorCode::Aborted.status(error.to_string()),
-            IntakeError::Unavailable(ref source) => {
-                tracing::warn!(error = %source, "intake store unavailable");
-                ErrorCode::Unavailable.status(error.to_string())
-            }
-            IntakeError::Store(ref source) => internal_status("intake store failure", source),
+            IntakeError::Store(failure) => failure.status("intake store"),
             IntakeError::Corrupt(ref problem) => {
                 tracing::error!(%problem, "unreadable intake record");
                 ErrorCode::Internal.status("a stored record is unreadable")

@@ -6,10 +6,9 @@ mod aid;
 mod requests;
 mod sanctions;
 
-use prost::Message;
-use rti_platform::db::{Backend, Database, DbFailure, WriteTx, classify};
+use rti_platform::db::{Database, WriteTx};
 use rti_platform::events::Outbox;
-use rti_platform::idempotency::{self, Lookup};
+use rti_platform::store::{Created, IdempotencyKey, NewRecord, create_once};
 use rti_platform::time::{micros_from_timestamp, now_micros, timestamp_from_micros};
 use rti_proto::common::event::Payload;
 use rti_proto::intake as proto;
@@ -21,16 +20,6 @@ use crate::domain::{IntakeError, IntakeResult};
 pub use requests::{INTAKE, RequestFilter, RequestScope, StoredRequest, Transition};
 pub use sanctions::NewSanctionsList;
 
-/// An idempotency key of a create call, scoped to the RPC and the caller.
-#[derive(Debug, Clone)]
-pub struct IdempotencyKey {
-    /// The request field the key came in, for the error when it is reused.
-    pub field: &'static str,
-    pub scope: String,
-    pub key: String,
-    pub request_hash: String,
-}
-
 #[derive(Debug, Clone)]
 pub struct IntakeStore {
     database: Database,
@@ -39,26 +28,7 @@ pub struct IntakeStore {
 
 impl From<sqlx::Error> for IntakeError {
     fn from(error: sqlx::Error) -> Self {
-        match classify(&error) {
-            DbFailure::Contention => IntakeError::Contention,
-            DbFailure::Unavailable => IntakeError::Unavailable(error),
-            _ => IntakeError::Store(error),
-        }
-    }
-}
-
-/// What a create call leaves: the new record's id, or the id an earlier call with the same key
-/// created.
-enum Created {
-    New(String),
-    Replay(String),
-}
-
-impl Created {
-    fn id(&self) -> &str {
-        match self {
-            Created::New(id) | Created::Replay(id) => id,
-        }
+        IntakeError::Store(error.into())
     }
 }
 
@@ -69,53 +39,16 @@ impl IntakeStore {
 
     /// `FOR UPDATE` where the backend has it; SQLite's single writer already serialises.
     fn lock_clause(&self) -> &'static str {
-        match self.database.backend() {
-            Backend::Postgres => " FOR UPDATE",
-            Backend::Sqlite => "",
-        }
+        self.database.lock_clause()
     }
 
-    /// Runs `insert` at most once per idempotency key. With the key already used for the same
-    /// request, the first call's id comes back; with another request, the call is refused. Two
-    /// concurrent first calls race on the key's primary key; the loser rolls back and replays
-    /// the winner's result on its second pass.
-    async fn create_once(&self, key: Option<&IdempotencyKey>, record: &impl NewRecord) -> IntakeResult<Created> {
-        let id = record.id().to_owned();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut transaction = self.database.begin_write().await?;
-            if let Some(key) = key {
-                match idempotency::lookup(&mut transaction, &key.scope, &key.key, &key.request_hash).await? {
-                    Lookup::New => {}
-                    Lookup::Replay { resource_id } => {
-                        transaction.rollback().await?;
-                        return Ok(Created::Replay(resource_id));
-                    }
-                    Lookup::Mismatch => {
-                        return Err(IntakeError::IdempotencyMismatch {
-                            field: key.field,
-                            key: key.key.clone(),
-                        });
-                    }
-                }
-            }
-            let event = record.insert(&mut transaction, self.lock_clause()).await?;
-            let finished = async {
-                if let Some(key) = key {
-                    idempotency::record(&mut transaction, &key.scope, &key.key, &key.request_hash, &id).await?;
-                }
-                if let Some(event) = event {
-                    self.outbox.append(&mut transaction, &id, event).await?;
-                }
-                self.outbox.commit(transaction).await
-            };
-            match finished.await {
-                Ok(()) => return Ok(Created::New(id.clone())),
-                Err(error) if attempt == 1 && key.is_some() && classify(&error) == DbFailure::UniqueViolation => {}
-                Err(error) => return Err(error.into()),
-            }
-        }
+    /// Writes `record` at most once per idempotency key (see [`create_once`]).
+    async fn create_once<R: NewRecord<Error = IntakeError> + Clone>(
+        &self,
+        key: Option<&IdempotencyKey>,
+        record: &R,
+    ) -> IntakeResult<Created<R>> {
+        create_once(&self.database, &self.outbox, key, || record.clone()).await
     }
 
     pub async fn register_organisation(
@@ -123,7 +56,7 @@ impl IntakeStore {
         organisation: proto::Organisation,
         key: Option<&IdempotencyKey>,
     ) -> IntakeResult<proto::Organisation> {
-        let created = self.create_once(key, &organisation).await?;
+        let created = self.create_once(key, &New(organisation)).await?;
         self.get_organisation(created.id()).await
     }
 
@@ -141,7 +74,7 @@ impl IntakeStore {
         person: proto::Person,
         key: Option<&IdempotencyKey>,
     ) -> IntakeResult<proto::Person> {
-        let created = self.create_once(key, &person).await?;
+        let created = self.create_once(key, &New(person)).await?;
         self.get_person(created.id()).await
     }
 
@@ -189,7 +122,7 @@ impl IntakeStore {
         group: proto::UserGroup,
         key: Option<&IdempotencyKey>,
     ) -> IntakeResult<proto::UserGroup> {
-        let created = self.create_once(key, &group).await?;
+        let created = self.create_once(key, &New(group)).await?;
         self.get_user_group(created.id()).await
     }
 
@@ -280,23 +213,27 @@ impl IntakeStore {
     }
 }
 
-/// A record a create call inserts: its id, and how it is inserted (checking what it refers to)
-/// with the event that announces it, if any.
-trait NewRecord: Send + Sync {
-    fn id(&self) -> &str;
-    fn insert<'a>(
-        &'a self,
-        transaction: &'a mut WriteTx,
-        lock: &'static str,
-    ) -> impl Future<Output = IntakeResult<Option<Payload>>> + Send + 'a;
+/// A record a create call inserts, as the platform's [`create_once`] takes it: its id, and how it
+/// is inserted (checking what it refers to) with the event that announces it, if any.
+#[derive(Clone)]
+struct New<T>(T);
+
+impl<T> std::ops::Deref for New<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
-impl NewRecord for proto::Organisation {
+impl NewRecord for New<proto::Organisation> {
+    type Error = IntakeError;
+
     fn id(&self) -> &str {
         &self.id
     }
 
-    async fn insert(&self, transaction: &mut WriteTx, _lock: &'static str) -> IntakeResult<Option<Payload>> {
+    async fn insert(&mut self, transaction: &mut WriteTx, _lock: &'static str) -> IntakeResult<Option<Payload>> {
         let assessment = self.assessment.clone().unwrap_or_default();
         let inserted = sqlx::query(
             "INSERT INTO organisations (id, legal_name, country, kind, profile, sme_category, start_up, \
@@ -306,7 +243,7 @@ impl NewRecord for proto::Organisation {
         .bind(&self.legal_name)
         .bind(&self.country)
         .bind(self.kind().as_str_name())
-        .bind(to_json(self))
+        .bind(to_json(&self.0))
         .bind(assessment.sme_category().as_str_name())
         .bind(i32::from(assessment.start_up))
         .bind(i32::from(assessment.small_mid_cap))
@@ -335,12 +272,14 @@ impl NewRecord for proto::Organisation {
     }
 }
 
-impl NewRecord for proto::Person {
+impl NewRecord for New<proto::Person> {
+    type Error = IntakeError;
+
     fn id(&self) -> &str {
         &self.id
     }
 
-    async fn insert(&self, transaction: &mut WriteTx, lock: &'static str) -> IntakeResult<Option<Payload>> {
+    async fn insert(&mut self, transaction: &mut WriteTx, lock: &'static str) -> IntakeResult<Option<Payload>> {
         require_row(
             transaction,
             "organisations",
@@ -366,12 +305,14 @@ impl NewRecord for proto::Person {
     }
 }
 
-impl NewRecord for proto::UserGroup {
+impl NewRecord for New<proto::UserGroup> {
+    type Error = IntakeError;
+
     fn id(&self) -> &str {
         &self.id
     }
 
-    async fn insert(&self, transaction: &mut WriteTx, lock: &'static str) -> IntakeResult<Option<Payload>> {
+    async fn insert(&mut self, transaction: &mut WriteTx, lock: &'static str) -> IntakeResult<Option<Payload>> {
         require_row(
             transaction,
             "organisations",
@@ -457,11 +398,6 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> IntakeResult<T> {
     serde_json::from_str(text).map_err(|error| IntakeError::Corrupt(error.to_string()))
-}
-
-/// A fingerprint of an encoded request, for idempotency keys.
-pub fn fingerprint(message: &impl Message) -> String {
-    idempotency::request_hash(&message.encode_to_vec())
 }
 
 pub(crate) fn now() -> i64 {

@@ -120,6 +120,11 @@ impl Principal {
         self.has_role(Role::Admin)
     }
 
+    /// An applicant acting for this organisation (its token's `org` claim).
+    pub fn is_applicant_of(&self, organisation_id: &str) -> bool {
+        self.has_role(Role::Applicant) && self.org.as_deref() == Some(organisation_id)
+    }
+
     /// An admin, or an operator whose token lists this infrastructure.
     pub fn operates(&self, infrastructure_id: &str) -> bool {
         self.is_admin() || (self.has_role(Role::Operator) && self.infrastructures.contains(infrastructure_id))

@@ -225,6 +225,15 @@ impl Database {
         }
     }
 
+    /// The clause that locks the rows a write transaction reads: `FOR UPDATE` where the backend
+    /// has it; SQLite's single writer already serialises.
+    pub fn lock_clause(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+
     /// Whether the store answers a trivial query now.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.readers).await.is_ok()

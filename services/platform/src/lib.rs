@@ -17,6 +17,7 @@ pub mod ids;
 pub mod pagination;
 pub mod server;
 pub mod shutdown;
+pub mod store;
 pub mod telemetry;
 pub mod time;
 pub mod validate;

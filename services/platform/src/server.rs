@@ -288,3 +288,11 @@ pub fn reflection_v1alpha(
 pub fn principal<T>(request: &tonic::Request<T>) -> Option<&Principal> {
     request.extensions().get::<Principal>()
 }
+
+/// The caller of an RPC the table reserves for some roles: the auth layer guarantees one, so its
+/// absence is `UNAUTHENTICATED`.
+pub fn caller<T>(request: &tonic::Request<T>) -> Result<Principal, tonic::Status> {
+    principal(request)
+        .cloned()
+        .ok_or_else(|| tonic::Status::unauthenticated("this call needs a bearer token"))
+}

@@ -1,5 +1,6 @@
 //! Test helpers (feature `testing`): a throwaway database on either backend, a macro that runs a
-//! test body once on SQLite and once on PostgreSQL, test tokens, and logs when `TEST_LOG` is set.
+//! test body once on SQLite and once on PostgreSQL, test tokens, calls and their outcomes, polling,
+//! and logs when `TEST_LOG` is set.
 //!
 //! PostgreSQL tests create a fresh database per test in the cluster that `RTI_TEST_POSTGRES_URL`
 //! points at (`scripts/test` starts one). Without it they fail, naming the variable, unless
@@ -44,6 +45,58 @@ pub fn sign(claims: Claims) -> String {
 /// `authorization` metadata for a token.
 pub fn bearer(token: &str) -> tonic::metadata::MetadataValue<tonic::metadata::Ascii> {
     format!("Bearer {token}").parse().expect("a JWT is ASCII")
+}
+
+/// A request carrying `token` as its bearer token.
+pub fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("authorization", bearer(token));
+    request
+}
+
+/// A channel to a test server at `address`; fails the test if it cannot connect within 5 s.
+pub async fn connect(address: std::net::SocketAddr) -> tonic::transport::Channel {
+    tonic::transport::Channel::from_shared(format!("http://{address}"))
+        .expect("an address makes a URI")
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .unwrap_or_else(|error| panic!("connect to {address}: {error}"))
+}
+
+/// The code a call ended with: `Ok` for an answer.
+pub fn code_of<T>(outcome: &Result<T, tonic::Status>) -> tonic::Code {
+    outcome.as_ref().err().map_or(tonic::Code::Ok, tonic::Status::code)
+}
+
+/// Asserts that a call ended with `expected` (`Code::Ok` for an answer).
+#[track_caller]
+pub fn expect_code<T: std::fmt::Debug>(outcome: &Result<T, tonic::Status>, expected: tonic::Code, what: &str) {
+    assert_eq!(code_of(outcome), expected, "{what}: {outcome:?}");
+}
+
+/// The answer of a call that must succeed.
+#[track_caller]
+pub fn expect_ok<T: std::fmt::Debug>(outcome: Result<tonic::Response<T>, tonic::Status>, what: &str) -> T {
+    expect_code(&outcome, tonic::Code::Ok, what);
+    outcome.expect("checked above").into_inner()
+}
+
+/// Polls `probe` every 20 ms until it yields a value; fails the test after 15 s. A guard
+/// against a hang, not a timing assertion.
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// The field paths of an INVALID_ARGUMENT status's `google.rpc.BadRequest` details, in order.

@@ -10,12 +10,11 @@ use rti_proto::pbjson_types::{FieldMask, Timestamp};
 use rti_proto::registry as proto;
 
 use crate::domain::{
-    AccessMode, AccessType, CapacityWindow, CriticalTechnologyArea, Downtime, EsfriStatus, Infrastructure,
-    InfrastructureFields, InfrastructureKind, Installation, InstallationFields, InstallationStatus, LegalForm,
-    LocalizedText, Provider, ProviderFields, Reservation, ReservationState, ScientificDomain, Structure, Tariff,
-    TariffBasis, TariffFields, UnitKind,
+    AccessMode, AccessType, CapacityWindow, CriticalTechnologyArea, Downtime, DowntimeAdded, EsfriStatus,
+    Infrastructure, InfrastructureFields, InfrastructureKind, Installation, InstallationFields, InstallationStatus,
+    LegalForm, LocalizedText, Provider, ProviderFields, Reservation, ReservationState, ScientificDomain, Structure,
+    Tariff, TariffBasis, TariffFields, UnitKind,
 };
-use crate::store::DowntimeAdded;
 
 /// `to_proto` and `from_proto` for a domain enum and its protobuf enum; an unspecified or
 /// unknown protobuf value has no domain value.

@@ -27,8 +27,8 @@ mod catalogue;
 mod fields;
 
 pub use calendar::{
-    CapacityWindow, DayAvailability, Downtime, NewWindow, Reservation, ReservationState, Tariff, TariffFields,
-    availability, closed_units, next_free_window,
+    CapacityWindow, DayAvailability, Downtime, DowntimeAdded, NewWindow, Reservation, ReservationState, Tariff,
+    TariffFields, availability, closed_units, next_free_window,
 };
 pub use catalogue::{
     AccessMode, AccessType, CriticalTechnologyArea, EsfriStatus, Infrastructure, InfrastructureFields,
@@ -38,6 +38,7 @@ pub use catalogue::{
 pub use fields::{apply_mask, countries, text};
 
 use rti_platform::error::{FailedPrecondition, InvalidInput};
+use rti_platform::store::{KeyReused, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -55,14 +56,10 @@ pub enum RegistryError {
     /// An id the caller chose is already taken by a different request.
     #[error("{0}")]
     AlreadyExists(String),
-    #[error("request_id {request_id} was already used for a different request")]
-    IdempotencyMismatch { request_id: String },
-    #[error("the store is busy; retry")]
-    Contention,
-    #[error("the store is unavailable")]
-    Unavailable(#[source] sqlx::Error),
-    #[error("store failure")]
-    Store(#[source] sqlx::Error),
+    #[error(transparent)]
+    KeyReused(#[from] KeyReused),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 pub type RegistryResult<T> = Result<T, RegistryError>;

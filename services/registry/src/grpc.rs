@@ -6,7 +6,7 @@ mod server;
 
 pub use server::RegistryApi;
 
-use rti_platform::error::{ErrorCode, InvalidInput, internal_status};
+use rti_platform::error::{ErrorCode, InvalidInput};
 use tonic::Status;
 
 use crate::domain::RegistryError;
@@ -20,13 +20,8 @@ impl From<RegistryError> for Status {
             RegistryError::Incomplete(missing) => missing.into(),
             RegistryError::Conflict(reason) => ErrorCode::FailedPrecondition.status(reason),
             RegistryError::AlreadyExists(reason) => ErrorCode::AlreadyExists.status(reason),
-            RegistryError::IdempotencyMismatch { .. } => InvalidInput::single("request_id", error.to_string()).into(),
-            RegistryError::Contention => ErrorCode::Aborted.status(error.to_string()),
-            RegistryError::Unavailable(ref source) => {
-                tracing::warn!(error = %source, "registry store unavailable");
-                ErrorCode::Unavailable.status(error.to_string())
-            }
-            RegistryError::Store(ref source) => internal_status("registry store failure", source),
+            RegistryError::KeyReused(reused) => InvalidInput::single(reused.field, reused.to_string()).into(),
+            RegistryError::Store(failure) => failure.status("registry store"),
         }
     }
 }

@@ -12,10 +12,10 @@ mod calendar;
 mod rows;
 mod search;
 
-use rti_platform::db::{Backend, Database, DbFailure, WriteTx, classify};
+use rti_platform::db::{Database, WriteTx};
 use rti_platform::events::Outbox;
-use rti_platform::idempotency::{self, Lookup};
 use rti_platform::pagination::PageRequest;
+use rti_platform::store::{Created, IdempotencyKey, NewRecord, create_once};
 use rti_platform::time::now_micros;
 use rti_proto::common::event::Payload;
 
@@ -26,16 +26,8 @@ use crate::domain::{
 };
 use rows::{InfrastructureRow, InstallationRow, ProviderRow};
 
-pub use calendar::{Calendar, DowntimeAdded};
+pub use calendar::Calendar;
 pub use search::SearchSource;
-
-/// An idempotency key of a create call, scoped to the RPC and the caller.
-#[derive(Debug, Clone)]
-pub struct IdempotencyKey {
-    pub scope: String,
-    pub request_id: String,
-    pub request_hash: String,
-}
 
 #[derive(Debug, Clone)]
 pub struct RegistryStore {
@@ -45,11 +37,7 @@ pub struct RegistryStore {
 
 impl From<sqlx::Error> for RegistryError {
     fn from(error: sqlx::Error) -> Self {
-        match classify(&error) {
-            DbFailure::Contention => RegistryError::Contention,
-            DbFailure::Unavailable => RegistryError::Unavailable(error),
-            _ => RegistryError::Store(error),
-        }
+        RegistryError::Store(error.into())
     }
 }
 
@@ -58,77 +46,13 @@ impl RegistryStore {
         Self { database, outbox }
     }
 
-    /// `FOR UPDATE` where the backend has it; SQLite's single writer already serialises.
-    fn lock_clause(&self) -> &'static str {
-        match self.database.backend() {
-            Backend::Postgres => " FOR UPDATE",
-            Backend::Sqlite => "",
-        }
-    }
-
-    /// Creates what `build` makes, at most once per idempotency key: with a key already used
-    /// for the same request, the first call's id comes back to be read instead; with a key used
-    /// for another request, the call is refused. The parent, when given, must exist. Two
-    /// concurrent first calls race on the key's primary key; the loser rolls back and, on its
-    /// second pass, replays the winner's result.
-    async fn create_once<T: NewRecord>(
+    /// Writes what `build` makes at most once per idempotency key (see [`create_once`]).
+    async fn create_once<T: NewRecord<Error = RegistryError>>(
         &self,
         key: Option<&IdempotencyKey>,
-        parent: Option<Parent<'_>>,
         build: impl Fn() -> T + Send,
     ) -> RegistryResult<Created<T>> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut transaction = self.database.begin_write().await?;
-            if let Some(key) = key {
-                match idempotency::lookup(&mut transaction, &key.scope, &key.request_id, &key.request_hash).await? {
-                    Lookup::New => {}
-                    Lookup::Replay { resource_id } => {
-                        transaction.rollback().await?;
-                        return Ok(Created::Replay(resource_id));
-                    }
-                    Lookup::Mismatch => {
-                        return Err(RegistryError::IdempotencyMismatch {
-                            request_id: key.request_id.clone(),
-                        });
-                    }
-                }
-            }
-            if let Some(parent) = &parent {
-                require_exists(&mut transaction, parent, self.lock_clause()).await?;
-            }
-            let mut record = build();
-            record.insert(&mut transaction).await?;
-            match self.finish_create(transaction, key, &record).await {
-                Ok(()) => return Ok(Created::New(record)),
-                Err(error) if attempt == 1 && key.is_some() && classify(&error) == DbFailure::UniqueViolation => {}
-                Err(error) => return Err(error.into()),
-            }
-        }
-    }
-
-    /// Records the key, appends the created event (last, see `Outbox::append`) and commits.
-    async fn finish_create(
-        &self,
-        mut transaction: WriteTx,
-        key: Option<&IdempotencyKey>,
-        record: &impl NewRecord,
-    ) -> Result<(), sqlx::Error> {
-        if let Some(key) = key {
-            idempotency::record(
-                &mut transaction,
-                &key.scope,
-                &key.request_id,
-                &key.request_hash,
-                record.id(),
-            )
-            .await?;
-        }
-        self.outbox
-            .append(&mut transaction, record.id(), record.created_event())
-            .await?;
-        self.outbox.commit(transaction).await
+        create_once(&self.database, &self.outbox, key, build).await
     }
 
     pub async fn create_provider(
@@ -145,7 +69,7 @@ impl RegistryStore {
                 updated_at: now,
             }
         };
-        match self.create_once(key, None, build).await? {
+        match self.create_once(key, build).await? {
             Created::New(provider) => Ok(provider),
             Created::Replay(id) => self.get_provider(&id).await,
         }
@@ -178,11 +102,14 @@ impl RegistryStore {
         update: impl FnOnce(&mut ProviderFields) -> RegistryResult<()>,
     ) -> RegistryResult<Provider> {
         let mut transaction = self.database.begin_write().await?;
-        let row: Option<ProviderRow> =
-            sqlx::query_as(sql!("{} WHERE id = $1{}", ProviderRow::SELECT, self.lock_clause()))
-                .bind(id)
-                .fetch_optional(&mut *transaction)
-                .await?;
+        let row: Option<ProviderRow> = sqlx::query_as(sql!(
+            "{} WHERE id = $1{}",
+            ProviderRow::SELECT,
+            self.database.lock_clause()
+        ))
+        .bind(id)
+        .fetch_optional(&mut *transaction)
+        .await?;
         let mut provider = row.map(Provider::from).ok_or_else(|| not_found("provider", id))?;
         update(&mut provider.fields)?;
         provider.updated_at = now_micros();
@@ -216,12 +143,7 @@ impl RegistryStore {
                 updated_at: now,
             }
         };
-        let parent = Parent {
-            table: "providers",
-            entity: "provider",
-            id: provider_id,
-        };
-        match self.create_once(key, Some(parent), build).await? {
+        match self.create_once(key, build).await? {
             Created::New(infrastructure) => Ok(infrastructure),
             Created::Replay(id) => self.get_infrastructure(&id).await,
         }
@@ -270,7 +192,7 @@ impl RegistryStore {
         let row: Option<InfrastructureRow> = sqlx::query_as(sql!(
             "{} WHERE id = $1{}",
             InfrastructureRow::SELECT,
-            self.lock_clause()
+            self.database.lock_clause()
         ))
         .bind(id)
         .fetch_optional(&mut *transaction)
@@ -326,12 +248,7 @@ impl RegistryStore {
                 updated_at: now,
             }
         };
-        let parent = Parent {
-            table: "infrastructures",
-            entity: "infrastructure",
-            id: infrastructure_id,
-        };
-        match self.create_once(key, Some(parent), build).await? {
+        match self.create_once(key, build).await? {
             Created::New(installation) => Ok(installation),
             Created::Replay(id) => self.get_installation(&id).await,
         }
@@ -379,11 +296,14 @@ impl RegistryStore {
         event: impl FnOnce(&Installation) -> Payload,
     ) -> RegistryResult<Installation> {
         let mut transaction = self.database.begin_write().await?;
-        let row: Option<InstallationRow> =
-            sqlx::query_as(sql!("{} WHERE id = $1{}", InstallationRow::SELECT, self.lock_clause()))
-                .bind(id)
-                .fetch_optional(&mut *transaction)
-                .await?;
+        let row: Option<InstallationRow> = sqlx::query_as(sql!(
+            "{} WHERE id = $1{}",
+            InstallationRow::SELECT,
+            self.database.lock_clause()
+        ))
+        .bind(id)
+        .fetch_optional(&mut *transaction)
+        .await?;
         let mut installation = row
             .map(Installation::try_from)
             .transpose()?
@@ -424,68 +344,51 @@ async fn has_current_tariff(transaction: &mut WriteTx, installation_id: &str) ->
     Ok(found.is_some())
 }
 
-/// The outcome of a create call.
-enum Created<T> {
-    New(T),
-    /// The id of what the first call with this idempotency key created.
-    Replay(String),
-}
-
-/// A parent row a new record refers to.
-struct Parent<'a> {
-    table: &'static str,
-    entity: &'static str,
-    id: &'a str,
-}
-
-/// A new catalogue record: its id, how it is inserted, and the event that announces it.
-/// `insert` may check the store first (refusing with a domain error) and may complete the record
-/// with what it changed beside it, for the event.
-trait NewRecord: Send + Sync {
-    fn id(&self) -> &str;
-    fn insert<'a>(&'a mut self, transaction: &'a mut WriteTx) -> impl Future<Output = RegistryResult<()>> + Send + 'a;
-    fn created_event(&self) -> Payload;
-}
-
 impl NewRecord for Provider {
+    type Error = RegistryError;
+
     fn id(&self) -> &str {
         &self.id
     }
 
-    async fn insert(&mut self, transaction: &mut WriteTx) -> RegistryResult<()> {
-        Ok(insert_provider(transaction, self).await?)
-    }
-
-    fn created_event(&self) -> Payload {
-        convert::provider_created(self)
+    async fn insert(&mut self, transaction: &mut WriteTx, _lock: &'static str) -> RegistryResult<Option<Payload>> {
+        insert_provider(transaction, self).await?;
+        Ok(Some(convert::provider_created(self)))
     }
 }
 
 impl NewRecord for Infrastructure {
+    type Error = RegistryError;
+
     fn id(&self) -> &str {
         &self.id
     }
 
-    async fn insert(&mut self, transaction: &mut WriteTx) -> RegistryResult<()> {
-        Ok(insert_infrastructure(transaction, self).await?)
-    }
-
-    fn created_event(&self) -> Payload {
-        convert::infrastructure_created(self)
+    async fn insert(&mut self, transaction: &mut WriteTx, lock: &'static str) -> RegistryResult<Option<Payload>> {
+        require_exists(transaction, "providers", "provider", &self.provider_id, lock).await?;
+        insert_infrastructure(transaction, self).await?;
+        Ok(Some(convert::infrastructure_created(self)))
     }
 }
 
 impl NewRecord for Installation {
+    type Error = RegistryError;
+
     fn id(&self) -> &str {
         &self.id
     }
 
-    async fn insert(&mut self, transaction: &mut WriteTx) -> RegistryResult<()> {
-        Ok(insert_installation(transaction, self).await?)
-    }
-
-    fn created_event(&self) -> Payload {
-        convert::installation_created(self)
+    async fn insert(&mut self, transaction: &mut WriteTx, lock: &'static str) -> RegistryResult<Option<Payload>> {
+        require_exists(
+            transaction,
+            "infrastructures",
+            "infrastructure",
+            &self.infrastructure_id,
+            lock,
+        )
+        .await?;
+        insert_installation(transaction, self).await?;
+        Ok(Some(convert::installation_created(self)))
     }
 }
 
@@ -582,10 +485,16 @@ fn not_found(entity: &'static str, id: &str) -> RegistryError {
 /// the insert cannot race a change of the parent (two windows of one installation are checked
 /// for overlap one after the other), and the caller gets NOT_FOUND naming the parent rather
 /// than a foreign-key failure.
-async fn require_exists(transaction: &mut WriteTx, parent: &Parent<'_>, lock: &str) -> RegistryResult<()> {
-    let found = sqlx::query(sql!("SELECT 1 FROM {} WHERE id = $1{lock}", parent.table))
-        .bind(parent.id)
+pub(super) async fn require_exists(
+    transaction: &mut WriteTx,
+    table: &'static str,
+    entity: &'static str,
+    id: &str,
+    lock: &str,
+) -> RegistryResult<()> {
+    let found = sqlx::query(sql!("SELECT 1 FROM {table} WHERE id = $1{lock}"))
+        .bind(id)
         .fetch_optional(&mut **transaction)
         .await?;
-    found.map(|_| ()).ok_or_else(|| not_found(parent.entity, parent.id))
+    found.map(|_| ()).ok_or_else(|| not_found(entity, id))
 }

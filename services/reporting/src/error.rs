@@ -1,7 +1,7 @@
 //! The reporting service's errors, and how they reach a gRPC caller.
 
-use rti_platform::db::{DbFailure, classify};
-use rti_platform::error::{ErrorCode, InvalidInput, internal_status};
+use rti_platform::error::{ErrorCode, InvalidInput};
+use rti_platform::store::StoreError;
 use tonic::Status;
 
 #[derive(Debug, thiserror::Error)]
@@ -15,12 +15,8 @@ pub enum ReportingError {
     /// A record id already stands for other values.
     #[error("{0}")]
     AlreadyExists(String),
-    #[error("the store is busy; retry")]
-    Contention,
-    #[error("the store is unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
-    #[error("the store failed: {0}")]
-    Store(#[source] sqlx::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error("a stored record is unreadable: {0}")]
     Corrupt(String),
     /// A computation run off the async workers did not finish (it panicked).
@@ -32,11 +28,7 @@ pub type ReportingResult<T> = Result<T, ReportingError>;
 
 impl From<sqlx::Error> for ReportingError {
     fn from(error: sqlx::Error) -> Self {
-        match classify(&error) {
-            DbFailure::Contention => ReportingError::Contention,
-            DbFailure::Unavailable => ReportingError::Unavailable(error),
-            _ => ReportingError::Store(error),
-        }
+        ReportingError::Store(error.into())
     }
 }
 
@@ -47,12 +39,7 @@ impl From<ReportingError> for Status {
             ReportingError::PermissionDenied(reason) => ErrorCode::PermissionDenied.status(reason),
             ReportingError::NotFound(reason) => ErrorCode::NotFound.status(reason),
             ReportingError::AlreadyExists(reason) => ErrorCode::AlreadyExists.status(reason),
-            ReportingError::Contention => ErrorCode::Aborted.status(error.to_string()),
-            ReportingError::Unavailable(ref source) => {
-                tracing::warn!(error = %source, "reporting store unavailable");
-                ErrorCode::Unavailable.status(error.to_string())
-            }
-            ReportingError::Store(ref source) => internal_status("reporting store failure", source),
+            ReportingError::Store(failure) => failure.status("reporting store"),
             ReportingError::Corrupt(ref problem) => {
                 tracing::error!(%problem, "unreadable reporting record");
                 ErrorCode::Internal.status("a stored record is unreadable")

@@ -14,10 +14,10 @@ use rti_proto::common::SubscribeRequest;
 use tonic::{Request, Response, Status};
 
 use super::validate::{self, MAX_TEXT_CHARS, MAX_TITLE_CHARS};
-use super::{AllocationApi, Reply, caller, denied, offered, oversees, owns, planned_units};
+use super::{AllocationApi, Reply, caller, denied, offered, oversees, planned_units};
 use crate::domain::countries::CountryTable;
 use crate::error::{AllocationError, AllocationResult};
-use crate::store::IdempotencyKey;
+use rti_platform::store::IdempotencyKey;
 
 /// How a caller may see a proposal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +36,7 @@ impl AllocationApi {
         if oversees(caller) {
             return Ok(View::Full);
         }
-        if owns(caller, &proposal.organisation_id) {
+        if caller.is_applicant_of(&proposal.organisation_id) {
             return Ok(View::Party);
         }
         if caller.has_role(Role::Operator) && self.operates_any(caller, proposal).await? {
@@ -228,8 +228,10 @@ impl AllocationService for AllocationApi {
             create_time: Some(timestamp_from_micros(now)),
         };
         let key = IdempotencyKey {
-            key: format!("{}:{}", caller.subject, message.request_id),
-            hash: request_hash(&message.encode_to_vec()),
+            field: "request_id",
+            scope: format!("CreateCall:{}", caller.subject),
+            key: message.request_id.clone(),
+            request_hash: request_hash(&message.encode_to_vec()),
         };
         Ok(Response::new(self.store.create_call(&key, call).await?))
     }

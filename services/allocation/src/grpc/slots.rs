@@ -10,7 +10,7 @@ use rti_proto::allocation as proto;
 use rti_proto::intake;
 
 use super::validate;
-use super::{AllocationApi, denied, owns};
+use super::{AllocationApi, denied};
 use crate::error::{AllocationError, AllocationResult};
 use crate::store::{NewOffer, OfferStart, PENDING, SlotUpdate, StoredSlot};
 
@@ -205,7 +205,7 @@ impl AllocationApi {
         }
         if applicant {
             let proposal = self.store.get_proposal(&stored.slot.access_request_id).await?;
-            if owns(caller, &proposal.organisation_id) {
+            if caller.is_applicant_of(&proposal.organisation_id) {
                 return Ok(stored);
             }
         }

@@ -7,7 +7,7 @@ use rti_allocation::AUTHZ;
 use rti_platform::auth::Role::{self, Admin, Applicant, Coordinator, Funder, Operator, Reviewer, Service};
 use rti_platform::authz::Access;
 use rti_platform::db::Backend;
-use rti_platform::testing::{call_with_empty_request, token};
+use rti_platform::testing::{call_with_empty_request, expect_code, token};
 use tonic::Code;
 
 use crate::helpers::*;
@@ -19,17 +19,6 @@ rti_platform::backend_tests!(
     applicants_see_and_accept_only_their_own_proposals_and_slots,
     operators_and_applicants_read_only_their_lines_of_an_allocation,
 );
-
-/// The code a call ended with: `Ok` for an answer.
-fn code_of<T>(outcome: &Result<T, tonic::Status>) -> Code {
-    outcome.as_ref().err().map_or(Code::Ok, tonic::Status::code)
-}
-
-/// Asserts that a call ended with `expected` (`Code::Ok` for an answer).
-#[track_caller]
-fn expect_code<T: std::fmt::Debug>(outcome: &Result<T, tonic::Status>, expected: Code, what: &str) {
-    assert_eq!(code_of(outcome), expected, "{what}: {outcome:?}");
-}
 
 /// Whether a status is the table's refusal (not a handler's answer to an empty request).
 fn refused_by_table(status: &tonic::Status) -> bool {

@@ -37,11 +37,7 @@ async fn serves_health_and_guards_its_event_stream(backend: Backend) {
     let address = app.local_addr();
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(app.run_until(shutdown.clone()));
-    let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connects");
+    let channel = rti_platform::testing::connect(address).await;
     assert_serves_health_and_guards_subscribe(channel, &rti_allocation::AUTHZ).await;
     shutdown.cancel();
     running

@@ -15,8 +15,9 @@ use rti_allocation::app::{Options, Upstreams};
 use rti_platform::auth::{Claims, Role};
 use rti_platform::db::Backend;
 use rti_platform::server::{ServiceConfig, StartError};
-use rti_platform::testing::{TestDatabase, bearer, sign, test_auth, token};
-pub use rti_platform::testing::{operator_token, violated_fields};
+use rti_platform::testing::connect;
+use rti_platform::testing::{TestDatabase, sign, test_auth, token};
+pub use rti_platform::testing::{eventually, operator_token, violated_fields, with_token};
 use rti_platform::time::{now_micros, timestamp_from_micros};
 use rti_proto::allocation as proto;
 use rti_proto::allocation::allocation_service_client::AllocationServiceClient;
@@ -94,15 +95,6 @@ pub fn fast_options() -> Options {
         follow_intake: true,
         crash_after_reservation: false,
     }
-}
-
-async fn connect(address: std::net::SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{address}"))
-        .expect("uri")
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .expect("connects")
 }
 
 fn config(database: &TestDatabase) -> ServiceConfig {
@@ -290,30 +282,6 @@ impl World {
     fn next(&self) -> usize {
         self.people.fetch_add(1, Ordering::Relaxed) + 1
     }
-}
-
-/// Polls `probe` every 50 ms until it yields a value; fails after 15 s. A guard against a hang,
-/// not a timing assertion.
-pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// A request carrying `token` as its bearer token.
-pub fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert("authorization", bearer(token));
-    request
 }
 
 fn signed(subject: &str, role: Role) -> String {

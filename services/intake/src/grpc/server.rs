@@ -8,7 +8,8 @@ use rti_platform::error::{InvalidInput, Violations};
 use rti_platform::events::{EventStream, Outbox};
 use rti_platform::ids::{is_valid_id, new_id};
 use rti_platform::pagination::PageRequest;
-use rti_platform::server::principal;
+use rti_platform::server::caller;
+use rti_platform::store::IdempotencyKey;
 use rti_platform::time::timestamp_from_micros;
 use rti_proto::common::SubscribeRequest;
 use rti_proto::intake::intake_service_server::IntakeService;
@@ -24,12 +25,10 @@ use crate::domain::names::NameIndex;
 use crate::domain::screening::{self, Decision};
 use crate::domain::sme::SmallMidCapRule;
 use crate::domain::{IntakeError, aid, clock, lifecycle, sanctions_csv, sanctions_xml};
-use crate::store::{INTAKE, IdempotencyKey, IntakeStore, RequestFilter, RequestScope, StoredRequest, Transition};
+use crate::store::{INTAKE, IntakeStore, RequestFilter, RequestScope, StoredRequest, Transition};
 
 type Status_ = tonic::Status;
 type Reply<T> = Result<Response<T>, Status_>;
-
-const MAX_KEY_CHARS: usize = 128;
 
 /// Rules that change by programme or grant (CONFIG).
 #[derive(Debug, Clone, Copy)]
@@ -99,7 +98,7 @@ impl IntakeApi {
         };
         let allowed = caller.is_admin()
             || caller.has_role(Role::Service)
-            || owns(caller, &stored.request.organisation_id)
+            || caller.is_applicant_of(&stored.request.organisation_id)
             || stored
                 .infrastructure_ids
                 .iter()
@@ -115,7 +114,7 @@ impl IntakeApi {
     /// the requesting organisation.
     async fn own_request(&self, caller: &Principal, id: &str) -> Result<StoredRequest, Status_> {
         let stored = self.readable_request(caller, id).await?;
-        if caller.is_admin() || owns(caller, &stored.request.organisation_id) {
+        if caller.is_admin() || caller.is_applicant_of(&stored.request.organisation_id) {
             Ok(stored)
         } else {
             Err(IntakeError::PermissionDenied(format!(
@@ -203,18 +202,6 @@ impl IntakeApi {
     }
 }
 
-/// An applicant of this organisation.
-fn owns(caller: &Principal, organisation_id: &str) -> bool {
-    caller.has_role(Role::Applicant) && caller.org.as_deref() == Some(organisation_id)
-}
-
-/// The caller of an RPC the table reserves for some roles: the auth layer guarantees one.
-fn caller<T>(request: &Request<T>) -> Result<Principal, Status_> {
-    principal(request)
-        .cloned()
-        .ok_or_else(|| Status_::unauthenticated("this call needs a bearer token"))
-}
-
 /// The organisation an applicant acts for; an admin acts for the one named.
 fn acting_organisation(caller: &Principal, named: &str, field: &str) -> Result<String, Status_> {
     if caller.is_admin() {
@@ -230,6 +217,7 @@ fn acting_organisation(caller: &Principal, named: &str, field: &str) -> Result<S
     }
 }
 
+/// The idempotency key a create call carries in `field`, scoped to the RPC and the caller.
 fn idempotency_key(
     field: &'static str,
     method: &str,
@@ -238,19 +226,7 @@ fn idempotency_key(
     message: &impl prost::Message,
     violations: &mut Violations,
 ) -> Option<IdempotencyKey> {
-    if key.is_empty() {
-        return None;
-    }
-    if key.chars().count() > MAX_KEY_CHARS {
-        violations.add(field, format!("must be at most {MAX_KEY_CHARS} characters"));
-        return None;
-    }
-    Some(IdempotencyKey {
-        field,
-        scope: format!("{method}:{}", caller.subject),
-        key: key.to_owned(),
-        request_hash: crate::store::fingerprint(message),
-    })
+    IdempotencyKey::of_call(field, method, caller, key, &message.encode_to_vec(), violations)
 }
 
 /// A new record's id: the one given (a UUID), or a new one.
@@ -306,7 +282,7 @@ impl IntakeService for IntakeApi {
     async fn get_organisation(&self, request: Request<proto::GetOrganisationRequest>) -> Reply<proto::Organisation> {
         let caller = caller(&request)?;
         let id = request.into_inner().id;
-        if !(caller.is_admin() || caller.has_role(Role::Service) || owns(&caller, &id)) {
+        if !(caller.is_admin() || caller.has_role(Role::Service) || caller.is_applicant_of(&id)) {
             return Err(IntakeError::PermissionDenied(format!("organisation {id:?} is not yours to see")).into());
         }
         if id.is_empty() {
@@ -412,7 +388,7 @@ impl IntakeService for IntakeApi {
             return Err(InvalidInput::single("id", "is required").into());
         }
         let group = self.store.get_user_group(&id).await?;
-        if !(caller.is_admin() || caller.has_role(Role::Service) || owns(&caller, &group.organisation_id)) {
+        if !(caller.is_admin() || caller.has_role(Role::Service) || caller.is_applicant_of(&group.organisation_id)) {
             return Err(IntakeError::PermissionDenied(format!("user group {id:?} is not yours to see")).into());
         }
         Ok(Response::new(group))

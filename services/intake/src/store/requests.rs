@@ -61,6 +61,7 @@ impl Transition {
     }
 }
 
+#[derive(Clone)]
 struct NewRequest<'a> {
     stored: &'a StoredRequest,
     actor: &'a str,
@@ -498,11 +499,13 @@ async fn complete_with(row: &AnyRow, connection: &mut sqlx::AnyConnection) -> In
 }
 
 impl NewRecord for NewRequest<'_> {
+    type Error = IntakeError;
+
     fn id(&self) -> &str {
         &self.stored.request.id
     }
 
-    async fn insert(&self, transaction: &mut WriteTx, lock: &'static str) -> IntakeResult<Option<Payload>> {
+    async fn insert(&mut self, transaction: &mut WriteTx, lock: &'static str) -> IntakeResult<Option<Payload>> {
         let request = &self.stored.request;
         require_row(
             transaction,

@@ -10,7 +10,7 @@ use rti_platform::auth::{Claims, Role};
 use rti_platform::authz::Access;
 use rti_platform::db::Backend;
 use rti_platform::ids::new_id;
-use rti_platform::testing::{call_with_empty_request, operator_token, sign, token};
+use rti_platform::testing::{call_with_empty_request, expect_code, expect_ok, operator_token, sign, token};
 use rti_proto::intake as proto;
 use tonic::Code;
 
@@ -21,24 +21,6 @@ mod organisations;
 mod requests;
 
 rti_platform::backend_tests!(every_rpc_admits_exactly_the_roles_its_rule_names,);
-
-/// The code a call ended with: `Ok` for an answer.
-fn code_of<T>(outcome: &Result<T, tonic::Status>) -> Code {
-    outcome.as_ref().err().map_or(Code::Ok, tonic::Status::code)
-}
-
-/// Asserts that a call ended with `expected` (`Code::Ok` for an answer).
-#[track_caller]
-fn expect_code<T: std::fmt::Debug>(outcome: &Result<T, tonic::Status>, expected: Code, what: &str) {
-    assert_eq!(code_of(outcome), expected, "{what}: {outcome:?}");
-}
-
-/// The answer of a call that must succeed.
-#[track_caller]
-fn expect_ok<T: std::fmt::Debug>(outcome: Result<tonic::Response<T>, tonic::Status>, what: &str) -> T {
-    expect_code(&outcome, Code::Ok, what);
-    outcome.expect("checked above").into_inner()
-}
 
 /// Whether a status is the table's refusal (as opposed to a handler's answer to an empty request,
 /// which may be an object-level PERMISSION_DENIED).

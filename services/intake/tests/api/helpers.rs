@@ -6,8 +6,9 @@ use std::time::Duration;
 use rti_platform::auth::{Claims, Role};
 use rti_platform::db::Backend;
 use rti_platform::server::{ServiceConfig, StartError};
-pub use rti_platform::testing::violated_fields;
-use rti_platform::testing::{TestDatabase, bearer, sign, test_auth, token};
+use rti_platform::testing::connect;
+use rti_platform::testing::{TestDatabase, sign, test_auth, token};
+pub use rti_platform::testing::{violated_fields, with_token};
 use rti_proto::intake as proto;
 use rti_proto::intake::intake_service_client::IntakeServiceClient;
 use rti_proto::registry;
@@ -44,15 +45,6 @@ pub struct World {
     _registry_database: TestDatabase,
     shutdown: CancellationToken,
     running: Vec<JoinHandle<Result<(), StartError>>>,
-}
-
-async fn connect(address: std::net::SocketAddr) -> Channel {
-    Channel::from_shared(format!("http://{address}"))
-        .expect("uri")
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .expect("connects")
 }
 
 fn config(database: &TestDatabase) -> ServiceConfig {
@@ -401,13 +393,6 @@ pub fn applicant_token(org: &str) -> String {
     );
     claims.org = Some(org.to_owned());
     sign(claims)
-}
-
-/// A request carrying `token` as its bearer token.
-pub fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert("authorization", bearer(token));
-    request
 }
 
 /// A small German company: 12 staff, EUR 1.5 M turnover (small, SME-1).

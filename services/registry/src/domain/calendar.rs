@@ -152,6 +152,15 @@ pub struct Reservation {
     pub released_at: Option<i64>,
 }
 
+/// What `AddDowntime` did: the downtime, the windows it closed units of, and the active
+/// reservations in them the operator must now look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DowntimeAdded {
+    pub downtime: Downtime,
+    pub windows: Vec<CapacityWindow>,
+    pub affected: Vec<Reservation>,
+}
+
 /// The units of a window that downtime closes: its capacity in proportion to the share of the
 /// window the downtime covers (overlapping downtimes counted once), rounded up, so that a
 /// closed day is never offered.

@@ -3,12 +3,12 @@
 //! `AuthLayer`, by the table in `authz.rs`.
 
 use prost::Message;
-use rti_platform::auth::{Principal, Role};
+use rti_platform::auth::Principal;
 use rti_platform::error::{FailedPrecondition, InvalidInput, Violations};
 use rti_platform::events::{EventStream, Outbox};
-use rti_platform::idempotency::request_hash;
 use rti_platform::pagination::PageRequest;
-use rti_platform::server::principal;
+use rti_platform::server::caller;
+use rti_platform::store::IdempotencyKey;
 use rti_proto::common::SubscribeRequest;
 use rti_proto::registry as proto;
 use rti_proto::registry::registry_service_server::RegistryService;
@@ -16,13 +16,11 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::convert;
-use crate::domain::{
-    Installation, InstallationStatus, NewWindow, RegistryError, apply_mask, availability, calendar, text,
-};
+use crate::domain::{Installation, InstallationStatus, RegistryError, apply_mask};
 use crate::search::Search;
-use crate::store::{IdempotencyKey, RegistryStore};
+use crate::store::RegistryStore;
 
-const MAX_REQUEST_ID_CHARS: usize = 128;
+mod capacity;
 
 #[derive(Debug, Clone)]
 pub struct RegistryApi {
@@ -68,38 +66,6 @@ impl RegistryApi {
     }
 }
 
-/// The caller of an RPC the table reserves for some roles: the auth layer guarantees one.
-fn caller<T>(request: &Request<T>) -> Result<Principal, Status> {
-    principal(request)
-        .cloned()
-        .ok_or_else(|| Status::unauthenticated("this call needs a bearer token"))
-}
-
-/// The idempotency key of a create call, scoped to the RPC and the caller.
-fn idempotency_key(
-    method: &str,
-    caller: &Principal,
-    request_id: &str,
-    encoded: &[u8],
-    violations: &mut Violations,
-) -> Option<IdempotencyKey> {
-    if request_id.is_empty() {
-        return None;
-    }
-    if request_id.chars().count() > MAX_REQUEST_ID_CHARS {
-        violations.add(
-            "request_id",
-            format!("must be at most {MAX_REQUEST_ID_CHARS} characters"),
-        );
-        return None;
-    }
-    Some(IdempotencyKey {
-        scope: format!("{method}:{}", caller.subject),
-        request_id: request_id.to_owned(),
-        request_hash: request_hash(encoded),
-    })
-}
-
 fn required<'a, T>(value: Option<&'a T>, field: &str, violations: &mut Violations) -> Option<&'a T> {
     if value.is_none() {
         violations.add(field, "is required");
@@ -126,7 +92,8 @@ impl RegistryService for RegistryApi {
         let caller = caller(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::new();
-        let key = idempotency_key(
+        let key = IdempotencyKey::of_call(
+            "request_id",
             "CreateProvider",
             &caller,
             &message.request_id,
@@ -201,7 +168,8 @@ impl RegistryService for RegistryApi {
         let caller = caller(&request)?;
         let message = request.into_inner();
         let mut violations = Violations::new();
-        let key = idempotency_key(
+        let key = IdempotencyKey::of_call(
+            "request_id",
             "CreateInfrastructure",
             &caller,
             &message.request_id,
@@ -308,7 +276,8 @@ impl RegistryService for RegistryApi {
             .into());
         }
         let mut violations = Violations::new();
-        let key = idempotency_key(
+        let key = IdempotencyKey::of_call(
+            "request_id",
             "CreateInstallation",
             &caller,
             &message.request_id,
@@ -434,236 +403,49 @@ impl RegistryService for RegistryApi {
     }
 
     async fn set_tariff(&self, request: Request<proto::SetTariffRequest>) -> Result<Response<proto::Tariff>, Status> {
-        let caller = caller(&request)?;
-        let message = request.into_inner();
-        let installation_id = message
-            .tariff
-            .as_ref()
-            .map(|tariff| tariff.installation_id.clone())
-            .unwrap_or_default();
-        self.operated_installation(&caller, &installation_id, "tariff.installation_id")
-            .await?;
-        let mut violations = Violations::new();
-        let key = idempotency_key(
-            "SetTariff",
-            &caller,
-            &message.request_id,
-            &message.encode_to_vec(),
-            &mut violations,
-        );
-        let mut fields = required(message.tariff.as_ref(), "tariff", &mut violations).map(convert::tariff_fields);
-        if let Some(fields) = fields.as_mut() {
-            fields.validate("tariff", &mut violations);
-        }
-        violations.into_result()?;
-        let fields = fields.ok_or_else(|| InvalidInput::single("tariff", "is required"))?;
-        let tariff = self.store.set_tariff(&installation_id, fields, key.as_ref()).await?;
-        Ok(Response::new(convert::tariff(&tariff)))
+        capacity::set_tariff(self, request).await
     }
 
     async fn list_tariffs(
         &self,
         request: Request<proto::ListTariffsRequest>,
     ) -> Result<Response<proto::ListTariffsResponse>, Status> {
-        let installation_id = request.into_inner().installation_id;
-        let mut violations = Violations::new();
-        require_id(&installation_id, "installation_id", &mut violations);
-        violations.into_result()?;
-        let tariffs = self.store.list_tariffs(&installation_id).await?;
-        Ok(Response::new(proto::ListTariffsResponse {
-            tariffs: tariffs.iter().map(convert::tariff).collect(),
-        }))
+        capacity::list_tariffs(self, request).await
     }
 
     async fn add_capacity_window(
         &self,
         request: Request<proto::AddCapacityWindowRequest>,
     ) -> Result<Response<proto::CapacityWindow>, Status> {
-        let caller = caller(&request)?;
-        let message = request.into_inner();
-        let installation_id = message
-            .window
-            .as_ref()
-            .map(|window| window.installation_id.clone())
-            .unwrap_or_default();
-        self.operated_installation(&caller, &installation_id, "window.installation_id")
-            .await?;
-        let mut violations = Violations::new();
-        let key = idempotency_key(
-            "AddCapacityWindow",
-            &caller,
-            &message.request_id,
-            &message.encode_to_vec(),
-            &mut violations,
-        );
-        let window = required(message.window.as_ref(), "window", &mut violations).and_then(|window| {
-            let span = convert::required_span(
-                window.start_time.as_ref(),
-                window.end_time.as_ref(),
-                "window",
-                &mut violations,
-            );
-            calendar::units(window.units, "window.units", &mut violations);
-            let (start, end) = span?;
-            Some(NewWindow {
-                start,
-                end,
-                units: window.units,
-            })
-        });
-        violations.into_result()?;
-        let window = window.ok_or_else(|| InvalidInput::single("window", "is required"))?;
-        let window = self.store.add_window(&installation_id, window, key.as_ref()).await?;
-        Ok(Response::new(convert::window(&window)))
+        capacity::add_capacity_window(self, request).await
     }
 
     async fn add_downtime(
         &self,
         request: Request<proto::AddDowntimeRequest>,
     ) -> Result<Response<proto::AddDowntimeResponse>, Status> {
-        let caller = caller(&request)?;
-        let message = request.into_inner();
-        let installation_id = message
-            .downtime
-            .as_ref()
-            .map(|downtime| downtime.installation_id.clone())
-            .unwrap_or_default();
-        self.operated_installation(&caller, &installation_id, "downtime.installation_id")
-            .await?;
-        let mut violations = Violations::new();
-        let key = idempotency_key(
-            "AddDowntime",
-            &caller,
-            &message.request_id,
-            &message.encode_to_vec(),
-            &mut violations,
-        );
-        let downtime = required(message.downtime.as_ref(), "downtime", &mut violations);
-        let mut reason = downtime.map(|downtime| downtime.reason.clone()).unwrap_or_default();
-        let span = downtime.and_then(|downtime| {
-            convert::required_span(
-                downtime.start_time.as_ref(),
-                downtime.end_time.as_ref(),
-                "downtime",
-                &mut violations,
-            )
-        });
-        text(
-            &mut reason,
-            "downtime.reason",
-            true,
-            calendar::MAX_REASON_CHARS,
-            &mut violations,
-        );
-        violations.into_result()?;
-        let span = span.ok_or_else(|| InvalidInput::single("downtime", "is required"))?;
-        let added = self
-            .store
-            .add_downtime(&installation_id, span, &reason, key.as_ref())
-            .await?;
-        Ok(Response::new(convert::downtime_added_response(&added)))
+        capacity::add_downtime(self, request).await
     }
 
     async fn get_availability(
         &self,
         request: Request<proto::GetAvailabilityRequest>,
     ) -> Result<Response<proto::GetAvailabilityResponse>, Status> {
-        let message = request.into_inner();
-        let mut violations = Violations::new();
-        require_id(&message.installation_id, "installation_id", &mut violations);
-        let from = convert::required_time(message.from.as_ref(), "from", &mut violations);
-        let to = convert::required_time(message.to.as_ref(), "to", &mut violations);
-        let (from, to) = (from.unwrap_or_default(), to.unwrap_or(1));
-        let first_day = from.div_euclid(calendar::MICROS_PER_DAY);
-        let last_day = (to - 1).div_euclid(calendar::MICROS_PER_DAY);
-        if to <= from {
-            violations.add("to", "must be after from");
-        } else if last_day - first_day >= calendar::MAX_SPAN_DAYS {
-            violations.add(
-                "to",
-                format!("must be at most {} days after from", calendar::MAX_SPAN_DAYS),
-            );
-        }
-        violations.into_result()?;
-        let (start, end) = (
-            first_day * calendar::MICROS_PER_DAY,
-            (last_day + 1) * calendar::MICROS_PER_DAY,
-        );
-        let calendar = self.store.calendar(&message.installation_id, start, end).await?;
-        let spans: Vec<(i64, i64)> = calendar.downtimes.iter().map(|d| (d.start, d.end)).collect();
-        let days = availability(first_day, last_day, &calendar.windows, &spans)
-            .into_iter()
-            .map(|day| proto::DayAvailability {
-                date: calendar::date_of_day(day.day),
-                free_units: day.free_units,
-                capacity_units: day.capacity_units,
-                downtime: day.downtime,
-            })
-            .collect();
-        Ok(Response::new(proto::GetAvailabilityResponse {
-            days,
-            windows: calendar.windows.iter().map(convert::window).collect(),
-            downtime: calendar.downtimes.iter().map(convert::downtime).collect(),
-        }))
+        capacity::get_availability(self, request).await
     }
 
     async fn reserve_capacity(
         &self,
         request: Request<proto::ReserveCapacityRequest>,
     ) -> Result<Response<proto::Reservation>, Status> {
-        let caller = caller(&request)?;
-        let mut message = request.into_inner();
-        let mut violations = Violations::new();
-        text(
-            &mut message.reservation_id,
-            "reservation_id",
-            true,
-            MAX_REQUEST_ID_CHARS,
-            &mut violations,
-        );
-        require_id(&message.window_id, "window_id", &mut violations);
-        calendar::units(message.units, "units", &mut violations);
-        text(
-            &mut message.reference,
-            "reference",
-            false,
-            calendar::MAX_REFERENCE_CHARS,
-            &mut violations,
-        );
-        violations.into_result()?;
-        let window = self.store.get_window(&message.window_id).await?;
-        if !caller.has_role(Role::Service) {
-            self.operated_installation(&caller, &window.installation_id, "window_id")
-                .await?;
-        }
-        let reservation = self
-            .store
-            .reserve(
-                &message.reservation_id,
-                &message.window_id,
-                message.units,
-                &message.reference,
-            )
-            .await?;
-        Ok(Response::new(convert::reservation(&reservation)))
+        capacity::reserve_capacity(self, request).await
     }
 
     async fn release_capacity(
         &self,
         request: Request<proto::ReleaseCapacityRequest>,
     ) -> Result<Response<proto::Reservation>, Status> {
-        let caller = caller(&request)?;
-        let reservation_id = request.into_inner().reservation_id;
-        let mut violations = Violations::new();
-        require_id(&reservation_id, "reservation_id", &mut violations);
-        violations.into_result()?;
-        let existing = self.store.get_reservation(&reservation_id).await?;
-        if !caller.has_role(Role::Service) {
-            self.operated_installation(&caller, &existing.installation_id, "reservation_id")
-                .await?;
-        }
-        let reservation = self.store.release(&reservation_id).await?;
-        Ok(Response::new(convert::reservation(&reservation)))
+        capacity::release_capacity(self, request).await
     }
 
     async fn search_installations(

@@ -8,34 +8,18 @@ use rti_platform::time::now_micros;
 use rti_proto::common::event::Payload;
 
 use super::rows::{DowntimeRow, ReservationRow, TariffRow, WindowRow};
-use super::{Created, IdempotencyKey, NewRecord, Parent, RegistryStore, not_found};
+use super::{Created, IdempotencyKey, NewRecord, RegistryStore, not_found, require_exists};
 use crate::convert;
 use crate::domain::{
-    CapacityWindow, Downtime, NewWindow, RegistryError, RegistryResult, Reservation, ReservationState, Tariff,
-    TariffFields, closed_units,
+    CapacityWindow, Downtime, DowntimeAdded, NewWindow, RegistryError, RegistryResult, Reservation, ReservationState,
+    Tariff, TariffFields, closed_units,
 };
-
-/// What `AddDowntime` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DowntimeAdded {
-    pub downtime: Downtime,
-    pub windows: Vec<CapacityWindow>,
-    pub affected: Vec<Reservation>,
-}
 
 /// An installation's windows and downtime in a range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Calendar {
     pub windows: Vec<CapacityWindow>,
     pub downtimes: Vec<Downtime>,
-}
-
-fn installation_parent(installation_id: &str) -> Parent<'_> {
-    Parent {
-        table: "installations",
-        entity: "installation",
-        id: installation_id,
-    }
 }
 
 impl RegistryStore {
@@ -54,10 +38,7 @@ impl RegistryStore {
             },
             ended: None,
         };
-        match self
-            .create_once(key, Some(installation_parent(installation_id)), build)
-            .await?
-        {
+        match self.create_once(key, build).await? {
             Created::New(created) => Ok(created.tariff),
             Created::Replay(id) => self.get_tariff(&id).await,
         }
@@ -102,10 +83,7 @@ impl RegistryStore {
             closed_units: 0,
             created_at: now_micros(),
         };
-        match self
-            .create_once(key, Some(installation_parent(installation_id)), build)
-            .await?
-        {
+        match self.create_once(key, build).await? {
             Created::New(window) => Ok(window),
             Created::Replay(id) => self.get_window(&id).await,
         }
@@ -141,10 +119,7 @@ impl RegistryStore {
                 affected: Vec::new(),
             },
         };
-        match self
-            .create_once(key, Some(installation_parent(installation_id)), build)
-            .await?
-        {
+        match self.create_once(key, build).await? {
             Created::New(created) => Ok(created.added),
             Created::Replay(id) => {
                 // The calendar as it is now, around the downtime the first call added.
@@ -353,11 +328,21 @@ struct NewTariff {
 }
 
 impl NewRecord for NewTariff {
+    type Error = RegistryError;
+
     fn id(&self) -> &str {
         &self.tariff.id
     }
 
-    async fn insert(&mut self, transaction: &mut WriteTx) -> RegistryResult<()> {
+    async fn insert(&mut self, transaction: &mut WriteTx, lock: &'static str) -> RegistryResult<Option<Payload>> {
+        require_exists(
+            transaction,
+            "installations",
+            "installation",
+            &self.tariff.installation_id,
+            lock,
+        )
+        .await?;
         let tariff = &self.tariff;
         let (from, to) = (tariff.valid_from(), tariff.valid_to());
         let rows: Vec<TariffRow> = sqlx::query_as(sql!(
@@ -403,20 +388,26 @@ impl NewRecord for NewTariff {
         .bind(tariff.created_at)
         .execute(&mut **transaction)
         .await?;
-        Ok(())
-    }
-
-    fn created_event(&self) -> Payload {
-        convert::tariff_set(&self.tariff, self.ended.as_ref())
+        Ok(Some(convert::tariff_set(&self.tariff, self.ended.as_ref())))
     }
 }
 
 impl NewRecord for CapacityWindow {
+    type Error = RegistryError;
+
     fn id(&self) -> &str {
         &self.id
     }
 
-    async fn insert(&mut self, transaction: &mut WriteTx) -> RegistryResult<()> {
+    async fn insert(&mut self, transaction: &mut WriteTx, lock: &'static str) -> RegistryResult<Option<Payload>> {
+        require_exists(
+            transaction,
+            "installations",
+            "installation",
+            &self.installation_id,
+            lock,
+        )
+        .await?;
         let in_the_way: Option<WindowRow> = sqlx::query_as(sql!(
             "{} WHERE installation_id = $1 AND start_at < $3 AND end_at > $2 ORDER BY start_at LIMIT 1",
             WindowRow::SELECT
@@ -448,11 +439,7 @@ impl NewRecord for CapacityWindow {
         .bind(self.created_at)
         .execute(&mut **transaction)
         .await?;
-        Ok(())
-    }
-
-    fn created_event(&self) -> Payload {
-        convert::capacity_window_added(self)
+        Ok(Some(convert::capacity_window_added(self)))
     }
 }
 
@@ -461,11 +448,21 @@ struct NewDowntime {
 }
 
 impl NewRecord for NewDowntime {
+    type Error = RegistryError;
+
     fn id(&self) -> &str {
         &self.added.downtime.id
     }
 
-    async fn insert(&mut self, transaction: &mut WriteTx) -> RegistryResult<()> {
+    async fn insert(&mut self, transaction: &mut WriteTx, lock: &'static str) -> RegistryResult<Option<Payload>> {
+        require_exists(
+            transaction,
+            "installations",
+            "installation",
+            &self.added.downtime.installation_id,
+            lock,
+        )
+        .await?;
         let downtime = &self.added.downtime;
         sqlx::query(
             "INSERT INTO downtimes (id, installation_id, start_at, end_at, reason, created_at) \
@@ -511,11 +508,7 @@ impl NewRecord for NewDowntime {
             }
             self.added.windows.push(window);
         }
-        Ok(())
-    }
-
-    fn created_event(&self) -> Payload {
-        convert::downtime_added(&self.added)
+        Ok(Some(convert::downtime_added(&self.added)))
     }
 }
 

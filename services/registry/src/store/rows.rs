@@ -405,7 +405,7 @@ fn optional<T>(id: &str, column: &str, text: &str, parse: fn(&str) -> Option<T>)
 }
 
 fn decode(id: &str, error: &serde_json::Error) -> RegistryError {
-    RegistryError::Store(sqlx::Error::Decode(format!("row {id}: {error}").into()))
+    RegistryError::from(sqlx::Error::Decode(format!("row {id}: {error}").into()))
 }
 
 fn split_list(stored: &str) -> Vec<String> {
@@ -420,7 +420,7 @@ fn split_list(stored: &str) -> Vec<String> {
 /// version or edited by hand: a store failure, not bad input.
 fn stored<T>(id: &str, column: &str, text: &str, parse: fn(&str) -> Option<T>) -> Result<T, RegistryError> {
     parse(text).ok_or_else(|| {
-        RegistryError::Store(sqlx::Error::Decode(
+        RegistryError::from(sqlx::Error::Decode(
             format!("row {id}: unknown {column} {text:?}").into(),
         ))
     })

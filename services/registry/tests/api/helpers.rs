@@ -1,11 +1,10 @@
 //! Spawns a registry on port 0 over a throwaway database, and builds authorised requests.
 
-use std::time::Duration;
-
 use rti_platform::db::Backend;
 use rti_platform::server::{InFlight, ServiceConfig, StartError};
-use rti_platform::testing::{TestDatabase, bearer, test_auth};
-pub use rti_platform::testing::{failed_subjects, violated_fields};
+use rti_platform::testing::connect;
+use rti_platform::testing::{TestDatabase, test_auth};
+pub use rti_platform::testing::{eventually, failed_subjects, violated_fields, with_token};
 use rti_proto::registry as proto;
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
 use tokio::task::JoinHandle;
@@ -39,12 +38,7 @@ pub async fn spawn_service_with(backend: Backend, adjust: impl FnOnce(&mut Servi
     let in_flight = app.in_flight();
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(app.run_until(shutdown.clone()));
-    let channel = Channel::from_shared(format!("http://{address}"))
-        .expect("uri")
-        .connect_timeout(Duration::from_secs(5))
-        .connect()
-        .await
-        .expect("connect to the registry");
+    let channel = connect(address).await;
     Some(TestService {
         channel,
         database,
@@ -58,13 +52,6 @@ impl TestService {
     pub fn client(&self) -> RegistryServiceClient<Channel> {
         RegistryServiceClient::new(self.channel.clone())
     }
-}
-
-/// A request carrying `token` as its bearer token.
-pub fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert("authorization", bearer(token));
-    request
 }
 
 pub fn provider(name: &str) -> proto::Provider {
@@ -110,15 +97,6 @@ pub fn installation(infrastructure_id: &str, name: &str) -> proto::Installation 
             text: format!("{name}: an instrument for tests."),
         }],
         ..Default::default()
-    }
-}
-
-/// Waits, polling, until `condition` holds; fails the test after five seconds.
-pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !condition() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

@@ -49,7 +49,10 @@ async fn drains_in_flight_calls_and_reports_not_serving_on_shutdown(backend: Bac
             .await
     });
     let in_flight = service.in_flight.clone();
-    eventually("the create call to be in flight", || in_flight.count() >= 2).await;
+    eventually("the create call to be in flight", || async {
+        (in_flight.count() >= 2).then_some(())
+    })
+    .await;
 
     service.shutdown.cancel();
     let status = tokio::time::timeout(Duration::from_secs(5), watch.message())

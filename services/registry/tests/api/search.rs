@@ -325,11 +325,7 @@ async fn start_on(
         let stop = stop.clone();
         async move { app.run_until(stop).await.expect("clean stop") }
     });
-    let channel = Channel::from_shared(format!("http://{address}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
+    let channel = rti_platform::testing::connect(address).await;
     (channel, stop, running)
 }
 

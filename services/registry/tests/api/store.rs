@@ -7,12 +7,13 @@ use rti_platform::db::{Backend, Database};
 use rti_platform::error::Violations;
 use rti_platform::events::Outbox;
 use rti_platform::pagination::PageRequest;
+use rti_platform::store::IdempotencyKey;
 use rti_platform::testing::TestDatabase;
 use rti_registry::domain::{
     AccessMode, AccessType, CriticalTechnologyArea, EsfriStatus, InfrastructureFields, InfrastructureKind,
     InstallationFields, LegalForm, LocalizedText, ProviderFields, RegistryError, ScientificDomain, Structure, UnitKind,
 };
-use rti_registry::store::{IdempotencyKey, RegistryStore};
+use rti_registry::store::RegistryStore;
 
 async fn open(backend: Backend) -> Option<(TestDatabase, RegistryStore, Outbox)> {
     let test_database = TestDatabase::create(backend).await?;
@@ -49,7 +50,8 @@ fn infrastructure_fields(name: &str) -> InfrastructureFields {
 fn key(request_id: &str, body: &[u8]) -> IdempotencyKey {
     IdempotencyKey {
         scope: "CreateProvider:tester".into(),
-        request_id: request_id.into(),
+        field: "request_id",
+        key: request_id.into(),
         request_hash: rti_platform::idempotency::request_hash(body),
     }
 }
@@ -243,7 +245,7 @@ async fn idempotency_keys_replay_the_first_create_or_refuse_another_body(backend
         .create_provider(provider_fields("Other"), Some(&key("k-1", b"other")))
         .await
         .expect_err("mismatch");
-    assert!(matches!(mismatch, RegistryError::IdempotencyMismatch { .. }));
+    assert!(matches!(mismatch, RegistryError::KeyReused(_)));
     assert_eq!(
         outbox.read_after(0, 10).await.expect("events").len(),
         1,

@@ -6,6 +6,7 @@ use futures::{Stream, StreamExt};
 use rti_platform::auth::Principal;
 use rti_platform::error::{ErrorCode, FailedPrecondition, InvalidInput, Violations};
 use rti_platform::events::{EventStream, Outbox};
+use rti_platform::server::caller;
 use rti_proto::common::SubscribeRequest;
 use rti_proto::reporting as proto;
 use rti_proto::reporting::reporting_service_server::ReportingService as Api;
@@ -50,12 +51,6 @@ impl ReportingApi {
             stopping,
         }
     }
-}
-
-fn caller<T>(request: &Request<T>) -> Result<Principal, Status> {
-    rti_platform::server::principal(request)
-        .cloned()
-        .ok_or_else(|| Status::unauthenticated("this call needs a bearer token"))
 }
 
 /// The rows of a query the caller may see, checked and protected.

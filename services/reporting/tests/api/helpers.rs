@@ -11,7 +11,7 @@ use std::time::Duration;
 use rti_platform::auth::{Claims, Role};
 use rti_platform::db::Backend;
 use rti_platform::server::{ServiceConfig, StartError};
-use rti_platform::testing::{TestDatabase, bearer, sign, test_auth};
+use rti_platform::testing::{TestDatabase, bearer, connect, sign, test_auth};
 use rti_proto::reporting as proto;
 use rti_proto::reporting::reporting_service_client::ReportingServiceClient;
 use rti_reporting::Options;
@@ -133,11 +133,7 @@ impl World {
         let address = app.local_addr();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(app.run_until(shutdown.clone()));
-        let channel = Channel::from_shared(format!("http://{address}"))
-            .expect("uri")
-            .connect()
-            .await
-            .expect("connects");
+        let channel = connect(address).await;
         Running {
             channel,
             shutdown,
