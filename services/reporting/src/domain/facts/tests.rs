@@ -125,3 +125,50 @@ fn a_countrys_scope_admits_its_users_and_its_installations() {
     assert_eq!(count("FR"), [("IT/FR".to_owned(), 1)]);
     assert!(count("PL").is_empty());
 }
+
+#[test]
+fn tallies_in_parts_merge_to_the_figures_of_one_pass() {
+    // Users of one organisation, user group and cell fall in different parts, so the merge must
+    // count organisations once, sum their units and keep each group's first organisation.
+    let names: Vec<(String, String, String)> = (0..97)
+        .map(|user| {
+            (
+                format!("u-{user:02}"),
+                format!("o-{}", user % 7),
+                format!("r-{}", user % 5),
+            )
+        })
+        .collect();
+    let mut records = Vec::new();
+    for (index, (user, org, request)) in names.iter().enumerate() {
+        for visit in 0..(1 + index % 4) {
+            let day = i64::try_from((index * 37 + visit * 101) % 330).expect("small");
+            let mut fact = record(user, org, ["lab-fr", "lab-de", "lab-nl"][(index + visit) % 3], day, 0);
+            fact.request_id = request;
+            fact.user_rkey = u32::try_from(index).expect("small");
+            fact.org_rkey = u32::try_from(index % 7).expect("small");
+            fact.group_rkey = u32::try_from(index % 5).expect("small");
+            fact.units_used = i64::try_from((index * 13 + visit) % 9).expect("small");
+            fact.month = 202601 + i32::try_from(day / 31).expect("small").min(11);
+            fact.new_user = visit == 0;
+            records.push(fact);
+        }
+    }
+    let mut facts = UsageFacts::default();
+    facts.load(1, records);
+    for group_by in [&["month"][..], &["installation", "quarter"], &["provider_country"], &[]] {
+        let cells_in = |parts: usize| {
+            let mut cells = BTreeMap::new();
+            facts.add_cells_in_parts(parts, &query(group_by), &Scope::Everything, &sites(), &mut cells);
+            cells
+        };
+        let one_pass = cells_in(1);
+        assert!(
+            one_pass.values().any(|cell| cell.users.organisations > 1),
+            "{group_by:?}"
+        );
+        for parts in [2, 3, 5] {
+            assert_eq!(cells_in(parts), one_pass, "{group_by:?} in {parts} parts");
+        }
+    }
+}
