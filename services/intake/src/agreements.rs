@@ -1,8 +1,7 @@
 //! The standard agreements shipped with intake (IND-7b), stored at start when missing. A version
 //! is never edited: a changed text ships as a new file and a new version.
 
-use rti_platform::time::timestamp_from_micros;
-use rti_proto::intake::{AgreementKind, AgreementTemplate};
+use crate::domain::request::{AgreementKind, AgreementTemplate};
 
 use crate::store::sha256_hex;
 
@@ -59,13 +58,13 @@ pub fn shipped() -> Vec<AgreementTemplate> {
         .iter()
         .map(|shipped| AgreementTemplate {
             id: shipped.id.to_owned(),
-            kind: shipped.kind.into(),
+            kind: shipped.kind,
             version: shipped.version,
             title: shipped.title.to_owned(),
             jurisdiction: "the provider's country of establishment".to_owned(),
             text_uri: shipped.path.to_owned(),
             text_sha256: sha256_hex(shipped.text.as_bytes()),
-            effective_from: Some(timestamp_from_micros(FIRST_EFFECTIVE_FROM)),
+            effective_from: FIRST_EFFECTIVE_FROM,
         })
         .collect()
 }

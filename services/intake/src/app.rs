@@ -11,8 +11,9 @@ use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 
 use crate::catalogue::Catalogue;
+use crate::grpc::IntakeApi;
 use crate::grpc::authz::AUTHZ;
-use crate::grpc::{IntakeApi, Rules};
+use crate::service::{IntakeService, Rules};
 use crate::store::IntakeStore;
 
 static MIGRATIONS: Migrations = Migrations {
@@ -44,13 +45,8 @@ impl App {
             .seed_agreement_templates(&crate::agreements::shipped())
             .await
             .map_err(|error| StartError::Service(Box::new(error)))?;
-        let api = IntakeApi::new(
-            store,
-            host.outbox().clone(),
-            Catalogue::connect_lazy(registry),
-            Rules::default(),
-            host.stopping(),
-        );
+        let service = IntakeService::new(store, Catalogue::connect_lazy(registry), Rules::default());
+        let api = IntakeApi::new(service, host.outbox().clone(), host.stopping());
         Ok(Self { host, api })
     }
 

@@ -6,12 +6,13 @@ use rti_platform::telemetry::TracePropagation;
 use rti_platform::time::micros_from_timestamp;
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
 use rti_proto::registry::{
-    CriticalTechnologyArea, GetInstallationRequest, Installation, InstallationStatus, ListTariffsRequest, Tariff,
+    CriticalTechnologyArea, GetInstallationRequest, Installation, InstallationStatus, ListTariffsRequest,
 };
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
+use crate::domain::quote::{Money, TariffInForce};
 use crate::domain::screening::InstallationFacts;
 use crate::domain::{IntakeError, IntakeResult};
 
@@ -64,7 +65,7 @@ impl Catalogue {
 
 impl Catalogue {
     /// The installation's tariff in force at `at` (UTC microseconds), if any.
-    pub async fn tariff_at(&self, installation_id: &str, at: i64) -> IntakeResult<Option<Tariff>> {
+    pub async fn tariff_at(&self, installation_id: &str, at: i64) -> IntakeResult<Option<TariffInForce>> {
         let tariffs = self
             .client
             .clone()
@@ -75,10 +76,20 @@ impl Catalogue {
             .map_err(|status| IntakeError::Registry(format!("{:?}: {}", status.code(), status.message())))?
             .into_inner()
             .tariffs;
-        Ok(tariffs.into_iter().rev().find(|tariff| {
+        let in_force = tariffs.into_iter().rev().find(|tariff| {
             let from = tariff.valid_from.as_ref().map_or(i64::MIN, micros_from_timestamp);
             let to = tariff.valid_to.as_ref().map_or(i64::MAX, micros_from_timestamp);
             from <= at && at < to
+        });
+        Ok(in_force.map(|tariff| {
+            let price = tariff.price_per_unit.unwrap_or_default();
+            TariffInForce {
+                tariff_id: tariff.id,
+                price_per_unit: Money {
+                    currency: price.currency,
+                    minor_units: price.minor_units,
+                },
+            }
         }))
     }
 }

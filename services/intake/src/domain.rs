@@ -1,16 +1,49 @@
-//! The intake's domain rules, free of tonic and SQL.
+//! The intake's domain: organisations, people and user groups, access requests with their
+//! status machines, screening records, quotes and the de minimis ledger, decision clocks, who may
+//! see and act on what, and [`IntakeError`]. No tonic, no SQL and no protobuf types here.
 
+/// Declares a closed set of values with its stable storage name (the names rows already hold).
+macro_rules! stored_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident => $stored:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$variant_meta])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The name this value is stored and announced by.
+            pub fn as_stored(self) -> &'static str {
+                match self { $(Self::$variant => $stored),+ }
+            }
+
+            pub fn from_stored(text: &str) -> Option<Self> {
+                match text { $($stored => Some(Self::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+pub mod access;
 pub mod aid;
 pub mod clock;
 pub mod lifecycle;
 pub mod names;
+pub mod organisation;
+pub mod quote;
+pub mod request;
+pub mod sanctions;
 pub mod sanctions_csv;
 pub mod sanctions_xml;
 pub mod screening;
+pub mod screening_record;
 pub mod sme;
 
-use rti_platform::error::InvalidInput;
+use rti_platform::error::{InvalidInput, Violations};
+use rti_platform::ids::{is_valid_id, new_id};
 use rti_platform::store::{KeyReused, StoreError};
+
+pub use request::{AccessRequest, AgreementKind, Lane, RequestStatus, Transition};
 
 pub use rti_platform::time::{date_micros, time_micros};
 
@@ -47,5 +80,58 @@ impl IntakeError {
             entity,
             id: id.to_owned(),
         }
+    }
+}
+
+/// Part of a request in domain terms with the problems found while converting it. An operation
+/// reports the parts' problems, and those it finds itself, in the order the request lists its
+/// fields, after its access checks: a caller who may not act hears that first.
+#[derive(Debug)]
+pub struct Checked<T> {
+    value: Option<T>,
+    violations: Violations,
+}
+
+impl<T> Checked<T> {
+    /// `value` is `None` only when `violations` say why.
+    pub fn new(value: Option<T>, violations: Violations) -> Self {
+        Self { value, violations }
+    }
+
+    /// The value as far as it could be read.
+    pub fn value(&self) -> Option<&T> {
+        self.value.as_ref()
+    }
+
+    /// Adds its problems to `all`, in order, and gives the value as far as it could be read.
+    pub fn report_to(self, all: &mut Violations) -> Option<T> {
+        for violation in self.violations.as_slice() {
+            all.add(violation.field.clone(), violation.description.clone());
+        }
+        self.value
+    }
+
+    pub fn into_result(self) -> Result<T, InvalidInput> {
+        let mut all = Violations::new();
+        let value = self.report_to(&mut all);
+        all.into_result()?;
+        read(value)
+    }
+}
+
+/// The value of a part whose problems were reported and found none.
+pub fn read<T>(value: Option<T>) -> Result<T, InvalidInput> {
+    value.ok_or_else(|| InvalidInput::single("request", "could not be read"))
+}
+
+/// A new record's id: the one given (a UUID), or a new one.
+pub fn chosen_id(given: &str, field: &str, violations: &mut Violations) -> String {
+    if given.is_empty() {
+        new_id()
+    } else {
+        if !is_valid_id(given) {
+            violations.add(field, "must be a UUID");
+        }
+        given.to_owned()
     }
 }

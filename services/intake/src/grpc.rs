@@ -1,17 +1,16 @@
-//! The `IntakeService` handlers and its RPC × role table.
+//! The gRPC adapter of the intake: the `IntakeService` handlers, the reading of requests into
+//! commands, the RPC × role table, and the one mapping of [`IntakeError`] to a gRPC status.
 
 pub mod authz;
-mod pricing;
+mod convert;
 mod server;
-mod submission;
-mod validate;
 
 use rti_platform::error::{ErrorCode, InvalidInput};
 use tonic::Status;
 
 use crate::domain::IntakeError;
 
-pub use server::{IntakeApi, Rules};
+pub use server::IntakeApi;
 
 impl From<IntakeError> for Status {
     fn from(error: IntakeError) -> Self {

@@ -8,8 +8,10 @@
 mod agreements;
 pub mod app;
 pub mod catalogue;
+pub mod convert;
 pub mod domain;
 pub mod grpc;
+pub mod service;
 pub mod store;
 
 pub use app::App;

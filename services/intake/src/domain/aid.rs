@@ -10,13 +10,51 @@ pub const DE_MINIMIS_CEILING_EUR_CENTS: i64 = 30_000_000;
 /// years and a leap day).
 pub const DE_MINIMIS_WINDOW_MICROS: i64 = 1_096 * 86_400_000_000;
 
-/// Who the requester is for pricing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequesterClass {
-    StartUp,
-    Sme,
-    Academic,
-    Other,
+stored_enum!(
+    /// Who the requester is for pricing.
+    RequesterClass {
+        StartUp => "REQUESTER_CLASS_START_UP",
+        Sme => "REQUESTER_CLASS_SME",
+        Academic => "REQUESTER_CLASS_ACADEMIC",
+        Other => "REQUESTER_CLASS_OTHER",
+    }
+);
+
+impl RequesterClass {
+    /// `START_UP`, `SME`, `ACADEMIC`, `OTHER`.
+    pub fn short_name(self) -> &'static str {
+        self.as_stored().trim_start_matches("REQUESTER_CLASS_")
+    }
+}
+
+/// One grant of de minimis aid to a single undertaking, in EUR cents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AidGrant {
+    /// The request whose accepted quote granted it; empty for aid declared at registration.
+    pub access_request_id: String,
+    pub amount_eur_cents: i64,
+    pub grant_time: i64,
+    pub granting_authority: String,
+    pub legal_basis: String,
+}
+
+/// SA-6: what an undertaking received in the three years before `as_of`, and what is left.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeMinimisStatement {
+    pub organisation_id: String,
+    pub as_of: i64,
+    pub granted_eur_cents: i64,
+    pub grants: Vec<AidGrant>,
+}
+
+impl DeMinimisStatement {
+    pub fn ceiling_eur_cents(&self) -> i64 {
+        DE_MINIMIS_CEILING_EUR_CENTS
+    }
+
+    pub fn headroom_eur_cents(&self) -> i64 {
+        (DE_MINIMIS_CEILING_EUR_CENTS - self.granted_eur_cents).max(0)
+    }
 }
 
 /// Discount in percent per requester class (CONFIG: a provider's price policy).

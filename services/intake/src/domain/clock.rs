@@ -2,10 +2,49 @@
 //! give feasibility and to decide, per installation with a default; a request for several
 //! installations runs on the strictest of their clocks.
 
-use rti_platform::time::micros_from_timestamp;
-use rti_proto::intake::{AccessRequestStatus as Status, Deadlines, Milestone};
+use super::request::{AccessRequest, Lane, RequestStatus as Status};
+use super::{IntakeError, IntakeResult, lifecycle};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+stored_enum!(
+    /// What an operator owes a requester by a deadline.
+    Milestone {
+        Acknowledge => "MILESTONE_ACKNOWLEDGE",
+        Feasibility => "MILESTONE_FEASIBILITY",
+        Decision => "MILESTONE_DECISION",
+    }
+);
+
+/// A submitted industrial-lane request's deadlines (UTC microseconds) and when each was met.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deadlines {
+    pub acknowledge_by: i64,
+    pub feasibility_by: i64,
+    pub decide_by: i64,
+    pub acknowledge_time: Option<i64>,
+    pub feasibility_time: Option<i64>,
+    pub decide_time: Option<i64>,
+    /// Who acknowledged; empty until then.
+    pub acknowledged_by: String,
+}
+
+/// A milestone met late, or left unmet past its deadline when the request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockBreach {
+    pub milestone: Milestone,
+    pub due_time: i64,
+    pub met_time: Option<i64>,
+}
+
+/// An installation's clock (or the default, for an empty installation id), as set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionClock {
+    pub installation_id: String,
+    pub clock: Clock,
+    pub updated_by: String,
+    pub update_time: i64,
+}
 
 /// Days from submission to each milestone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,9 +122,66 @@ pub fn met_by(to: Status) -> &'static [Milestone] {
     }
 }
 
-/// The milestones past their deadline at `at` (UTC microseconds) and not met, with each deadline.
-pub fn overdue(deadlines: &Deadlines, at: i64) -> Vec<(Milestone, i64)> {
-    let micros = |time: &Option<rti_proto::pbjson_types::Timestamp>| time.as_ref().map(micros_from_timestamp);
+impl Deadlines {
+    /// The deadlines of a request submitted at `submitted_at` on `clock`; nothing met yet.
+    pub fn starting(clock: &Clock, submitted_at: i64) -> Self {
+        let [(_, acknowledge_by), (_, feasibility_by), (_, decide_by)] = clock.deadlines(submitted_at);
+        Self {
+            acknowledge_by,
+            feasibility_by,
+            decide_by,
+            ..Self::default()
+        }
+    }
+
+    /// Records `milestone` as met at `at` by `actor` (who is kept for the acknowledgement), once.
+    /// Returns the deadline when it was met late, for a breach.
+    pub fn meet(&mut self, milestone: Milestone, at: i64, actor: &str) -> Option<i64> {
+        let (due, met) = match milestone {
+            Milestone::Acknowledge => {
+                if self.acknowledge_time.is_none() {
+                    self.acknowledged_by = actor.to_owned();
+                }
+                (self.acknowledge_by, &mut self.acknowledge_time)
+            }
+            Milestone::Feasibility => (self.feasibility_by, &mut self.feasibility_time),
+            Milestone::Decision => (self.decide_by, &mut self.decide_time),
+        };
+        if met.is_some() {
+            return None;
+        }
+        *met = Some(at);
+        (at > due).then_some(due)
+    }
+}
+
+/// IND-7d: only an open, submitted industrial-lane request is acknowledged. `Ok(false)` when it
+/// was acknowledged before (a retry).
+pub fn acknowledgeable(request: &AccessRequest) -> IntakeResult<bool> {
+    if request.lane != Lane::Industrial {
+        return Err(IntakeError::FailedPrecondition(
+            "only industrial-lane requests run on a decision clock".to_owned(),
+        ));
+    }
+    if request.status == Status::Draft || lifecycle::is_final(request.status) {
+        return Err(IntakeError::FailedPrecondition(format!(
+            "the request is {}; only an open submitted request is acknowledged",
+            lifecycle::short_name(request.status)
+        )));
+    }
+    Ok(request
+        .deadlines
+        .as_ref()
+        .is_none_or(|deadlines| deadlines.acknowledge_time.is_none()))
+}
+
+/// The milestones past their deadline at `at` (UTC microseconds) and not met, with each
+/// deadline; none for a request that runs on no clock.
+pub fn overdue(deadlines: Option<&Deadlines>, at: i64) -> Vec<(Milestone, i64)> {
+    let Some(deadlines) = deadlines else {
+        return Vec::new();
+    };
+    let micros = |time: &i64| Some(*time);
     [
         (
             Milestone::Acknowledge,
@@ -164,25 +260,27 @@ mod tests {
 
     #[test]
     fn a_milestone_is_overdue_once_its_deadline_passed_unmet() {
-        let time = |micros| Some(rti_platform::time::timestamp_from_micros(micros));
         let deadlines = Deadlines {
-            acknowledge_by: time(10),
-            feasibility_by: time(20),
-            decide_by: time(30),
-            acknowledge_time: time(12),
+            acknowledge_by: 10,
+            feasibility_by: 20,
+            decide_by: 30,
+            acknowledge_time: Some(12),
             ..Deadlines::default()
         };
-        assert!(overdue(&deadlines, 10).is_empty(), "nothing is late at its deadline");
+        assert!(
+            overdue(Some(&deadlines), 10).is_empty(),
+            "nothing is late at its deadline"
+        );
         assert_eq!(
-            overdue(&deadlines, 25),
+            overdue(Some(&deadlines), 25),
             [(Milestone::Feasibility, 20)],
             "met late is not overdue"
         );
         assert_eq!(
-            overdue(&deadlines, 31),
+            overdue(Some(&deadlines), 31),
             [(Milestone::Feasibility, 20), (Milestone::Decision, 30)]
         );
-        assert!(overdue(&Deadlines::default(), 31).is_empty(), "no clock, nothing due");
+        assert!(overdue(None, 31).is_empty(), "no clock, nothing due");
     }
 
     #[test]

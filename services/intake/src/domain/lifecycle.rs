@@ -1,11 +1,14 @@
-//! The status machine of an access request, one per lane (DESIGN §3, intake).
+//! The status machine of an access request, one per lane (DESIGN §3, intake), and the steps each
+//! operation takes through it.
 //!
 //! Industrial (charter) lane: DRAFT → SUBMITTED → SCREENING → FEASIBILITY → QUOTED → ACCEPTED →
 //! CLOSED. Transnational access: DRAFT → SUBMITTED → SCREENING → IN_REVIEW (allocation's panel)
 //! → CLOSED. Screening, feasibility, quotes and review may decline; the requester may withdraw
 //! until the request is closed, declined or withdrawn.
 
-use rti_proto::intake::{AccessRequestStatus as Status, Lane};
+use super::request::{AccessRequest, INTAKE, Lane, RequestStatus as Status, Transition};
+use super::screening::Decision;
+use super::{IntakeError, IntakeResult};
 
 /// Whether a request of `lane` may go from `from` to `to`.
 pub fn allowed(lane: Lane, from: Status, to: Status) -> bool {
@@ -27,10 +30,9 @@ pub fn allowed(lane: Lane, from: Status, to: Status) -> bool {
 fn in_lane(lane: Lane, status: Status) -> bool {
     use Status::*;
     match status {
-        Unspecified => false,
         Feasibility | Quoted | Accepted => lane == Lane::Industrial,
         InReview => lane == Lane::Transnational,
-        Draft | Submitted | Screening | Closed | Declined | Withdrawn => lane != Lane::Unspecified,
+        Draft | Submitted | Screening | Closed | Declined | Withdrawn => true,
     }
 }
 
@@ -44,7 +46,7 @@ pub fn is_final(status: Status) -> bool {
 pub fn after_screening(lane: Lane) -> Status {
     match lane {
         Lane::Transnational => Status::InReview,
-        Lane::Industrial | Lane::Unspecified => Status::Feasibility,
+        Lane::Industrial => Status::Feasibility,
     }
 }
 
@@ -59,10 +61,118 @@ pub fn refusal(from: Status, to: Status) -> String {
 
 /// `ACCESS_REQUEST_STATUS_IN_REVIEW` → `IN_REVIEW`.
 pub fn short_name(status: Status) -> &'static str {
-    status
-        .as_str_name()
-        .strip_prefix("ACCESS_REQUEST_STATUS_")
-        .unwrap_or(status.as_str_name())
+    let stored = status.as_stored();
+    stored.strip_prefix("ACCESS_REQUEST_STATUS_").unwrap_or(stored)
+}
+
+/// What a submission does with the request as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submission {
+    /// A draft: screen it and take it through.
+    Screen,
+    /// Submitted before: the call returns the request as it is (a retry).
+    AlreadySubmitted,
+}
+
+/// Only a draft is submitted; a request submitted before answers a retry as it is.
+pub fn submission(request: &AccessRequest) -> IntakeResult<Submission> {
+    if request.status == Status::Draft {
+        return Ok(Submission::Screen);
+    }
+    if request.history.iter().any(|step| step.to == Status::Submitted) {
+        Ok(Submission::AlreadySubmitted)
+    } else {
+        Err(IntakeError::FailedPrecondition(refusal(
+            request.status,
+            Status::Submitted,
+        )))
+    }
+}
+
+/// The steps of a submission (SEC-7): submitted, screening against the list generated
+/// `generation`, then declined, held or let through as screening decided.
+pub fn submission_steps(
+    submitter: &str,
+    lane: Lane,
+    generation: &str,
+    decision: Decision,
+    decline_reason: String,
+) -> Vec<Transition> {
+    let mut steps = vec![
+        Transition::by(submitter, Status::Submitted, "submitted by the requester"),
+        Transition::by(
+            INTAKE,
+            Status::Screening,
+            format!("screening against the EU sanctions list generated {generation}"),
+        ),
+    ];
+    match decision {
+        Decision::Decline => steps.push(Transition::by(INTAKE, Status::Declined, decline_reason)),
+        Decision::Hold => {}
+        Decision::Proceed => steps.push(Transition::by(
+            INTAKE,
+            after_screening(lane),
+            "screening clear: no listed name, no eligibility block, no security flag",
+        )),
+    }
+    steps
+}
+
+/// The requester withdraws; withdrawing again changes nothing.
+pub fn withdrawal(request: &AccessRequest, actor: &str, reason: &str) -> Vec<Transition> {
+    if request.status == Status::Withdrawn {
+        return Vec::new();
+    }
+    let reason = if reason.is_empty() {
+        "withdrawn by the requester"
+    } else {
+        reason
+    };
+    vec![Transition::by(actor, Status::Withdrawn, reason)]
+}
+
+/// The operator or allocation closes a request; closing again changes nothing.
+pub fn closing(request: &AccessRequest, actor: &str, reason: &str) -> Vec<Transition> {
+    if request.status == Status::Closed {
+        return Vec::new();
+    }
+    let reason = if reason.is_empty() { "access delivered" } else { reason };
+    vec![Transition::by(actor, Status::Closed, reason)]
+}
+
+/// A request is declined in FEASIBILITY, QUOTED or IN_REVIEW; declining again changes nothing.
+pub fn declining(request: &AccessRequest, actor: &str, reason: &str) -> IntakeResult<Vec<Transition>> {
+    match request.status {
+        Status::Declined => Ok(Vec::new()),
+        Status::Feasibility | Status::Quoted | Status::InReview => {
+            Ok(vec![Transition::by(actor, Status::Declined, reason)])
+        }
+        status => Err(IntakeError::FailedPrecondition(format!(
+            "the request is {}; a request is declined in FEASIBILITY, QUOTED or IN_REVIEW",
+            short_name(status)
+        ))),
+    }
+}
+
+/// Only a request held in SCREENING is reviewed (SEC-3, SEC-4).
+pub fn reviewable(request: &AccessRequest) -> IntakeResult<()> {
+    if request.status == Status::Screening {
+        Ok(())
+    } else {
+        Err(IntakeError::FailedPrecondition(format!(
+            "the request is {}; only a request held in SCREENING is reviewed",
+            short_name(request.status)
+        )))
+    }
+}
+
+/// A request is quoted in FEASIBILITY only.
+pub fn quotable(request: &AccessRequest) -> IntakeResult<()> {
+    if request.status == Status::Feasibility {
+        Ok(())
+    } else {
+        Err(IntakeError::FailedPrecondition(refusal(request.status, Status::Quoted)))
+    }
 }
 
 #[cfg(test)]
@@ -107,8 +217,8 @@ mod tests {
             expected.push((from, Withdrawn));
         }
         let mut found = edges(Lane::Industrial);
-        expected.sort_by_key(|(from, to)| (*from as i32, *to as i32));
-        found.sort_by_key(|(from, to)| (*from as i32, *to as i32));
+        expected.sort_by_key(|(from, to)| (from.as_stored(), to.as_stored()));
+        found.sort_by_key(|(from, to)| (from.as_stored(), to.as_stored()));
         assert_eq!(found, expected);
     }
 

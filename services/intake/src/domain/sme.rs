@@ -149,6 +149,29 @@ pub enum SmeCategory {
     None,
 }
 
+impl SmeCategory {
+    /// The name the category is stored and announced by.
+    pub fn as_stored(self) -> &'static str {
+        match self {
+            SmeCategory::Micro => "SME_CATEGORY_MICRO",
+            SmeCategory::Small => "SME_CATEGORY_SMALL",
+            SmeCategory::Medium => "SME_CATEGORY_MEDIUM",
+            SmeCategory::None => "SME_CATEGORY_NONE",
+        }
+    }
+
+    pub fn from_stored(text: &str) -> Option<Self> {
+        [
+            SmeCategory::Micro,
+            SmeCategory::Small,
+            SmeCategory::Medium,
+            SmeCategory::None,
+        ]
+        .into_iter()
+        .find(|category| category.as_stored() == text)
+    }
+}
+
 /// Ceilings of one size class: headcount is mandatory, then turnover or balance sheet.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Ceilings {

@@ -3,25 +3,17 @@
 
 use rti_platform::db::WriteTx;
 use rti_platform::ids::new_id;
-use rti_platform::time::{micros_from_timestamp, timestamp_from_micros};
-use rti_proto::common::Money;
-use rti_proto::intake::{self as proto, AccessRequestStatus as Status};
 use sqlx::Row;
 
-use super::requests::{StoredRequest, Transition};
 use super::{IntakeStore, now};
-use crate::domain::aid::{DE_MINIMIS_CEILING_EUR_CENTS, DE_MINIMIS_WINDOW_MICROS, check_de_minimis};
-use crate::domain::{IntakeError, IntakeResult, lifecycle};
+use crate::domain::aid::{AidGrant, DE_MINIMIS_WINDOW_MICROS, DeMinimisStatement, check_de_minimis};
+use crate::domain::organisation::DeclaredAid;
+use crate::domain::quote::{self, Acceptance};
+use crate::domain::request::{AccessRequest, RequestStatus as Status, Transition};
+use crate::domain::{IntakeError, IntakeResult};
 
 /// The granting authority and legal basis recorded for aid granted through RTI Access.
 const GRANTED_HERE: (&str, &str) = ("the access provider, through RTI Access", "Regulation (EU) 2023/2831");
-
-pub(super) fn euro(minor_units: i64) -> Option<Money> {
-    Some(Money {
-        currency: "EUR".into(),
-        minor_units,
-    })
-}
 
 impl IntakeStore {
     /// De minimis aid the organisation received in the three years before `at`.
@@ -38,11 +30,8 @@ impl IntakeStore {
         Ok(row.try_get(0)?)
     }
 
-    pub async fn de_minimis_statement(
-        &self,
-        organisation_id: &str,
-        at: i64,
-    ) -> IntakeResult<proto::DeMinimisStatement> {
+    /// The grants in the three years before `at`, oldest first (SA-6).
+    pub async fn de_minimis_statement(&self, organisation_id: &str, at: i64) -> IntakeResult<DeMinimisStatement> {
         let rows = sqlx::query(
             "SELECT access_request_id, amount_eur_cents, granted_at, granting_authority, legal_basis \
              FROM de_minimis_aid WHERE organisation_id = $1 AND granted_at > $2 AND granted_at <= $3 \
@@ -58,20 +47,18 @@ impl IntakeStore {
         for row in &rows {
             let amount: i64 = row.try_get(1)?;
             granted += amount;
-            grants.push(proto::AidGrant {
+            grants.push(AidGrant {
                 access_request_id: row.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
-                amount: euro(amount),
-                grant_time: Some(timestamp_from_micros(row.try_get(2)?)),
+                amount_eur_cents: amount,
+                grant_time: row.try_get(2)?,
                 granting_authority: row.try_get(3)?,
                 legal_basis: row.try_get(4)?,
             });
         }
-        Ok(proto::DeMinimisStatement {
+        Ok(DeMinimisStatement {
             organisation_id: organisation_id.to_owned(),
-            as_of: Some(timestamp_from_micros(at)),
-            ceiling: euro(DE_MINIMIS_CEILING_EUR_CENTS),
-            granted: euro(granted),
-            headroom: euro((DE_MINIMIS_CEILING_EUR_CENTS - granted).max(0)),
+            as_of: at,
+            granted_eur_cents: granted,
             grants,
         })
     }
@@ -79,40 +66,26 @@ impl IntakeStore {
     /// QUOTED → ACCEPTED while the quote is valid. The quote's aid is checked against the ledger
     /// again and recorded in the same transaction, with the organisation's row locked so that two
     /// acceptances cannot both fit into the same headroom (SA-6).
-    pub async fn accept_quote(&self, id: &str, actor: &str) -> IntakeResult<StoredRequest> {
-        let (mut transaction, mut stored) = self.begin_change(id).await?;
-        let status = stored.request.status();
-        if status == Status::Accepted {
-            return Ok(stored);
-        }
-        if status != Status::Quoted {
-            return Err(IntakeError::FailedPrecondition(lifecycle::refusal(
-                status,
-                Status::Accepted,
-            )));
-        }
+    pub async fn accept_quote(&self, id: &str, actor: &str) -> IntakeResult<AccessRequest> {
+        let (mut transaction, mut request) = self.begin_change(id).await?;
         let at = now();
-        let quote = stored.request.quote.clone().unwrap_or_default();
-        let valid_until = quote.valid_until.as_ref().map_or(0, micros_from_timestamp);
-        if valid_until < at {
-            return Err(IntakeError::FailedPrecondition(
-                "the quote is no longer valid: the operator quotes again".to_owned(),
-            ));
-        }
-        let aid = quote.aid.as_ref().map_or(0, |aid| aid.minor_units);
+        let aid = match quote::acceptance(&request, at)? {
+            Acceptance::AlreadyAccepted => return Ok(request),
+            Acceptance::Accept { aid } => aid,
+        };
         if aid > 0 {
-            record_aid(&mut transaction, &stored.request, aid, at, self.lock_clause()).await?;
+            record_aid(&mut transaction, &request, aid, at, self.lock_clause()).await?;
         }
         let step = Transition::by(actor, Status::Accepted, "quote accepted by the requester");
-        self.finish_change(&mut transaction, &mut stored, vec![step]).await?;
+        self.finish_change(&mut transaction, &mut request, vec![step]).await?;
         self.outbox.commit(transaction).await?;
-        Ok(stored)
+        Ok(request)
     }
 }
 
 async fn record_aid(
     transaction: &mut WriteTx,
-    request: &proto::AccessRequest,
+    request: &AccessRequest,
     aid: i64,
     at: i64,
     lock: &str,
@@ -155,7 +128,7 @@ async fn record_aid(
 pub(super) async fn insert_declared_aid(
     transaction: &mut WriteTx,
     organisation_id: &str,
-    grant: &proto::DeclaredAid,
+    grant: &DeclaredAid,
     granted_at: i64,
 ) -> IntakeResult<()> {
     sqlx::query(

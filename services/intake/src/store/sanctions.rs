@@ -1,36 +1,20 @@
 //! Imported versions of the EU consolidated financial sanctions list (SEC-2): the raw file with
 //! its hash for audit, and every listed name for screening. The newest by generation date screens.
 
-use rti_platform::time::timestamp_from_micros;
-use rti_proto::common::event::Payload;
-use rti_proto::intake as proto;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{IntakeStore, stored_enum};
+use super::{IntakeStore, proto as edge, stored};
 use crate::domain::IntakeResult;
 use crate::domain::names::ListedName;
-
-/// A parsed list, ready to store.
-#[derive(Debug, Clone)]
-pub struct NewSanctionsList {
-    pub id: String,
-    pub generation_time: i64,
-    pub format: proto::SanctionsListFormat,
-    pub sha256: String,
-    pub parties: i64,
-    pub names: Vec<ListedName>,
-    pub imported_by: String,
-    pub imported_at: i64,
-    pub raw: Vec<u8>,
-}
+use crate::domain::sanctions::{NewSanctionsList, SanctionsListFormat, SanctionsListVersion};
 
 const SELECT: &str =
     "SELECT id, generation_time, format, sha256, parties, names, imported_by, imported_at FROM sanctions_lists";
 
 impl IntakeStore {
     /// Stores a version once: a file whose hash is already stored returns that version.
-    pub async fn import_sanctions_list(&self, list: NewSanctionsList) -> IntakeResult<proto::SanctionsListVersion> {
+    pub async fn import_sanctions_list(&self, list: NewSanctionsList) -> IntakeResult<SanctionsListVersion> {
         let mut transaction = self.database.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO sanctions_lists (id, generation_time, format, sha256, parties, names, imported_by, \
@@ -38,7 +22,7 @@ impl IntakeStore {
         )
         .bind(&list.id)
         .bind(list.generation_time)
-        .bind(list.format.as_str_name())
+        .bind(list.format.as_stored())
         .bind(&list.sha256)
         .bind(list.parties)
         .bind(i64::try_from(list.names.len()).unwrap_or(i64::MAX))
@@ -66,29 +50,24 @@ impl IntakeStore {
             .execute(&mut *transaction)
             .await?;
         }
-        let version = proto::SanctionsListVersion {
+        let version = SanctionsListVersion {
             id: list.id.clone(),
-            generation_time: Some(timestamp_from_micros(list.generation_time)),
-            format: list.format.into(),
+            generation_time: list.generation_time,
+            format: list.format,
             sha256: list.sha256.clone(),
             parties: list.parties,
             names: i64::try_from(list.names.len()).unwrap_or(i64::MAX),
             imported_by: list.imported_by.clone(),
-            import_time: Some(timestamp_from_micros(list.imported_at)),
+            import_time: list.imported_at,
         };
-        let event = Payload::SanctionsListImported(proto::SanctionsListImported {
-            sanctions_list_id: version.id.clone(),
-            generation_time: version.generation_time,
-            parties: version.parties,
-            names: version.names,
-        });
+        let event = edge::sanctions_list_imported(&version);
         self.outbox.append(&mut transaction, &version.id, event).await?;
         self.outbox.commit(transaction).await?;
         Ok(version)
     }
 
     /// The version with the latest generation date; of two with the same date, the later import.
-    pub async fn newest_sanctions_list(&self) -> IntakeResult<Option<proto::SanctionsListVersion>> {
+    pub async fn newest_sanctions_list(&self) -> IntakeResult<Option<SanctionsListVersion>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{SELECT} ORDER BY generation_time DESC, imported_at DESC, id DESC LIMIT 1"
         )))
@@ -114,15 +93,15 @@ impl IntakeStore {
     }
 }
 
-fn version_from_row(row: &AnyRow) -> IntakeResult<proto::SanctionsListVersion> {
-    Ok(proto::SanctionsListVersion {
+fn version_from_row(row: &AnyRow) -> IntakeResult<SanctionsListVersion> {
+    Ok(SanctionsListVersion {
         id: row.try_get(0)?,
-        generation_time: Some(timestamp_from_micros(row.try_get(1)?)),
-        format: stored_enum(row, 2, proto::SanctionsListFormat::from_str_name)?,
+        generation_time: row.try_get(1)?,
+        format: stored(row, 2, SanctionsListFormat::from_stored)?,
         sha256: row.try_get(3)?,
         parties: row.try_get(4)?,
         names: row.try_get(5)?,
         imported_by: row.try_get(6)?,
-        import_time: Some(timestamp_from_micros(row.try_get(7)?)),
+        import_time: row.try_get(7)?,
     })
 }

@@ -1,0 +1,205 @@
+//! Quotes of the industrial lane: one line per requested installation at the tariff in force
+//! (SA-4), the requester class's discount (SA-5), the aid that discount is and the de minimis
+//! headroom it leaves (SA-6), and how long the quote holds.
+
+use super::aid::{self, RequesterClass};
+use super::request::{AccessRequest, RequestStatus};
+use super::{IntakeError, IntakeResult, lifecycle};
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// An amount in a currency's minor units.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Money {
+    pub currency: String,
+    pub minor_units: i64,
+}
+
+impl Money {
+    pub fn euro(minor_units: i64) -> Self {
+        Self {
+            currency: "EUR".to_owned(),
+            minor_units,
+        }
+    }
+}
+
+stored_enum!(
+    /// Under which rule the discount is aid.
+    AidBasis {
+        None => "AID_BASIS_NONE",
+        DeMinimis => "AID_BASIS_DE_MINIMIS",
+    }
+);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuoteLine {
+    pub installation_id: String,
+    pub tariff_id: String,
+    pub units: i64,
+    pub unit_price: Money,
+    pub market_price: Money,
+    pub charged_price: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    pub lines: Vec<QuoteLine>,
+    pub requester_class: RequesterClass,
+    pub discount_percent: i32,
+    pub discount_reason: String,
+    pub market_price: Money,
+    pub charged_price: Money,
+    pub aid: Money,
+    pub aid_basis: AidBasis,
+    pub de_minimis_headroom_after: Money,
+    pub quoted_by: String,
+    pub quote_time: i64,
+    pub valid_until: i64,
+}
+
+/// The tariff in force for one requested installation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TariffInForce {
+    pub tariff_id: String,
+    pub price_per_unit: Money,
+}
+
+/// Days a quote holds: 0 asks for the default of 30; at most 180.
+pub fn validity_days(requested: i32) -> Option<i64> {
+    match requested {
+        0 => Some(30),
+        days @ 1..=180 => Some(i64::from(days)),
+        _ => None,
+    }
+}
+
+/// Who prices, for whom, and when.
+#[derive(Debug, Clone)]
+pub struct Pricing<'a> {
+    pub class: RequesterClass,
+    pub discount_percent: u8,
+    /// De minimis aid the requester received in the window before `now` (SA-6).
+    pub granted_in_window: i64,
+    pub quoted_by: &'a str,
+    pub now: i64,
+    pub valid_days: i64,
+}
+
+/// The quote of `request`'s installations at `tariffs` (one per installation, in order): one
+/// currency per quote, and aid counted in EUR only (SA-4, SA-5, SA-6).
+pub fn price(request: &AccessRequest, tariffs: &[TariffInForce], pricing: &Pricing<'_>) -> IntakeResult<Quote> {
+    let discount = pricing.discount_percent;
+    let mut lines = Vec::with_capacity(request.installations.len());
+    let mut currency = None::<String>;
+    let (mut market_total, mut charged_total) = (0_i64, 0_i64);
+    for (requested, tariff) in request.installations.iter().zip(tariffs) {
+        let unit_price = tariff.price_per_unit.clone();
+        match &currency {
+            None => currency = Some(unit_price.currency.clone()),
+            Some(first) if *first != unit_price.currency => {
+                return Err(IntakeError::FailedPrecondition(format!(
+                    "the tariffs are in {first} and {}: one quote has one currency",
+                    unit_price.currency
+                )));
+            }
+            Some(_) => {}
+        }
+        let overflow = || IntakeError::FailedPrecondition("the price is too large to compute".to_owned());
+        let (market, charged) =
+            aid::line_prices(requested.units, unit_price.minor_units, discount).ok_or_else(overflow)?;
+        market_total = market_total.checked_add(market).ok_or_else(overflow)?;
+        charged_total = charged_total.checked_add(charged).ok_or_else(overflow)?;
+        let money = |minor_units| Money {
+            currency: unit_price.currency.clone(),
+            minor_units,
+        };
+        lines.push(QuoteLine {
+            installation_id: requested.installation_id.clone(),
+            tariff_id: tariff.tariff_id.clone(),
+            units: requested.units,
+            unit_price: unit_price.clone(),
+            market_price: money(market),
+            charged_price: money(charged),
+        });
+    }
+    let currency = currency.unwrap_or_else(|| "EUR".to_owned());
+    let aid_amount = market_total - charged_total;
+    if aid_amount > 0 && currency != "EUR" {
+        return Err(IntakeError::FailedPrecondition(format!(
+            "a discount on a {currency} tariff cannot be counted in the EUR de minimis ledger"
+        )));
+    }
+    let granted = pricing.granted_in_window;
+    let headroom_after = if aid_amount > 0 {
+        aid::check_de_minimis(granted, aid_amount).map_err(IntakeError::FailedPrecondition)?
+    } else {
+        (aid::DE_MINIMIS_CEILING_EUR_CENTS - granted).max(0)
+    };
+    let money = |minor_units| Money {
+        currency: currency.clone(),
+        minor_units,
+    };
+    Ok(Quote {
+        lines,
+        requester_class: pricing.class,
+        discount_percent: i32::from(discount),
+        discount_reason: format!(
+            "{discount} % for the requester class {} (the provider's price policy)",
+            pricing.class.short_name()
+        ),
+        market_price: money(market_total),
+        charged_price: money(charged_total),
+        aid: money(aid_amount),
+        aid_basis: if aid_amount > 0 {
+            AidBasis::DeMinimis
+        } else {
+            AidBasis::None
+        },
+        de_minimis_headroom_after: Money::euro(headroom_after),
+        quoted_by: pricing.quoted_by.to_owned(),
+        quote_time: pricing.now,
+        valid_until: pricing.now + pricing.valid_days * MICROS_PER_DAY,
+    })
+}
+
+/// The history line of a quote.
+pub fn summary(quote: &Quote) -> String {
+    format!(
+        "quoted {} {} ({} % off the market price)",
+        quote.charged_price.minor_units, quote.charged_price.currency, quote.discount_percent
+    )
+}
+
+/// What accepting does with the request as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acceptance {
+    /// QUOTED and the quote valid: record `aid` (EUR cents, SA-6) and accept.
+    Accept { aid: i64 },
+    /// Accepted before: the call returns the request as it is (a retry).
+    AlreadyAccepted,
+}
+
+/// QUOTED → ACCEPTED while the quote is valid at `now`.
+pub fn acceptance(request: &AccessRequest, now: i64) -> IntakeResult<Acceptance> {
+    match request.status {
+        RequestStatus::Accepted => return Ok(Acceptance::AlreadyAccepted),
+        RequestStatus::Quoted => {}
+        status => {
+            return Err(IntakeError::FailedPrecondition(lifecycle::refusal(
+                status,
+                RequestStatus::Accepted,
+            )));
+        }
+    }
+    let (valid_until, aid) = request
+        .quote
+        .as_ref()
+        .map_or((0, 0), |quote| (quote.valid_until, quote.aid.minor_units));
+    if valid_until < now {
+        return Err(IntakeError::FailedPrecondition(
+            "the quote is no longer valid: the operator quotes again".to_owned(),
+        ));
+    }
+    Ok(Acceptance::Accept { aid })
+}

@@ -1,0 +1,74 @@
+//! Quotes of the industrial lane: an operator of every requested installation prices the
+//! request in FEASIBILITY at the tariffs in force (SA-4), with the requester's discount (SA-5)
+//! checked against the de minimis ceiling (SA-6); the requester accepts while the quote holds.
+
+use rti_platform::auth::Principal;
+
+use super::{IntakeService, now};
+use crate::domain::access::Operated;
+use crate::domain::aid::requester_class;
+use crate::domain::quote::{self, Pricing, Quote};
+use crate::domain::request::{AccessRequest, RequestStatus, Transition};
+use crate::domain::{Checked, IntakeError, IntakeResult, lifecycle};
+
+impl IntakeService {
+    /// Quotes a request in FEASIBILITY, valid for `valid_days`.
+    pub async fn quote_access_request(
+        &self,
+        caller: &Principal,
+        id: &str,
+        valid_days: Checked<i64>,
+    ) -> IntakeResult<AccessRequest> {
+        let request = self.operated_request(caller, id, Operated::All).await?;
+        let valid_days = valid_days.into_result()?;
+        lifecycle::quotable(&request)?;
+        let quote = self.price(&request, valid_days, &caller.subject).await?;
+        let summary = quote::summary(&quote);
+        self.store
+            .change_access_request(id, |request| {
+                request.quote = Some(quote);
+                Ok(vec![Transition::by(&caller.subject, RequestStatus::Quoted, summary)])
+            })
+            .await
+    }
+
+    /// The quote: tariffs in force from the registry, the requester's class discount, and the
+    /// de minimis check of its aid (SA-4, SA-5, SA-6).
+    async fn price(&self, request: &AccessRequest, valid_days: i64, quoted_by: &str) -> IntakeResult<Quote> {
+        let organisation = self.store.get_organisation(&request.organisation_id).await?;
+        let class = requester_class(
+            organisation.assessment.start_up,
+            organisation.is_sme(),
+            organisation.is_academic(),
+        );
+        let now = now();
+        let mut tariffs = Vec::with_capacity(request.installations.len());
+        for installation_id in request.installation_ids() {
+            let tariff = self.catalogue.tariff_at(installation_id, now).await?.ok_or_else(|| {
+                IntakeError::FailedPrecondition(format!(
+                    "installation {installation_id} has no tariff in force: its operator sets one with SetTariff"
+                ))
+            })?;
+            tariffs.push(tariff);
+        }
+        let granted_in_window = self.store.de_minimis_granted(&organisation.id, now).await?;
+        quote::price(
+            request,
+            &tariffs,
+            &Pricing {
+                class,
+                discount_percent: self.rules.discounts.percent(class),
+                granted_in_window,
+                quoted_by,
+                now,
+                valid_days,
+            },
+        )
+    }
+
+    /// The requester accepts the quote while it holds; its aid is recorded (SA-6).
+    pub async fn accept_quote(&self, caller: &Principal, id: &str) -> IntakeResult<AccessRequest> {
+        self.own_request(caller, id).await?;
+        self.store.accept_quote(id, &caller.subject).await
+    }
+}
