@@ -183,3 +183,122 @@ pub fn may_set_clock(caller: &Principal, installation: Option<(&str, &str)>) -> 
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::domain::request::{Lane, example};
+
+    fn principal(roles: &[Role], org: Option<&str>, infrastructures: &[&str]) -> Principal {
+        Principal {
+            subject: "someone".to_owned(),
+            roles: roles.iter().copied().collect(),
+            org: org.map(str::to_owned),
+            infrastructures: infrastructures
+                .iter()
+                .map(|id| (*id).to_owned())
+                .collect::<BTreeSet<_>>(),
+            country: None,
+            eu: true,
+        }
+    }
+
+    #[test]
+    fn an_applicant_acts_only_for_its_own_organisation() {
+        let applicant = principal(&[Role::Applicant], Some("org-1"), &[]);
+        assert_eq!(acting_organisation(&applicant, "", "field").expect("allowed"), "org-1");
+        assert_eq!(
+            acting_organisation(&applicant, "org-1", "field").expect("allowed"),
+            "org-1"
+        );
+        assert!(acting_organisation(&applicant, "org-2", "field").is_err());
+        let nobody = principal(&[Role::Applicant], None, &[]);
+        assert!(acting_organisation(&nobody, "", "field").is_err());
+        let admin = principal(&[Role::Admin], None, &[]);
+        assert_eq!(acting_organisation(&admin, "org-2", "field").expect("allowed"), "org-2");
+    }
+
+    #[test]
+    fn a_request_is_read_by_its_requester_its_operators_and_services_only() {
+        let request = example(Lane::Industrial, RequestStatus::Feasibility);
+        assert!(may_read_request(
+            &principal(&[Role::Applicant], Some("org-1"), &[]),
+            &request
+        ));
+        assert!(!may_read_request(
+            &principal(&[Role::Applicant], Some("org-2"), &[]),
+            &request
+        ));
+        assert!(may_read_request(
+            &principal(&[Role::Operator], None, &["infra-1"]),
+            &request
+        ));
+        assert!(!may_read_request(
+            &principal(&[Role::Operator], None, &["infra-2"]),
+            &request
+        ));
+        assert!(may_read_request(&principal(&[Role::Service], None, &[]), &request));
+    }
+
+    #[test]
+    fn an_operator_acts_only_on_requests_for_installations_it_operates() {
+        let mut request = example(Lane::Industrial, RequestStatus::Feasibility);
+        let operator = principal(&[Role::Operator], None, &["infra-1"]);
+        assert!(operates_request(&operator, &request, Operated::All).is_ok());
+        let mut second = request.installations[0].clone();
+        second.infrastructure_id = "infra-2".to_owned();
+        request.installations.push(second);
+        assert!(operates_request(&operator, &request, Operated::Any).is_ok());
+        assert!(
+            operates_request(&operator, &request, Operated::All).is_err(),
+            "a quote needs an operator of every installation"
+        );
+        let service = principal(&[Role::Service], None, &[]);
+        assert!(operates_request(&service, &request, Operated::Any).is_err());
+        assert!(operates_request(&service, &request, Operated::AnyOrService).is_ok());
+    }
+
+    #[test]
+    fn a_proposal_in_review_is_declined_by_allocation_and_a_request_in_feasibility_by_its_operator() {
+        let service = principal(&[Role::Service], None, &[]);
+        let operator = principal(&[Role::Operator], None, &["infra-1"]);
+        let in_review = example(Lane::Transnational, RequestStatus::InReview);
+        assert!(may_decline(&service, &in_review).is_ok());
+        assert!(may_decline(&operator, &in_review).is_err());
+        let feasibility = example(Lane::Industrial, RequestStatus::Feasibility);
+        assert!(may_decline(&service, &feasibility).is_err());
+        assert!(may_decline(&operator, &feasibility).is_ok());
+    }
+
+    #[test]
+    fn applicants_list_their_organisation_and_operators_their_infrastructures() {
+        assert_eq!(
+            listing_scope(&principal(&[Role::Applicant], Some("org-1"), &[])),
+            RequestScope::Organisation("org-1".to_owned())
+        );
+        assert_eq!(
+            listing_scope(&principal(&[Role::Operator], None, &["infra-1"])),
+            RequestScope::Infrastructures(vec!["infra-1".to_owned()])
+        );
+        assert_eq!(
+            listing_scope(&principal(&[Role::Service], None, &[])),
+            RequestScope::All
+        );
+        assert_eq!(
+            overdue_scope(&principal(&[Role::Service], None, &[])),
+            RequestScope::Infrastructures(Vec::new()),
+            "the overdue list is the operators' and the admins'"
+        );
+    }
+
+    #[test]
+    fn the_default_clock_is_the_admins_and_an_installations_its_operators() {
+        let operator = principal(&[Role::Operator], None, &["infra-1"]);
+        assert!(may_set_clock(&operator, None).is_err());
+        assert!(may_set_clock(&principal(&[Role::Admin], None, &[]), None).is_ok());
+        assert!(may_set_clock(&operator, Some(("installation-1", "infra-1"))).is_ok());
+        assert!(may_set_clock(&operator, Some(("installation-2", "infra-2"))).is_err());
+    }
+}

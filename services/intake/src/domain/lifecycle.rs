@@ -254,4 +254,101 @@ mod tests {
             "the request is DECLINED; it cannot become SUBMITTED"
         );
     }
+
+    #[test]
+    fn a_draft_is_screened_and_a_submitted_request_answers_a_retry_as_it_is() {
+        let mut request = crate::domain::request::example(Lane::Industrial, Draft);
+        assert_eq!(submission(&request).expect("allowed"), Submission::Screen);
+        request.status = Feasibility;
+        request.history.push(crate::domain::request::StatusTransition {
+            from: Some(Draft),
+            to: Submitted,
+            actor: "someone".to_owned(),
+            reason: String::new(),
+            time: 0,
+        });
+        assert_eq!(submission(&request).expect("allowed"), Submission::AlreadySubmitted);
+        request.history.clear();
+        request.status = Withdrawn;
+        assert!(submission(&request).is_err(), "a withdrawn draft is not submitted");
+    }
+
+    #[test]
+    fn sec7_screening_declines_holds_or_lets_the_request_on_to_its_lane() {
+        let targets = |lane, decision| -> Vec<Status> {
+            submission_steps("someone", lane, "2026-01-01", decision, "listed".to_owned())
+                .into_iter()
+                .map(|step| step.to)
+                .collect()
+        };
+        assert_eq!(
+            targets(Lane::Industrial, Decision::Decline),
+            [Submitted, Screening, Declined]
+        );
+        assert_eq!(targets(Lane::Industrial, Decision::Hold), [Submitted, Screening]);
+        assert_eq!(
+            targets(Lane::Industrial, Decision::Proceed),
+            [Submitted, Screening, Feasibility]
+        );
+        assert_eq!(
+            targets(Lane::Transnational, Decision::Proceed),
+            [Submitted, Screening, InReview]
+        );
+    }
+
+    #[test]
+    fn a_request_is_declined_in_feasibility_quoted_or_review_and_once() {
+        let request = |status| crate::domain::request::example(Lane::Industrial, status);
+        for status in [Feasibility, Quoted, InReview] {
+            assert_eq!(
+                declining(&request(status), "someone", "no").expect("allowed").len(),
+                1,
+                "{status:?}"
+            );
+        }
+        assert!(
+            declining(&request(Declined), "someone", "no")
+                .expect("allowed")
+                .is_empty()
+        );
+        for status in [Draft, Submitted, Screening, Accepted, Closed, Withdrawn] {
+            assert!(declining(&request(status), "someone", "no").is_err(), "{status:?}");
+        }
+    }
+
+    #[test]
+    fn withdrawing_and_closing_again_change_nothing_and_give_a_default_reason() {
+        let draft = crate::domain::request::example(Lane::Industrial, Draft);
+        assert_eq!(
+            withdrawal(&draft, "someone", "")[0].reason,
+            "withdrawn by the requester"
+        );
+        assert!(
+            withdrawal(
+                &crate::domain::request::example(Lane::Industrial, Withdrawn),
+                "someone",
+                ""
+            )
+            .is_empty()
+        );
+        let accepted = crate::domain::request::example(Lane::Industrial, Accepted);
+        assert_eq!(closing(&accepted, "someone", "")[0].reason, "access delivered");
+        assert!(
+            closing(
+                &crate::domain::request::example(Lane::Industrial, Closed),
+                "someone",
+                ""
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn only_a_feasible_request_is_quoted_and_only_a_held_one_reviewed() {
+        let request = |status| crate::domain::request::example(Lane::Industrial, status);
+        assert!(quotable(&request(Feasibility)).is_ok());
+        assert!(quotable(&request(Quoted)).is_err());
+        assert!(reviewable(&request(Screening)).is_ok());
+        assert!(reviewable(&request(Feasibility)).is_err());
+    }
 }

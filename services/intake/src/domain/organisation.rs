@@ -250,3 +250,67 @@ pub struct UserGroup {
     pub members: Vec<UserGroupMember>,
     pub create_time: i64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::sme::SMALL_MID_CAP_2025_1099;
+
+    fn profile(figures: Option<Figures>) -> OrganisationProfile {
+        OrganisationProfile {
+            legal_name: "Acme Photonics".to_owned(),
+            country: "DE".to_owned(),
+            kind: OrganisationKind::Company,
+            legal_form: String::new(),
+            vat_number: String::new(),
+            euid: String::new(),
+            pic: String::new(),
+            figures,
+            reference_year: 2025,
+            holdings: Vec::new(),
+            public_control_percent: 0.0,
+            start_up: Some(StartUpClaim {
+                founded_on: "2024-01-01".to_owned(),
+                innovative: true,
+                growth: true,
+            }),
+            declared_de_minimis_aid: Vec::new(),
+        }
+    }
+
+    /// 2026-01-01.
+    const TODAY: i64 = 1_767_225_600_000_000;
+
+    #[test]
+    fn sme1_without_accounts_an_organisation_is_not_an_sme() {
+        let assessment = assess(&profile(None), SMALL_MID_CAP_2025_1099, 10, TODAY);
+        assert_eq!(assessment.sme_category, SmeCategory::None);
+        assert_eq!(
+            assessment.reasons[0],
+            "no accounts given: not assessed as an SME (SME-1)"
+        );
+        assert!(assessment.start_up, "SME-4 is assessed apart from the category");
+    }
+
+    #[test]
+    fn a_small_company_is_an_sme_and_a_young_innovative_one_a_start_up() {
+        let small = Figures {
+            headcount_awu: 12.0,
+            turnover_cents: 150_000_000,
+            balance_sheet_cents: 100_000_000,
+        };
+        let assessment = assess(&profile(Some(small)), SMALL_MID_CAP_2025_1099, 10, TODAY);
+        assert_eq!(assessment.sme_category, SmeCategory::Small);
+        assert!(assessment.start_up);
+        let organisation = Organisation {
+            id: "org-1".to_owned(),
+            profile: profile(Some(small)),
+            assessment,
+            create_time: TODAY,
+        };
+        assert!(organisation.is_sme());
+        assert!(!organisation.is_academic());
+        let too_old = assess(&profile(Some(small)), SMALL_MID_CAP_2025_1099, 1, TODAY);
+        assert!(!too_old.start_up, "SME-4: older than the configured age");
+    }
+}

@@ -203,3 +203,76 @@ pub fn acceptance(request: &AccessRequest, now: i64) -> IntakeResult<Acceptance>
     }
     Ok(Acceptance::Accept { aid })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::request::{Lane, example};
+
+    fn tariff(currency: &str, minor_units: i64) -> TariffInForce {
+        TariffInForce {
+            tariff_id: "tariff-1".to_owned(),
+            price_per_unit: Money {
+                currency: currency.to_owned(),
+                minor_units,
+            },
+        }
+    }
+
+    fn pricing(granted_in_window: i64) -> Pricing<'static> {
+        Pricing {
+            class: RequesterClass::Sme,
+            discount_percent: 20,
+            granted_in_window,
+            quoted_by: "operator",
+            now: 0,
+            valid_days: 30,
+        }
+    }
+
+    #[test]
+    fn a_quote_holds_30_days_by_default_and_at_most_180() {
+        assert_eq!(validity_days(0), Some(30));
+        assert_eq!(validity_days(180), Some(180));
+        assert_eq!(validity_days(181), None);
+        assert_eq!(validity_days(-1), None);
+    }
+
+    #[test]
+    fn sa5_the_discount_is_aid_under_de_minimis() {
+        let request = example(Lane::Industrial, RequestStatus::Feasibility);
+        let quote = price(&request, &[tariff("EUR", 10_000)], &pricing(0)).expect("allowed");
+        assert_eq!(quote.market_price, Money::euro(20_000));
+        assert_eq!(quote.charged_price, Money::euro(16_000));
+        assert_eq!(quote.aid, Money::euro(4_000));
+        assert_eq!(quote.aid_basis, AidBasis::DeMinimis);
+        assert_eq!(quote.valid_until, 30 * MICROS_PER_DAY);
+        assert_eq!(summary(&quote), "quoted 16000 EUR (20 % off the market price)");
+    }
+
+    #[test]
+    fn sa6_a_discount_beyond_the_headroom_or_outside_eur_is_refused() {
+        let request = example(Lane::Industrial, RequestStatus::Feasibility);
+        let ceiling = aid::DE_MINIMIS_CEILING_EUR_CENTS;
+        assert!(price(&request, &[tariff("EUR", 10_000)], &pricing(ceiling)).is_err());
+        assert!(price(&request, &[tariff("CHF", 10_000)], &pricing(0)).is_err());
+    }
+
+    #[test]
+    fn a_quote_is_accepted_while_it_holds_and_once() {
+        let mut request = example(Lane::Industrial, RequestStatus::Quoted);
+        request.quote = Some(price(&request, &[tariff("EUR", 10_000)], &pricing(0)).expect("allowed"));
+        assert_eq!(
+            acceptance(&request, 1).expect("allowed"),
+            Acceptance::Accept { aid: 4_000 }
+        );
+        assert!(acceptance(&request, 31 * MICROS_PER_DAY).is_err(), "expired");
+        request.status = RequestStatus::Accepted;
+        assert_eq!(
+            acceptance(&request, 31 * MICROS_PER_DAY).expect("allowed"),
+            Acceptance::AlreadyAccepted
+        );
+        request.status = RequestStatus::Feasibility;
+        assert!(acceptance(&request, 1).is_err());
+    }
+}

@@ -1,7 +1,8 @@
 //! An access request as intake keeps it: its lane and status, what it asks for, the agreement it
 //! runs under, and what happened to it (history, screening, quote, decision clock).
 
-use rti_platform::error::InvalidInput;
+use rti_platform::error::{InvalidInput, Violations};
+use rti_platform::validate::reference;
 
 use super::clock::{ClockBreach, Deadlines};
 use super::quote::Quote;
@@ -240,4 +241,174 @@ pub fn agreement_refusal(lane: Lane, accept_agreement: bool) -> Option<InvalidIn
             "must be true: the industrial lane runs under the standard agreement chosen (IND-7b)",
         )
     })
+}
+
+/// IND-7b, IND-7c: the terms each lane runs under. The industrial lane needs one of its standard
+/// agreements and an IP regime, and has no user group or call; transnational access needs both,
+/// runs under the TA user agreement, and disseminates unless the request says otherwise (TA-5 is
+/// checked against the requester later). Gives the agreement and regime with the defaults filled,
+/// as far as they hold; each problem names the request's field.
+pub fn lane_terms(
+    lane: Lane,
+    agreement_kind: Option<AgreementKind>,
+    ip_regime: Option<IpRegime>,
+    (user_group_id, call_id): (&str, &str),
+    violations: &mut Violations,
+) -> (Option<AgreementKind>, Option<IpRegime>) {
+    match lane {
+        Lane::Industrial => {
+            if matches!(agreement_kind, None | Some(AgreementKind::TaUserAgreement)) {
+                violations.add(
+                    "access_request.agreement_kind",
+                    "must be NDA, SERVICE_CONTRACT or COLLABORATIVE in the industrial lane (IND-7b)",
+                );
+            }
+            if ip_regime.is_none() {
+                violations.add(
+                    "access_request.ip_regime",
+                    "is required in the industrial lane (IND-7c)",
+                );
+            }
+            if !user_group_id.is_empty() || !call_id.is_empty() {
+                violations.add(
+                    "access_request.call_id",
+                    "user groups and calls belong to the transnational-access lane",
+                );
+            }
+            (agreement_kind, ip_regime)
+        }
+        Lane::Transnational => {
+            reference(user_group_id, "access_request.user_group_id", violations);
+            reference(call_id, "access_request.call_id", violations);
+            let agreement_kind = match agreement_kind {
+                None | Some(AgreementKind::TaUserAgreement) => Some(AgreementKind::TaUserAgreement),
+                Some(_) => {
+                    violations.add(
+                        "access_request.agreement_kind",
+                        "transnational access runs under the TA user agreement (IND-7b)",
+                    );
+                    None
+                }
+            };
+            (agreement_kind, Some(ip_regime.unwrap_or(IpRegime::OpenDissemination)))
+        }
+    }
+}
+
+/// A request for tests: one installation of infrastructure `infra-1`, of organisation `org-1`.
+#[cfg(test)]
+pub(crate) fn example(lane: Lane, status: RequestStatus) -> AccessRequest {
+    let new = NewAccessRequest {
+        lane,
+        organisation_id: String::new(),
+        installations: vec![RequestedInstallation {
+            installation_id: "installation-1".to_owned(),
+            units: 2,
+            infrastructure_id: "infra-1".to_owned(),
+        }],
+        title: "Beam time".to_owned(),
+        description: "Two days".to_owned(),
+        confidentiality: Confidentiality::Confidential,
+        embargo_until: String::new(),
+        ip_regime: IpRegime::UserOwns,
+        agreement_kind: AgreementKind::Nda,
+        contact_person_id: String::new(),
+        user_group_id: String::new(),
+        call_id: String::new(),
+        end_use_statement: String::new(),
+        outputs_leave_eu: false,
+    };
+    let mut request = AccessRequest::draft("request-1".to_owned(), "org-1".to_owned(), new, 0);
+    request.status = status;
+    request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(
+        lane: Lane,
+        kind: Option<AgreementKind>,
+        regime: Option<IpRegime>,
+    ) -> (Vec<String>, (Option<AgreementKind>, Option<IpRegime>)) {
+        let mut violations = Violations::new();
+        let group = "019b7a00-0000-7000-8000-0000000000aa";
+        let found = lane_terms(lane, kind, regime, (group, group), &mut violations);
+        let fields = violations
+            .as_slice()
+            .iter()
+            .map(|violation| violation.field.clone())
+            .collect();
+        (fields, found)
+    }
+
+    #[test]
+    fn ind7b_the_industrial_lane_needs_its_own_agreement_an_ip_regime_and_no_call() {
+        let (fields, _) = terms(Lane::Industrial, Some(AgreementKind::TaUserAgreement), None);
+        assert_eq!(
+            fields,
+            [
+                "access_request.agreement_kind",
+                "access_request.ip_regime",
+                "access_request.call_id"
+            ]
+        );
+    }
+
+    #[test]
+    fn transnational_access_defaults_to_the_ta_agreement_and_open_dissemination() {
+        let (fields, found) = terms(Lane::Transnational, None, None);
+        assert!(fields.is_empty(), "{fields:?}");
+        assert_eq!(
+            found,
+            (Some(AgreementKind::TaUserAgreement), Some(IpRegime::OpenDissemination))
+        );
+        let (fields, _) = terms(Lane::Transnational, Some(AgreementKind::Nda), None);
+        assert_eq!(fields, ["access_request.agreement_kind"]);
+    }
+
+    #[test]
+    fn ta5_only_an_sme_keeps_transnational_results_to_itself() {
+        let mut request = example(Lane::Transnational, RequestStatus::Draft);
+        let new = |request: &AccessRequest| NewAccessRequest {
+            lane: request.lane,
+            organisation_id: String::new(),
+            installations: Vec::new(),
+            title: String::new(),
+            description: String::new(),
+            confidentiality: request.confidentiality,
+            embargo_until: String::new(),
+            ip_regime: request.ip_regime,
+            agreement_kind: request.agreement_kind,
+            contact_person_id: String::new(),
+            user_group_id: String::new(),
+            call_id: String::new(),
+            end_use_statement: String::new(),
+            outputs_leave_eu: false,
+        };
+        assert!(
+            dissemination_refusal(&new(&request), false).is_some(),
+            "a non-SME is refused"
+        );
+        assert!(
+            dissemination_refusal(&new(&request), true).is_none(),
+            "an SME may keep them"
+        );
+        request.ip_regime = IpRegime::OpenDissemination;
+        assert!(dissemination_refusal(&new(&request), false).is_none());
+        request.lane = Lane::Industrial;
+        request.ip_regime = IpRegime::UserOwns;
+        assert!(
+            dissemination_refusal(&new(&request), false).is_none(),
+            "TA-5 is the TA lane's"
+        );
+    }
+
+    #[test]
+    fn ind7b_the_industrial_lane_is_submitted_with_the_agreement_accepted() {
+        assert!(agreement_refusal(Lane::Industrial, false).is_some());
+        assert!(agreement_refusal(Lane::Industrial, true).is_none());
+        assert!(agreement_refusal(Lane::Transnational, false).is_none());
+    }
 }

@@ -135,3 +135,38 @@ pub fn apply_review(request: &mut AccessRequest, review: ScreeningReview) -> sup
     }
     Ok(step)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::request::{Lane, example};
+
+    fn review(decision: ReviewDecision) -> ScreeningReview {
+        ScreeningReview {
+            decision,
+            rationale: "checked the register".to_owned(),
+            conditions: String::new(),
+            reviewer: "officer".to_owned(),
+            review_time: 1,
+        }
+    }
+
+    #[test]
+    fn sec3_a_rejection_declines_and_an_approval_lets_the_request_on() {
+        let mut held = example(Lane::Transnational, RequestStatus::Screening);
+        let step = apply_review(&mut held, review(ReviewDecision::Reject)).expect("allowed");
+        assert_eq!(step.to, RequestStatus::Declined);
+        assert!(held.screening.is_some_and(|screening| screening.held()));
+        let mut held = example(Lane::Transnational, RequestStatus::Screening);
+        let step = apply_review(&mut held, review(ReviewDecision::ApproveWithConditions)).expect("allowed");
+        assert_eq!(step.to, RequestStatus::InReview);
+        assert_eq!(step.actor, "officer");
+    }
+
+    #[test]
+    fn only_a_request_held_in_screening_is_reviewed() {
+        let mut request = example(Lane::Industrial, RequestStatus::Feasibility);
+        assert!(apply_review(&mut request, review(ReviewDecision::Approve)).is_err());
+        assert!(request.screening.is_none());
+    }
+}

@@ -17,10 +17,10 @@ use crate::convert::{
     agreement_kind_from_proto, confidentiality_from_proto, ip_regime_from_proto, lane_from_proto,
     list_format_from_proto, review_decision_from_proto, status_from_proto,
 };
+use crate::domain::Checked;
 use crate::domain::clock::Clock;
-use crate::domain::request::{AgreementKind, IpRegime, Lane, NewAccessRequest, RequestedInstallation};
+use crate::domain::request::{AgreementKind, NewAccessRequest, RequestedInstallation, lane_terms};
 use crate::domain::screening_record::ReviewDecision;
-use crate::domain::{Checked, quote};
 use crate::service::{CreateAccessRequest, ImportSanctionsList, ListAccessRequests, ReviewScreening, SetDecisionClock};
 
 pub use organisations::{create_user_group, register_organisation, register_person};
@@ -161,42 +161,13 @@ fn access_request(value: &proto::AccessRequest, violations: &mut Violations) -> 
             violations.add("access_request.lane", "is required");
             (None, None)
         }
-        Some(Lane::Industrial) => {
-            if matches!(agreement_kind, None | Some(AgreementKind::TaUserAgreement)) {
-                violations.add(
-                    "access_request.agreement_kind",
-                    "must be NDA, SERVICE_CONTRACT or COLLABORATIVE in the industrial lane (IND-7b)",
-                );
-            }
-            if ip_regime.is_none() {
-                violations.add(
-                    "access_request.ip_regime",
-                    "is required in the industrial lane (IND-7c)",
-                );
-            }
-            if !value.user_group_id.is_empty() || !value.call_id.is_empty() {
-                violations.add(
-                    "access_request.call_id",
-                    "user groups and calls belong to the transnational-access lane",
-                );
-            }
-            (agreement_kind, ip_regime)
-        }
-        Some(Lane::Transnational) => {
-            reference(&value.user_group_id, "access_request.user_group_id", violations);
-            reference(&value.call_id, "access_request.call_id", violations);
-            let agreement_kind = match agreement_kind {
-                None | Some(AgreementKind::TaUserAgreement) => Some(AgreementKind::TaUserAgreement),
-                Some(_) => {
-                    violations.add(
-                        "access_request.agreement_kind",
-                        "transnational access runs under the TA user agreement (IND-7b)",
-                    );
-                    None
-                }
-            };
-            (agreement_kind, Some(ip_regime.unwrap_or(IpRegime::OpenDissemination)))
-        }
+        Some(lane) => lane_terms(
+            lane,
+            agreement_kind,
+            ip_regime,
+            (&value.user_group_id, &value.call_id),
+            violations,
+        ),
     };
     Some(NewAccessRequest {
         lane: lane?,
@@ -258,16 +229,6 @@ pub fn overdue_page(message: &proto::ListOverdueRequestsRequest) -> Checked<Page
     let mut violations = Violations::new();
     let page = PageRequest::parse(message.page_size, &message.page_token, &["overdue"], &mut violations);
     Checked::new(Some(page), violations)
-}
-
-/// Days a quote holds (0 for the default).
-pub fn valid_days(requested: i32) -> Checked<i64> {
-    let days = quote::validity_days(requested);
-    let mut violations = Violations::new();
-    if days.is_none() {
-        violations.add("valid_days", "must be from 1 to 180, or 0 for 30");
-    }
-    Checked::new(days, violations)
 }
 
 pub fn decision_clock(message: proto::SetDecisionClockRequest) -> SetDecisionClock {

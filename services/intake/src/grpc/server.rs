@@ -156,10 +156,9 @@ impl IntakeRpc for IntakeApi {
     ) -> Reply<proto::AccessRequest> {
         let caller = caller(&request)?;
         let message = request.get_ref();
-        let valid_days = convert::valid_days(message.valid_days);
         let quoted = self
             .service
-            .quote_access_request(&caller, &message.id, valid_days)
+            .quote_access_request(&caller, &message.id, message.valid_days)
             .await?;
         Ok(request_reply(&quoted))
     }

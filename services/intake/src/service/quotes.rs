@@ -3,24 +3,26 @@
 //! checked against the de minimis ceiling (SA-6); the requester accepts while the quote holds.
 
 use rti_platform::auth::Principal;
+use rti_platform::error::InvalidInput;
 
 use super::{IntakeService, now};
 use crate::domain::access::Operated;
 use crate::domain::aid::requester_class;
 use crate::domain::quote::{self, Pricing, Quote};
 use crate::domain::request::{AccessRequest, RequestStatus, Transition};
-use crate::domain::{Checked, IntakeError, IntakeResult, lifecycle};
+use crate::domain::{IntakeError, IntakeResult, lifecycle};
 
 impl IntakeService {
-    /// Quotes a request in FEASIBILITY, valid for `valid_days`.
+    /// Quotes a request in FEASIBILITY, valid for `valid_days` (0 for the default).
     pub async fn quote_access_request(
         &self,
         caller: &Principal,
         id: &str,
-        valid_days: Checked<i64>,
+        valid_days: i32,
     ) -> IntakeResult<AccessRequest> {
         let request = self.operated_request(caller, id, Operated::All).await?;
-        let valid_days = valid_days.into_result()?;
+        let valid_days = quote::validity_days(valid_days)
+            .ok_or_else(|| InvalidInput::single("valid_days", "must be from 1 to 180, or 0 for 30"))?;
         lifecycle::quotable(&request)?;
         let quote = self.price(&request, valid_days, &caller.subject).await?;
         let summary = quote::summary(&quote);
