@@ -1,5 +1,6 @@
 //! Who may call each intake RPC (DESIGN §4). Object-level rules (an applicant's own
-//! organisation, an operator's own infrastructures) are checked in `server.rs`.
+//! organisation, an operator's own infrastructures) are the domain's (`domain/access.rs`),
+//! applied by the operations in `service/`.
 
 use rti_platform::auth::Role::{Admin, Applicant, Operator, Service};
 use rti_platform::authz::Access::{Public, Roles};
