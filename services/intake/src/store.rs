@@ -19,6 +19,7 @@ use sqlx::any::AnyRow;
 
 use crate::domain::{IntakeError, IntakeResult};
 
+pub use changes::RequestChange;
 pub use requests::RequestFilter;
 
 #[derive(Debug, Clone)]

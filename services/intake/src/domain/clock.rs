@@ -155,6 +155,49 @@ impl Deadlines {
     }
 }
 
+/// The clock's bookkeeping when an industrial-lane request moves to `to` at `at` (other than
+/// submission, which starts the clock): the milestones the move meets are met, and when the
+/// request ends, every milestone left unmet past its deadline is a breach. Returns the breaches.
+pub fn advance(request: &mut AccessRequest, to: Status, at: i64) -> Vec<ClockBreach> {
+    let Some(deadlines) = request.deadlines.as_mut() else {
+        return Vec::new();
+    };
+    let mut breaches: Vec<ClockBreach> = met_by(to)
+        .iter()
+        .filter_map(|milestone| {
+            deadlines.meet(*milestone, at, "").map(|due| ClockBreach {
+                milestone: *milestone,
+                due_time: due,
+                met_time: Some(at),
+            })
+        })
+        .collect();
+    if lifecycle::is_final(to) {
+        breaches.extend(
+            overdue(Some(deadlines), at)
+                .into_iter()
+                .map(|(milestone, due)| ClockBreach {
+                    milestone,
+                    due_time: due,
+                    met_time: None,
+                }),
+        );
+    }
+    breaches
+}
+
+/// IND-7d: `actor` acknowledges the request at `at`; a breach when that is late.
+pub fn acknowledge(request: &mut AccessRequest, at: i64, actor: &str) -> Option<ClockBreach> {
+    let deadlines = request.deadlines.as_mut()?;
+    deadlines
+        .meet(Milestone::Acknowledge, at, actor)
+        .map(|due| ClockBreach {
+            milestone: Milestone::Acknowledge,
+            due_time: due,
+            met_time: Some(at),
+        })
+}
+
 /// IND-7d: only an open, submitted industrial-lane request is acknowledged. `Ok(false)` when it
 /// was acknowledged before (a retry).
 pub fn acknowledgeable(request: &AccessRequest) -> IntakeResult<bool> {
@@ -289,5 +332,52 @@ mod tests {
         assert_eq!(met_by(Status::Accepted), [Milestone::Decision]);
         assert_eq!(met_by(Status::Declined), [Milestone::Feasibility, Milestone::Decision]);
         assert!(met_by(Status::Withdrawn).is_empty());
+    }
+
+    #[test]
+    fn ind7d_a_late_quote_is_a_breach_and_an_end_leaves_the_unmet_deadlines_breached() {
+        let mut request = crate::domain::request::example(Lane::Industrial, Status::Feasibility);
+        request.deadlines = Some(Deadlines::starting(&DEFAULT, 0));
+        let late = 16 * MICROS_PER_DAY;
+        let breaches = advance(&mut request, Status::Quoted, late);
+        assert_eq!(
+            breaches,
+            [ClockBreach {
+                milestone: Milestone::Feasibility,
+                due_time: 15 * MICROS_PER_DAY,
+                met_time: Some(late),
+            }]
+        );
+        assert!(advance(&mut request, Status::Quoted, late).is_empty(), "met once");
+        let breaches = advance(&mut request, Status::Withdrawn, 60 * MICROS_PER_DAY);
+        let milestones: Vec<Milestone> = breaches.iter().map(|breach| breach.milestone).collect();
+        assert_eq!(milestones, [Milestone::Acknowledge, Milestone::Decision]);
+        assert!(breaches.iter().all(|breach| breach.met_time.is_none()));
+    }
+
+    #[test]
+    fn ind7d_an_acknowledgement_is_kept_once_with_who_gave_it() {
+        let mut request = crate::domain::request::example(Lane::Industrial, Status::Screening);
+        assert_eq!(
+            acknowledgeable(&request).ok(),
+            Some(true),
+            "no clock yet, nothing acknowledged"
+        );
+        request.deadlines = Some(Deadlines::starting(&DEFAULT, 0));
+        assert!(acknowledge(&mut request, 1, "operator").is_none(), "in time");
+        assert_eq!(acknowledgeable(&request).ok(), Some(false));
+        assert!(acknowledge(&mut request, 2, "someone else").is_none());
+        assert_eq!(
+            request
+                .deadlines
+                .as_ref()
+                .map(|deadlines| deadlines.acknowledged_by.as_str()),
+            Some("operator")
+        );
+        request.status = Status::Draft;
+        assert!(acknowledgeable(&request).is_err());
+        request.lane = Lane::Transnational;
+        request.status = Status::InReview;
+        assert!(acknowledgeable(&request).is_err());
     }
 }

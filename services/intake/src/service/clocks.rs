@@ -61,7 +61,13 @@ impl IntakeService {
     /// An operator of one of the installations acknowledges a submitted request, once.
     pub async fn acknowledge_access_request(&self, caller: &Principal, id: &str) -> IntakeResult<AccessRequest> {
         self.operated_request(caller, id, Operated::Any).await?;
-        self.store.acknowledge(id, &caller.subject).await
+        let mut change = self.store.begin_change(id).await?;
+        if !clock::acknowledgeable(change.request())? {
+            return Ok(change.into_request());
+        }
+        let at = now();
+        let breach = clock::acknowledge(change.request_mut(), at, &caller.subject);
+        change.commit_fields(breach, at).await
     }
 
     /// A page of the open industrial-lane requests the caller operates with a milestone past

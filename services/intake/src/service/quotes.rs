@@ -8,7 +8,7 @@ use rti_platform::error::InvalidInput;
 use super::{IntakeService, now};
 use crate::domain::access::Operated;
 use crate::domain::aid::requester_class;
-use crate::domain::quote::{self, Pricing, Quote};
+use crate::domain::quote::{self, Acceptance, Pricing, Quote};
 use crate::domain::request::{AccessRequest, RequestStatus, Transition};
 use crate::domain::{IntakeError, IntakeResult, lifecycle};
 
@@ -26,11 +26,10 @@ impl IntakeService {
         lifecycle::quotable(&request)?;
         let quote = self.price(&request, valid_days, &caller.subject).await?;
         let summary = quote::summary(&quote);
-        self.store
-            .change_access_request(id, |request| {
-                request.quote = Some(quote);
-                Ok(vec![Transition::by(&caller.subject, RequestStatus::Quoted, summary)])
-            })
+        let mut change = self.store.begin_change(id).await?;
+        change.request_mut().quote = Some(quote);
+        change
+            .commit(vec![Transition::by(&caller.subject, RequestStatus::Quoted, summary)])
             .await
     }
 
@@ -68,9 +67,24 @@ impl IntakeService {
         )
     }
 
-    /// The requester accepts the quote while it holds; its aid is recorded (SA-6).
+    /// QUOTED → ACCEPTED while the quote holds: the requester accepts, and the quote's aid is
+    /// checked against the ledger again and recorded in the same transaction (SA-6).
     pub async fn accept_quote(&self, caller: &Principal, id: &str) -> IntakeResult<AccessRequest> {
         self.own_request(caller, id).await?;
-        self.store.accept_quote(id, &caller.subject).await
+        let mut change = self.store.begin_change(id).await?;
+        let at = now();
+        let aid = match quote::acceptance(change.request(), at)? {
+            Acceptance::AlreadyAccepted => return Ok(change.into_request()),
+            Acceptance::Accept { aid } => aid,
+        };
+        if aid > 0 {
+            change.grant_aid(aid, at).await?;
+        }
+        let step = Transition::by(
+            &caller.subject,
+            RequestStatus::Accepted,
+            "quote accepted by the requester",
+        );
+        change.commit(vec![step]).await
     }
 }

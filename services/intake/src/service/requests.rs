@@ -153,11 +153,9 @@ impl IntakeService {
         reason: &str,
     ) -> IntakeResult<AccessRequest> {
         self.own_request(caller, id).await?;
-        self.store
-            .change_access_request(id, |request| {
-                Ok(lifecycle::withdrawal(request, &caller.subject, reason))
-            })
-            .await
+        let change = self.store.begin_change(id).await?;
+        let steps = lifecycle::withdrawal(change.request(), &caller.subject, reason);
+        change.commit(steps).await
     }
 
     /// An operator of one of the installations, or allocation, closes the request.
@@ -169,9 +167,9 @@ impl IntakeService {
     ) -> IntakeResult<AccessRequest> {
         self.operated_request(caller, id, Operated::AnyOrService).await?;
         let reason = reason.into_result()?;
-        self.store
-            .change_access_request(id, |request| Ok(lifecycle::closing(request, &caller.subject, &reason)))
-            .await
+        let change = self.store.begin_change(id).await?;
+        let steps = lifecycle::closing(change.request(), &caller.subject, &reason);
+        change.commit(steps).await
     }
 
     /// Declines a request in FEASIBILITY, QUOTED or IN_REVIEW (`access::may_decline` says who).
@@ -184,8 +182,8 @@ impl IntakeService {
         let request = self.readable_request(caller, id).await?;
         access::may_decline(caller, &request)?;
         let reason = reason.into_result()?;
-        self.store
-            .change_access_request(id, |request| lifecycle::declining(request, &caller.subject, &reason))
-            .await
+        let change = self.store.begin_change(id).await?;
+        let steps = lifecycle::declining(change.request(), &caller.subject, &reason)?;
+        change.commit(steps).await
     }
 }

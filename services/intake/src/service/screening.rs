@@ -81,17 +81,15 @@ impl IntakeService {
             accepted_by: caller.subject.clone(),
             accept_time: now,
         };
-        self.store
-            .change_access_request(id, move |request| {
-                if request.status != RequestStatus::Draft {
-                    // A concurrent submission won; this one returns its result.
-                    return Ok(Vec::new());
-                }
-                request.agreement_acceptance = Some(acceptance);
-                request.screening = Some(record);
-                Ok(steps)
-            })
-            .await
+        let mut change = self.store.begin_change(id).await?;
+        if change.request().status != RequestStatus::Draft {
+            // A concurrent submission won; this one returns its result.
+            return change.commit(Vec::new()).await;
+        }
+        let request = change.request_mut();
+        request.agreement_acceptance = Some(acceptance);
+        request.screening = Some(record);
+        change.commit(steps).await
     }
 
     /// The newest list's version and its name index, rebuilt when a newer list was imported
@@ -171,9 +169,9 @@ impl IntakeService {
             reviewer: caller.subject.clone(),
             review_time: now(),
         };
-        self.store
-            .change_access_request(&command.id, |request| Ok(vec![apply_review(request, review)?]))
-            .await
+        let mut change = self.store.begin_change(&command.id).await?;
+        let step = apply_review(change.request_mut(), review)?;
+        change.commit(vec![step]).await
     }
 
     /// Stores a version of the list once per file (SEC-2).

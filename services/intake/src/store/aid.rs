@@ -5,11 +5,10 @@ use rti_platform::db::WriteTx;
 use rti_platform::ids::new_id;
 use sqlx::Row;
 
-use super::{IntakeStore, now};
+use super::IntakeStore;
 use crate::domain::aid::{AidGrant, DE_MINIMIS_WINDOW_MICROS, DeMinimisStatement, check_de_minimis};
 use crate::domain::organisation::DeclaredAid;
-use crate::domain::quote::{self, Acceptance};
-use crate::domain::request::{AccessRequest, RequestStatus as Status, Transition};
+use crate::domain::request::AccessRequest;
 use crate::domain::{IntakeError, IntakeResult};
 
 /// The granting authority and legal basis recorded for aid granted through RTI Access.
@@ -62,28 +61,11 @@ impl IntakeStore {
             grants,
         })
     }
-
-    /// QUOTED → ACCEPTED while the quote is valid. The quote's aid is checked against the ledger
-    /// again and recorded in the same transaction, with the organisation's row locked so that two
-    /// acceptances cannot both fit into the same headroom (SA-6).
-    pub async fn accept_quote(&self, id: &str, actor: &str) -> IntakeResult<AccessRequest> {
-        let (mut transaction, mut request) = self.begin_change(id).await?;
-        let at = now();
-        let aid = match quote::acceptance(&request, at)? {
-            Acceptance::AlreadyAccepted => return Ok(request),
-            Acceptance::Accept { aid } => aid,
-        };
-        if aid > 0 {
-            record_aid(&mut transaction, &request, aid, at, self.lock_clause()).await?;
-        }
-        let step = Transition::by(actor, Status::Accepted, "quote accepted by the requester");
-        self.finish_change(&mut transaction, &mut request, vec![step]).await?;
-        self.outbox.commit(transaction).await?;
-        Ok(request)
-    }
 }
 
-async fn record_aid(
+/// Records aid granted here in the ledger, checked against the ceiling with the organisation's
+/// row locked (SA-6).
+pub(super) async fn record_aid(
     transaction: &mut WriteTx,
     request: &AccessRequest,
     aid: i64,

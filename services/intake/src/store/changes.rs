@@ -1,34 +1,39 @@
-//! Changes to an access request under its row lock: transitions checked against the lane's
-//! status machine, each stored with its event; the industrial lane's decision clock (IND-7d)
-//! started at submission, its milestones met and its breaches kept; and the clocks themselves.
+//! Changes to an access request: the request read under its row lock in a write transaction
+//! that the operation ends ([`RequestChange`]); transitions checked against the lane's status
+//! machine and each stored with its event; the industrial lane's decision clock (IND-7d)
+//! started at submission, kept as the request moves, and its breaches stored and announced;
+//! and the clocks themselves.
 
 use rti_platform::db::WriteTx;
 use sqlx::Row;
 
 use super::requests::{SELECT, complete_with, insert_transition, status_changed};
-use super::{IntakeStore, now, proto as edge};
-use crate::domain::clock::{self, Clock, ClockBreach, Deadlines, DecisionClock, Milestone};
+use super::{IntakeStore, aid, now, proto as edge};
+use crate::domain::clock::{self, Clock, ClockBreach, Deadlines, DecisionClock};
 use crate::domain::request::{AccessRequest, Lane, RequestStatus as Status, StatusTransition, Transition};
 use crate::domain::{IntakeError, IntakeResult, lifecycle};
 
-impl IntakeStore {
-    /// Changes a request under a row lock: `change` sees the stored request, may set its
-    /// screening, agreement acceptance and quote, and returns the transitions to take, each
-    /// checked against the lane's status machine and stored with its actor and reason, with an
-    /// event. With no transition returned, nothing is written.
-    pub async fn change_access_request<F>(&self, id: &str, change: F) -> IntakeResult<AccessRequest>
-    where
-        F: FnOnce(&mut AccessRequest) -> IntakeResult<Vec<Transition>> + Send,
-    {
-        let (mut transaction, mut request) = self.begin_change(id).await?;
-        let transitions = change(&mut request)?;
-        self.finish_change(&mut transaction, &mut request, transitions).await?;
-        self.outbox.commit(transaction).await?;
-        Ok(request)
-    }
+/// A request read under its row lock, in a write transaction. The operation looks at it,
+/// applies the domain's rules and ends the change with [`RequestChange::commit`]; dropped, the
+/// change rolls back.
+pub struct RequestChange<'a> {
+    store: &'a IntakeStore,
+    transaction: WriteTx,
+    request: AccessRequest,
+}
 
+impl std::fmt::Debug for RequestChange<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("RequestChange")
+            .field("request", &self.request.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IntakeStore {
     /// Opens a write transaction holding the request's row lock, and reads the request.
-    pub(super) async fn begin_change(&self, id: &str) -> IntakeResult<(WriteTx, AccessRequest)> {
+    pub async fn begin_change(&self, id: &str) -> IntakeResult<RequestChange<'_>> {
         let mut transaction = self.database.begin_write().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{SELECT} WHERE r.id = $1{}",
@@ -39,124 +44,119 @@ impl IntakeStore {
         .await?
         .ok_or_else(|| IntakeError::not_found("access request", id))?;
         let request = complete_with(&row, &mut transaction).await?;
-        Ok((transaction, request))
+        Ok(RequestChange {
+            store: self,
+            transaction,
+            request,
+        })
+    }
+}
+
+impl RequestChange<'_> {
+    pub fn request(&self) -> &AccessRequest {
+        &self.request
     }
 
-    /// Takes `transitions` (checked against the lane's machine, each stored with an event) and
-    /// writes the request's mutable fields. With no transition, nothing is written.
-    pub(super) async fn finish_change(
-        &self,
-        transaction: &mut WriteTx,
-        request: &mut AccessRequest,
-        transitions: Vec<Transition>,
-    ) -> IntakeResult<()> {
-        if transitions.is_empty() {
-            return Ok(());
-        }
-        let at = now();
-        for transition in transitions {
-            let from = request.status;
-            if !lifecycle::allowed(request.lane, from, transition.to) {
-                return Err(IntakeError::FailedPrecondition(lifecycle::refusal(from, transition.to)));
-            }
-            request.status = transition.to;
-            let step = StatusTransition {
-                from: Some(from),
-                to: transition.to,
-                actor: transition.actor,
-                reason: transition.reason,
-                time: at,
-            };
-            insert_transition(transaction, &request.id, request.history.len(), &step).await?;
-            let event = status_changed(transaction, request, &step).await?;
-            self.outbox.append(transaction, &request.id, event).await?;
-            request.history.push(step);
-            if request.lane == Lane::Industrial {
-                self.run_clock(transaction, request, transition.to, at).await?;
-            }
-        }
-        self.write_request(transaction, request, at).await
+    /// Where the operation sets the screening, the agreement acceptance or the quote.
+    pub fn request_mut(&mut self) -> &mut AccessRequest {
+        &mut self.request
     }
 
-    /// Starts the decision clock at submission, marks the milestones a transition meets, and
-    /// keeps every milestone met late, or left unmet past its deadline when the request ends.
-    async fn run_clock(
-        &self,
-        transaction: &mut WriteTx,
-        request: &mut AccessRequest,
-        to: Status,
-        at: i64,
-    ) -> IntakeResult<()> {
-        if to == Status::Submitted {
-            let clock = clock_for(transaction, request).await?;
-            request.deadlines = Some(Deadlines::starting(&clock, at));
-            return Ok(());
-        }
-        for milestone in clock::met_by(to) {
-            self.meet(transaction, request, *milestone, at, "").await?;
-        }
-        if lifecycle::is_final(to) {
-            for (milestone, due) in clock::overdue(request.deadlines.as_ref(), at) {
-                self.breach(transaction, request, milestone, due, None).await?;
-            }
-        }
-        Ok(())
+    /// The request as read, the change given up.
+    pub fn into_request(self) -> AccessRequest {
+        self.request
     }
 
-    /// Records `milestone` as met at `at` (once), and a breach when that is past its deadline.
-    async fn meet(
-        &self,
-        transaction: &mut WriteTx,
-        request: &mut AccessRequest,
-        milestone: Milestone,
-        at: i64,
-        actor: &str,
-    ) -> IntakeResult<()> {
-        let Some(deadlines) = request.deadlines.as_mut() else {
-            return Ok(());
+    /// SA-6: records `aid` (EUR cents) granted at `at` in the requester's ledger, checked
+    /// against the ceiling again with the organisation's row locked, so that two acceptances
+    /// cannot both fit into the same headroom.
+    pub async fn grant_aid(&mut self, aid: i64, at: i64) -> IntakeResult<()> {
+        let lock = self.store.lock_clause();
+        aid::record_aid(&mut self.transaction, &self.request, aid, at, lock).await
+    }
+
+    /// Takes `transitions` (each checked against the lane's machine and stored with an event),
+    /// writes the request's mutable fields and commits. With no transition, nothing is written.
+    pub async fn commit(mut self, transitions: Vec<Transition>) -> IntakeResult<AccessRequest> {
+        if !transitions.is_empty() {
+            let at = now();
+            for transition in transitions {
+                self.take(transition, at).await?;
+            }
+            self.write(at).await?;
+        }
+        self.store.outbox.commit(self.transaction).await?;
+        Ok(self.request)
+    }
+
+    /// Stores `breach` with the request's mutable fields, and commits: a change without a
+    /// transition (an acknowledgement).
+    pub async fn commit_fields(mut self, breach: Option<ClockBreach>, at: i64) -> IntakeResult<AccessRequest> {
+        if let Some(breach) = breach {
+            self.breach(breach).await?;
+        }
+        self.write(at).await?;
+        self.store.outbox.commit(self.transaction).await?;
+        Ok(self.request)
+    }
+
+    async fn take(&mut self, transition: Transition, at: i64) -> IntakeResult<()> {
+        let from = self.request.status;
+        if !lifecycle::allowed(self.request.lane, from, transition.to) {
+            return Err(IntakeError::FailedPrecondition(lifecycle::refusal(from, transition.to)));
+        }
+        self.request.status = transition.to;
+        let step = StatusTransition {
+            from: Some(from),
+            to: transition.to,
+            actor: transition.actor,
+            reason: transition.reason,
+            time: at,
         };
-        if let Some(due) = deadlines.meet(milestone, at, actor) {
-            self.breach(transaction, request, milestone, due, Some(at)).await?;
+        let position = self.request.history.len();
+        insert_transition(&mut self.transaction, &self.request.id, position, &step).await?;
+        let event = status_changed(&mut self.transaction, &self.request, &step).await?;
+        self.store
+            .outbox
+            .append(&mut self.transaction, &self.request.id, event)
+            .await?;
+        self.request.history.push(step);
+        if self.request.lane == Lane::Industrial {
+            if transition.to == Status::Submitted {
+                let clock = clock_for(&mut self.transaction, &self.request).await?;
+                self.request.deadlines = Some(Deadlines::starting(&clock, at));
+            } else {
+                for breach in clock::advance(&mut self.request, transition.to, at) {
+                    self.breach(breach).await?;
+                }
+            }
         }
         Ok(())
     }
 
-    async fn breach(
-        &self,
-        transaction: &mut WriteTx,
-        request: &mut AccessRequest,
-        milestone: Milestone,
-        due: i64,
-        met: Option<i64>,
-    ) -> IntakeResult<()> {
+    async fn breach(&mut self, breach: ClockBreach) -> IntakeResult<()> {
         sqlx::query(
             "INSERT INTO clock_breaches (access_request_id, milestone, due_at, met_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (access_request_id, milestone) DO NOTHING",
         )
-        .bind(&request.id)
-        .bind(milestone.as_stored())
-        .bind(due)
-        .bind(met.unwrap_or(0))
-        .execute(&mut **transaction)
+        .bind(&self.request.id)
+        .bind(breach.milestone.as_stored())
+        .bind(breach.due_time)
+        .bind(breach.met_time.unwrap_or(0))
+        .execute(&mut *self.transaction)
         .await?;
-        let breach = ClockBreach {
-            milestone,
-            due_time: due,
-            met_time: met,
-        };
-        let event = edge::clock_breached(request, &breach);
-        self.outbox.append(transaction, &request.id, event).await?;
-        request.breaches.push(breach);
+        let event = edge::clock_breached(&self.request, &breach);
+        self.store
+            .outbox
+            .append(&mut self.transaction, &self.request.id, event)
+            .await?;
+        self.request.breaches.push(breach);
         Ok(())
     }
 
     /// Writes the request's mutable fields.
-    pub(super) async fn write_request(
-        &self,
-        transaction: &mut WriteTx,
-        request: &mut AccessRequest,
-        at: i64,
-    ) -> IntakeResult<()> {
+    async fn write(&mut self, at: i64) -> IntakeResult<()> {
+        let request = &mut self.request;
         request.update_time = at;
         let acceptance = request.agreement_acceptance.as_ref();
         let deadlines = request.deadlines.clone().unwrap_or_default();
@@ -185,11 +185,13 @@ impl IntakeStore {
         .bind(deadlines.feasibility_time.unwrap_or(0))
         .bind(deadlines.decide_time.unwrap_or(0))
         .bind(&deadlines.acknowledged_by)
-        .execute(&mut **transaction)
+        .execute(&mut *self.transaction)
         .await?;
         Ok(())
     }
+}
 
+impl IntakeStore {
     /// Stores an installation's clock (or the default, for `''`), replacing the earlier one.
     /// Requests already submitted keep the deadlines they were given.
     pub async fn set_decision_clock(&self, mut clock: DecisionClock) -> IntakeResult<DecisionClock> {
@@ -211,20 +213,6 @@ impl IntakeStore {
         transaction.commit().await?;
         clock.update_time = at;
         Ok(clock)
-    }
-
-    /// An operator acknowledges a submitted industrial-lane request, once (IND-7d).
-    pub async fn acknowledge(&self, id: &str, actor: &str) -> IntakeResult<AccessRequest> {
-        let (mut transaction, mut request) = self.begin_change(id).await?;
-        if !clock::acknowledgeable(&request)? {
-            return Ok(request);
-        }
-        let at = now();
-        self.meet(&mut transaction, &mut request, Milestone::Acknowledge, at, actor)
-            .await?;
-        self.write_request(&mut transaction, &mut request, at).await?;
-        self.outbox.commit(transaction).await?;
-        Ok(request)
     }
 }
 
