@@ -38,6 +38,7 @@ pub mod sanctions_xml;
 pub mod screening;
 pub mod screening_record;
 pub mod sme;
+pub mod status;
 
 use rti_platform::error::{InvalidInput, Violations};
 use rti_platform::ids::{is_valid_id, new_id};

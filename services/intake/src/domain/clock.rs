@@ -2,8 +2,8 @@
 //! give feasibility and to decide, per installation with a default; a request for several
 //! installations runs on the strictest of their clocks.
 
-use super::request::{AccessRequest, Lane, RequestStatus as Status};
-use super::{IntakeError, IntakeResult, lifecycle};
+use super::status::{Lane, RequestStatus as Status, is_final, short_name};
+use super::{IntakeError, IntakeResult};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -158,8 +158,8 @@ impl Deadlines {
 /// The clock's bookkeeping when an industrial-lane request moves to `to` at `at` (other than
 /// submission, which starts the clock): the milestones the move meets are met, and when the
 /// request ends, every milestone left unmet past its deadline is a breach. Returns the breaches.
-pub fn advance(request: &mut AccessRequest, to: Status, at: i64) -> Vec<ClockBreach> {
-    let Some(deadlines) = request.deadlines.as_mut() else {
+pub fn advance(deadlines: Option<&mut Deadlines>, to: Status, at: i64) -> Vec<ClockBreach> {
+    let Some(deadlines) = deadlines else {
         return Vec::new();
     };
     let mut breaches: Vec<ClockBreach> = met_by(to)
@@ -172,7 +172,7 @@ pub fn advance(request: &mut AccessRequest, to: Status, at: i64) -> Vec<ClockBre
             })
         })
         .collect();
-    if lifecycle::is_final(to) {
+    if is_final(to) {
         breaches.extend(
             overdue(Some(deadlines), at)
                 .into_iter()
@@ -187,8 +187,8 @@ pub fn advance(request: &mut AccessRequest, to: Status, at: i64) -> Vec<ClockBre
 }
 
 /// IND-7d: `actor` acknowledges the request at `at`; a breach when that is late.
-pub fn acknowledge(request: &mut AccessRequest, at: i64, actor: &str) -> Option<ClockBreach> {
-    let deadlines = request.deadlines.as_mut()?;
+pub fn acknowledge(deadlines: Option<&mut Deadlines>, at: i64, actor: &str) -> Option<ClockBreach> {
+    let deadlines = deadlines?;
     deadlines
         .meet(Milestone::Acknowledge, at, actor)
         .map(|due| ClockBreach {
@@ -200,22 +200,19 @@ pub fn acknowledge(request: &mut AccessRequest, at: i64, actor: &str) -> Option<
 
 /// IND-7d: only an open, submitted industrial-lane request is acknowledged. `Ok(false)` when it
 /// was acknowledged before (a retry).
-pub fn acknowledgeable(request: &AccessRequest) -> IntakeResult<bool> {
-    if request.lane != Lane::Industrial {
+pub fn acknowledgeable(lane: Lane, status: Status, deadlines: Option<&Deadlines>) -> IntakeResult<bool> {
+    if lane != Lane::Industrial {
         return Err(IntakeError::FailedPrecondition(
             "only industrial-lane requests run on a decision clock".to_owned(),
         ));
     }
-    if request.status == Status::Draft || lifecycle::is_final(request.status) {
+    if status == Status::Draft || is_final(status) {
         return Err(IntakeError::FailedPrecondition(format!(
             "the request is {}; only an open submitted request is acknowledged",
-            lifecycle::short_name(request.status)
+            short_name(status)
         )));
     }
-    Ok(request
-        .deadlines
-        .as_ref()
-        .is_none_or(|deadlines| deadlines.acknowledge_time.is_none()))
+    Ok(deadlines.is_none_or(|deadlines| deadlines.acknowledge_time.is_none()))
 }
 
 /// The milestones past their deadline at `at` (UTC microseconds) and not met, with each
@@ -336,10 +333,9 @@ mod tests {
 
     #[test]
     fn ind7d_a_late_quote_is_a_breach_and_an_end_leaves_the_unmet_deadlines_breached() {
-        let mut request = crate::domain::request::example(Lane::Industrial, Status::Feasibility);
-        request.deadlines = Some(Deadlines::starting(&DEFAULT, 0));
+        let mut deadlines = Deadlines::starting(&DEFAULT, 0);
         let late = 16 * MICROS_PER_DAY;
-        let breaches = advance(&mut request, Status::Quoted, late);
+        let breaches = advance(Some(&mut deadlines), Status::Quoted, late);
         assert_eq!(
             breaches,
             [ClockBreach {
@@ -348,36 +344,34 @@ mod tests {
                 met_time: Some(late),
             }]
         );
-        assert!(advance(&mut request, Status::Quoted, late).is_empty(), "met once");
-        let breaches = advance(&mut request, Status::Withdrawn, 60 * MICROS_PER_DAY);
+        assert!(
+            advance(Some(&mut deadlines), Status::Quoted, late).is_empty(),
+            "met once"
+        );
+        let breaches = advance(Some(&mut deadlines), Status::Withdrawn, 60 * MICROS_PER_DAY);
         let milestones: Vec<Milestone> = breaches.iter().map(|breach| breach.milestone).collect();
         assert_eq!(milestones, [Milestone::Acknowledge, Milestone::Decision]);
         assert!(breaches.iter().all(|breach| breach.met_time.is_none()));
+        assert!(advance(None, Status::Withdrawn, late).is_empty(), "no clock, no breach");
     }
 
     #[test]
     fn ind7d_an_acknowledgement_is_kept_once_with_who_gave_it() {
-        let mut request = crate::domain::request::example(Lane::Industrial, Status::Screening);
-        assert_eq!(
-            acknowledgeable(&request).ok(),
-            Some(true),
-            "no clock yet, nothing acknowledged"
+        let open = |deadlines: Option<&Deadlines>| acknowledgeable(Lane::Industrial, Status::Screening, deadlines).ok();
+        assert_eq!(open(None), Some(true), "no clock yet, nothing acknowledged");
+        let mut deadlines = Deadlines::starting(&DEFAULT, 0);
+        assert!(acknowledge(Some(&mut deadlines), 1, "operator").is_none(), "in time");
+        assert_eq!(open(Some(&deadlines)), Some(false));
+        assert!(acknowledge(Some(&mut deadlines), 2, "someone else").is_none());
+        assert_eq!(deadlines.acknowledged_by, "operator");
+        let late = acknowledge(
+            Some(&mut Deadlines::starting(&DEFAULT, 0)),
+            6 * MICROS_PER_DAY,
+            "operator",
         );
-        request.deadlines = Some(Deadlines::starting(&DEFAULT, 0));
-        assert!(acknowledge(&mut request, 1, "operator").is_none(), "in time");
-        assert_eq!(acknowledgeable(&request).ok(), Some(false));
-        assert!(acknowledge(&mut request, 2, "someone else").is_none());
-        assert_eq!(
-            request
-                .deadlines
-                .as_ref()
-                .map(|deadlines| deadlines.acknowledged_by.as_str()),
-            Some("operator")
-        );
-        request.status = Status::Draft;
-        assert!(acknowledgeable(&request).is_err());
-        request.lane = Lane::Transnational;
-        request.status = Status::InReview;
-        assert!(acknowledgeable(&request).is_err());
+        assert_eq!(late.map(|breach| breach.milestone), Some(Milestone::Acknowledge));
+        assert!(acknowledgeable(Lane::Industrial, Status::Draft, None).is_err());
+        assert!(acknowledgeable(Lane::Industrial, Status::Closed, None).is_err());
+        assert!(acknowledgeable(Lane::Transnational, Status::InReview, None).is_err());
     }
 }

@@ -6,8 +6,11 @@
 //! → CLOSED. Screening, feasibility, quotes and review may decline; the requester may withdraw
 //! until the request is closed, declined or withdrawn.
 
+use super::names::Verdict;
 use super::request::{AccessRequest, INTAKE, Lane, RequestStatus as Status, Transition};
 use super::screening::Decision;
+use super::screening_record::{self, ReviewDecision, ScreeningReview};
+pub use super::status::{is_final, refusal, short_name};
 use super::{IntakeError, IntakeResult};
 
 /// Whether a request of `lane` may go from `from` to `to`.
@@ -36,11 +39,6 @@ fn in_lane(lane: Lane, status: Status) -> bool {
     }
 }
 
-/// Closed, declined and withdrawn requests change no more.
-pub fn is_final(status: Status) -> bool {
-    matches!(status, Status::Closed | Status::Declined | Status::Withdrawn)
-}
-
 /// Where a request goes once screening lets it through: the operator's feasibility check for
 /// the industrial lane, allocation's panel for transnational access.
 pub fn after_screening(lane: Lane) -> Status {
@@ -48,21 +46,6 @@ pub fn after_screening(lane: Lane) -> Status {
         Lane::Transnational => Status::InReview,
         Lane::Industrial => Status::Feasibility,
     }
-}
-
-/// The error text of a refused transition: it names the current state.
-pub fn refusal(from: Status, to: Status) -> String {
-    format!(
-        "the request is {}; it cannot become {}",
-        short_name(from),
-        short_name(to)
-    )
-}
-
-/// `ACCESS_REQUEST_STATUS_IN_REVIEW` → `IN_REVIEW`.
-pub fn short_name(status: Status) -> &'static str {
-    let stored = status.as_stored();
-    stored.strip_prefix("ACCESS_REQUEST_STATUS_").unwrap_or(stored)
 }
 
 /// What a submission does with the request as it is.
@@ -173,6 +156,40 @@ pub fn quotable(request: &AccessRequest) -> IntakeResult<()> {
     } else {
         Err(IntakeError::FailedPrecondition(refusal(request.status, Status::Quoted)))
     }
+}
+
+/// Records `review` on a request held in SCREENING and returns its step: a rejection declines,
+/// an approval lets the request on to its lane's next state.
+pub fn apply_review(request: &mut AccessRequest, review: ScreeningReview) -> IntakeResult<Transition> {
+    reviewable(request)?;
+    let step = match review.decision {
+        ReviewDecision::Reject => Transition::by(
+            &review.reviewer,
+            Status::Declined,
+            format!("screening review: {}", review.rationale),
+        ),
+        ReviewDecision::Approve | ReviewDecision::ApproveWithConditions => Transition::by(
+            &review.reviewer,
+            after_screening(request.lane),
+            format!("screening review approved: {}", review.rationale),
+        ),
+    };
+    // A held request always has its screening; an empty record is never stored otherwise.
+    if let Some(screening) = request.screening.as_mut() {
+        screening.review = Some(review);
+    } else {
+        request.screening = Some(screening_record::Screening {
+            verdict: Verdict::Clear,
+            sanctions_list_id: String::new(),
+            list_generation_time: 0,
+            hits: Vec::new(),
+            blocks: Vec::new(),
+            security_flags: Vec::new(),
+            screen_time: 0,
+            review: Some(review),
+        });
+    }
+    Ok(step)
 }
 
 #[cfg(test)]
@@ -350,5 +367,34 @@ mod tests {
         assert!(quotable(&request(Quoted)).is_err());
         assert!(reviewable(&request(Screening)).is_ok());
         assert!(reviewable(&request(Feasibility)).is_err());
+    }
+
+    fn review(decision: ReviewDecision) -> ScreeningReview {
+        ScreeningReview {
+            decision,
+            rationale: "checked the register".to_owned(),
+            conditions: String::new(),
+            reviewer: "officer".to_owned(),
+            review_time: 1,
+        }
+    }
+
+    #[test]
+    fn sec3_a_rejection_declines_and_an_approval_lets_the_request_on() {
+        let mut held = crate::domain::request::example(Lane::Transnational, Screening);
+        let step = apply_review(&mut held, review(ReviewDecision::Reject)).expect("allowed");
+        assert_eq!(step.to, Declined);
+        assert!(held.screening.is_some_and(|screening| screening.held()));
+        let mut held = crate::domain::request::example(Lane::Transnational, Screening);
+        let step = apply_review(&mut held, review(ReviewDecision::ApproveWithConditions)).expect("allowed");
+        assert_eq!(step.to, InReview);
+        assert_eq!(step.actor, "officer");
+    }
+
+    #[test]
+    fn only_a_request_held_in_screening_is_reviewed() {
+        let mut request = crate::domain::request::example(Lane::Industrial, Feasibility);
+        assert!(apply_review(&mut request, review(ReviewDecision::Approve)).is_err());
+        assert!(request.screening.is_none());
     }
 }

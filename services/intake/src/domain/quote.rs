@@ -3,8 +3,8 @@
 //! headroom it leaves (SA-6), and how long the quote holds.
 
 use super::aid::{self, RequesterClass};
-use super::request::{AccessRequest, RequestStatus};
-use super::{IntakeError, IntakeResult, lifecycle};
+use super::status::{RequestStatus, refusal};
+use super::{IntakeError, IntakeResult};
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -86,14 +86,23 @@ pub struct Pricing<'a> {
     pub valid_days: i64,
 }
 
-/// The quote of `request`'s installations at `tariffs` (one per installation, in order): one
-/// currency per quote, and aid counted in EUR only (SA-4, SA-5, SA-6).
-pub fn price(request: &AccessRequest, tariffs: &[TariffInForce], pricing: &Pricing<'_>) -> IntakeResult<Quote> {
+/// One requested installation and its tariff in force.
+#[derive(Debug, Clone, Copy)]
+pub struct Priced<'a> {
+    pub installation_id: &'a str,
+    pub units: i64,
+    pub tariff: &'a TariffInForce,
+}
+
+/// The quote of the requested installations at their tariffs: one currency per quote, and aid
+/// counted in EUR only (SA-4, SA-5, SA-6).
+pub fn price(requested: &[Priced<'_>], pricing: &Pricing<'_>) -> IntakeResult<Quote> {
     let discount = pricing.discount_percent;
-    let mut lines = Vec::with_capacity(request.installations.len());
+    let mut lines = Vec::with_capacity(requested.len());
     let mut currency = None::<String>;
     let (mut market_total, mut charged_total) = (0_i64, 0_i64);
-    for (requested, tariff) in request.installations.iter().zip(tariffs) {
+    for requested in requested {
+        let tariff = requested.tariff;
         let unit_price = tariff.price_per_unit.clone();
         match &currency {
             None => currency = Some(unit_price.currency.clone()),
@@ -115,7 +124,7 @@ pub fn price(request: &AccessRequest, tariffs: &[TariffInForce], pricing: &Prici
             minor_units,
         };
         lines.push(QuoteLine {
-            installation_id: requested.installation_id.clone(),
+            installation_id: requested.installation_id.to_owned(),
             tariff_id: tariff.tariff_id.clone(),
             units: requested.units,
             unit_price: unit_price.clone(),
@@ -180,22 +189,19 @@ pub enum Acceptance {
     AlreadyAccepted,
 }
 
-/// QUOTED → ACCEPTED while the quote is valid at `now`.
-pub fn acceptance(request: &AccessRequest, now: i64) -> IntakeResult<Acceptance> {
-    match request.status {
+/// QUOTED → ACCEPTED while the quote (of a request in `status`) is valid at `now`.
+pub fn acceptance(status: RequestStatus, quote: Option<&Quote>, now: i64) -> IntakeResult<Acceptance> {
+    match status {
         RequestStatus::Accepted => return Ok(Acceptance::AlreadyAccepted),
         RequestStatus::Quoted => {}
         status => {
-            return Err(IntakeError::FailedPrecondition(lifecycle::refusal(
+            return Err(IntakeError::FailedPrecondition(refusal(
                 status,
                 RequestStatus::Accepted,
             )));
         }
     }
-    let (valid_until, aid) = request
-        .quote
-        .as_ref()
-        .map_or((0, 0), |quote| (quote.valid_until, quote.aid.minor_units));
+    let (valid_until, aid) = quote.map_or((0, 0), |quote| (quote.valid_until, quote.aid.minor_units));
     if valid_until < now {
         return Err(IntakeError::FailedPrecondition(
             "the quote is no longer valid: the operator quotes again".to_owned(),
@@ -207,7 +213,6 @@ pub fn acceptance(request: &AccessRequest, now: i64) -> IntakeResult<Acceptance>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::request::{Lane, example};
 
     fn tariff(currency: &str, minor_units: i64) -> TariffInForce {
         TariffInForce {
@@ -230,6 +235,16 @@ mod tests {
         }
     }
 
+    /// Two units of one installation at `tariff`.
+    fn quote(tariff: &TariffInForce, granted_in_window: i64) -> IntakeResult<Quote> {
+        let requested = [Priced {
+            installation_id: "installation-1",
+            units: 2,
+            tariff,
+        }];
+        price(&requested, &pricing(granted_in_window))
+    }
+
     #[test]
     fn a_quote_holds_30_days_by_default_and_at_most_180() {
         assert_eq!(validity_days(0), Some(30));
@@ -240,8 +255,7 @@ mod tests {
 
     #[test]
     fn sa5_the_discount_is_aid_under_de_minimis() {
-        let request = example(Lane::Industrial, RequestStatus::Feasibility);
-        let quote = price(&request, &[tariff("EUR", 10_000)], &pricing(0)).expect("allowed");
+        let quote = quote(&tariff("EUR", 10_000), 0).expect("allowed");
         assert_eq!(quote.market_price, Money::euro(20_000));
         assert_eq!(quote.charged_price, Money::euro(16_000));
         assert_eq!(quote.aid, Money::euro(4_000));
@@ -252,27 +266,36 @@ mod tests {
 
     #[test]
     fn sa6_a_discount_beyond_the_headroom_or_outside_eur_is_refused() {
-        let request = example(Lane::Industrial, RequestStatus::Feasibility);
-        let ceiling = aid::DE_MINIMIS_CEILING_EUR_CENTS;
-        assert!(price(&request, &[tariff("EUR", 10_000)], &pricing(ceiling)).is_err());
-        assert!(price(&request, &[tariff("CHF", 10_000)], &pricing(0)).is_err());
+        assert!(quote(&tariff("EUR", 10_000), aid::DE_MINIMIS_CEILING_EUR_CENTS).is_err());
+        assert!(quote(&tariff("CHF", 10_000), 0).is_err());
+        let two_currencies = [
+            Priced {
+                installation_id: "installation-1",
+                units: 1,
+                tariff: &tariff("EUR", 0),
+            },
+            Priced {
+                installation_id: "installation-2",
+                units: 1,
+                tariff: &tariff("CHF", 0),
+            },
+        ];
+        assert!(
+            price(&two_currencies, &pricing(0)).is_err(),
+            "one quote has one currency"
+        );
     }
 
     #[test]
     fn a_quote_is_accepted_while_it_holds_and_once() {
-        let mut request = example(Lane::Industrial, RequestStatus::Quoted);
-        request.quote = Some(price(&request, &[tariff("EUR", 10_000)], &pricing(0)).expect("allowed"));
+        let quote = quote(&tariff("EUR", 10_000), 0).expect("allowed");
+        let quoted = |now| acceptance(RequestStatus::Quoted, Some(&quote), now);
+        assert_eq!(quoted(1).expect("allowed"), Acceptance::Accept { aid: 4_000 });
+        assert!(quoted(31 * MICROS_PER_DAY).is_err(), "expired");
         assert_eq!(
-            acceptance(&request, 1).expect("allowed"),
-            Acceptance::Accept { aid: 4_000 }
-        );
-        assert!(acceptance(&request, 31 * MICROS_PER_DAY).is_err(), "expired");
-        request.status = RequestStatus::Accepted;
-        assert_eq!(
-            acceptance(&request, 31 * MICROS_PER_DAY).expect("allowed"),
+            acceptance(RequestStatus::Accepted, Some(&quote), 31 * MICROS_PER_DAY).expect("allowed"),
             Acceptance::AlreadyAccepted
         );
-        request.status = RequestStatus::Feasibility;
-        assert!(acceptance(&request, 1).is_err());
+        assert!(acceptance(RequestStatus::Feasibility, Some(&quote), 1).is_err());
     }
 }

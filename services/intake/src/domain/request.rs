@@ -7,30 +7,7 @@ use rti_platform::validate::reference;
 use super::clock::{ClockBreach, Deadlines};
 use super::quote::Quote;
 use super::screening_record::Screening;
-
-stored_enum!(
-    /// Where a request is in its lane's status machine (DESIGN §3, intake).
-    RequestStatus {
-        Draft => "ACCESS_REQUEST_STATUS_DRAFT",
-        Submitted => "ACCESS_REQUEST_STATUS_SUBMITTED",
-        Screening => "ACCESS_REQUEST_STATUS_SCREENING",
-        Feasibility => "ACCESS_REQUEST_STATUS_FEASIBILITY",
-        Quoted => "ACCESS_REQUEST_STATUS_QUOTED",
-        Accepted => "ACCESS_REQUEST_STATUS_ACCEPTED",
-        InReview => "ACCESS_REQUEST_STATUS_IN_REVIEW",
-        Closed => "ACCESS_REQUEST_STATUS_CLOSED",
-        Declined => "ACCESS_REQUEST_STATUS_DECLINED",
-        Withdrawn => "ACCESS_REQUEST_STATUS_WITHDRAWN",
-    }
-);
-
-stored_enum!(
-    /// The industrial-user charter's lane, or transnational access (TA).
-    Lane {
-        Industrial => "LANE_INDUSTRIAL",
-        Transnational => "LANE_TRANSNATIONAL",
-    }
-);
+pub use super::status::{Lane, RequestStatus};
 
 stored_enum!(
     /// Who owns the results (IND-7c).

@@ -1,10 +1,8 @@
 //! What screening leaves on a request (SEC-7): the verdict against the sanctions list version it
 //! used, the hits, blocks and security flags, and the review a person adds to a held request
-//! (SEC-3, SEC-4).
+//! (SEC-3, SEC-4); `lifecycle::apply_review` records it.
 
-use super::lifecycle;
 use super::names::Verdict;
-use super::request::{AccessRequest, RequestStatus, Transition};
 use super::sanctions::SanctionsListVersion;
 use super::screening::Outcome;
 
@@ -100,73 +98,4 @@ pub fn decline_reason(outcome: &Outcome) -> String {
         .collect();
     reasons.extend(outcome.blocks.iter().cloned());
     reasons.join("; ")
-}
-
-/// Records `review` on a request held in SCREENING and returns its step: a rejection declines,
-/// an approval lets the request on to its lane's next state.
-pub fn apply_review(request: &mut AccessRequest, review: ScreeningReview) -> super::IntakeResult<Transition> {
-    lifecycle::reviewable(request)?;
-    let step = match review.decision {
-        ReviewDecision::Reject => Transition::by(
-            &review.reviewer,
-            RequestStatus::Declined,
-            format!("screening review: {}", review.rationale),
-        ),
-        ReviewDecision::Approve | ReviewDecision::ApproveWithConditions => Transition::by(
-            &review.reviewer,
-            lifecycle::after_screening(request.lane),
-            format!("screening review approved: {}", review.rationale),
-        ),
-    };
-    // A held request always has its screening; an empty record is never stored otherwise.
-    if let Some(screening) = request.screening.as_mut() {
-        screening.review = Some(review);
-    } else {
-        request.screening = Some(Screening {
-            verdict: Verdict::Clear,
-            sanctions_list_id: String::new(),
-            list_generation_time: 0,
-            hits: Vec::new(),
-            blocks: Vec::new(),
-            security_flags: Vec::new(),
-            screen_time: 0,
-            review: Some(review),
-        });
-    }
-    Ok(step)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::request::{Lane, example};
-
-    fn review(decision: ReviewDecision) -> ScreeningReview {
-        ScreeningReview {
-            decision,
-            rationale: "checked the register".to_owned(),
-            conditions: String::new(),
-            reviewer: "officer".to_owned(),
-            review_time: 1,
-        }
-    }
-
-    #[test]
-    fn sec3_a_rejection_declines_and_an_approval_lets_the_request_on() {
-        let mut held = example(Lane::Transnational, RequestStatus::Screening);
-        let step = apply_review(&mut held, review(ReviewDecision::Reject)).expect("allowed");
-        assert_eq!(step.to, RequestStatus::Declined);
-        assert!(held.screening.is_some_and(|screening| screening.held()));
-        let mut held = example(Lane::Transnational, RequestStatus::Screening);
-        let step = apply_review(&mut held, review(ReviewDecision::ApproveWithConditions)).expect("allowed");
-        assert_eq!(step.to, RequestStatus::InReview);
-        assert_eq!(step.actor, "officer");
-    }
-
-    #[test]
-    fn only_a_request_held_in_screening_is_reviewed() {
-        let mut request = example(Lane::Industrial, RequestStatus::Feasibility);
-        assert!(apply_review(&mut request, review(ReviewDecision::Approve)).is_err());
-        assert!(request.screening.is_none());
-    }
 }

@@ -62,11 +62,12 @@ impl IntakeService {
     pub async fn acknowledge_access_request(&self, caller: &Principal, id: &str) -> IntakeResult<AccessRequest> {
         self.operated_request(caller, id, Operated::Any).await?;
         let mut change = self.store.begin_change(id).await?;
-        if !clock::acknowledgeable(change.request())? {
+        let request = change.request();
+        if !clock::acknowledgeable(request.lane, request.status, request.deadlines.as_ref())? {
             return Ok(change.into_request());
         }
         let at = now();
-        let breach = clock::acknowledge(change.request_mut(), at, &caller.subject);
+        let breach = clock::acknowledge(change.request_mut().deadlines.as_mut(), at, &caller.subject);
         change.commit_fields(breach, at).await
     }
 

@@ -8,7 +8,7 @@ use rti_platform::error::InvalidInput;
 use super::{IntakeService, now};
 use crate::domain::access::Operated;
 use crate::domain::aid::requester_class;
-use crate::domain::quote::{self, Acceptance, Pricing, Quote};
+use crate::domain::quote::{self, Acceptance, Priced, Pricing, Quote};
 use crate::domain::request::{AccessRequest, RequestStatus, Transition};
 use crate::domain::{IntakeError, IntakeResult, lifecycle};
 
@@ -53,9 +53,18 @@ impl IntakeService {
             tariffs.push(tariff);
         }
         let granted_in_window = self.store.de_minimis_granted(&organisation.id, now).await?;
+        let requested: Vec<Priced<'_>> = request
+            .installations
+            .iter()
+            .zip(&tariffs)
+            .map(|(installation, tariff)| Priced {
+                installation_id: &installation.installation_id,
+                units: installation.units,
+                tariff,
+            })
+            .collect();
         quote::price(
-            request,
-            &tariffs,
+            &requested,
             &Pricing {
                 class,
                 discount_percent: self.rules.discounts.percent(class),
@@ -73,7 +82,8 @@ impl IntakeService {
         self.own_request(caller, id).await?;
         let mut change = self.store.begin_change(id).await?;
         let at = now();
-        let aid = match quote::acceptance(change.request(), at)? {
+        let request = change.request();
+        let aid = match quote::acceptance(request.status, request.quote.as_ref(), at)? {
             Acceptance::AlreadyAccepted => return Ok(change.into_request()),
             Acceptance::Accept { aid } => aid,
         };

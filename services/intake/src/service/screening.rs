@@ -15,7 +15,7 @@ use crate::domain::organisation::Organisation;
 use crate::domain::request::{AccessRequest, AgreementAcceptance, RequestStatus, agreement_refusal};
 use crate::domain::sanctions::{self, NewSanctionsList, SanctionsListFormat, SanctionsListVersion};
 use crate::domain::screening::{self, Facts, OrganisationFacts, Owner, Subject, SubjectKind};
-use crate::domain::screening_record::{ReviewDecision, Screening, ScreeningReview, apply_review, decline_reason};
+use crate::domain::screening_record::{ReviewDecision, Screening, ScreeningReview, decline_reason};
 use crate::domain::{IntakeError, IntakeResult};
 
 /// `ReviewScreening`, converted and checked.
@@ -170,7 +170,7 @@ impl IntakeService {
             review_time: now(),
         };
         let mut change = self.store.begin_change(&command.id).await?;
-        let step = apply_review(change.request_mut(), review)?;
+        let step = lifecycle::apply_review(change.request_mut(), review)?;
         change.commit(vec![step]).await
     }
 

@@ -126,7 +126,7 @@ impl RequestChange<'_> {
                 let clock = clock_for(&mut self.transaction, &self.request).await?;
                 self.request.deadlines = Some(Deadlines::starting(&clock, at));
             } else {
-                for breach in clock::advance(&mut self.request, transition.to, at) {
+                for breach in clock::advance(self.request.deadlines.as_mut(), transition.to, at) {
                     self.breach(breach).await?;
                 }
             }
