@@ -99,11 +99,6 @@ impl<T> Checked<T> {
         Self { value, violations }
     }
 
-    /// The value as far as it could be read.
-    pub fn value(&self) -> Option<&T> {
-        self.value.as_ref()
-    }
-
     /// Adds its problems to `all`, in order, and gives the value as far as it could be read.
     pub fn report_to(self, all: &mut Violations) -> Option<T> {
         for violation in self.violations.as_slice() {

@@ -2,6 +2,10 @@
 //! people and user groups, access requests in the industrial-user lane and the transnational-access
 //! lane with their status machines, and research-security screening at submission against the
 //! imported EU sanctions list.
+//!
+//! Layers: `grpc` (handlers, reading requests into commands) → `service` (the operations) →
+//! `domain` (types and rules) ← `store` (SQL); `convert` is the protobuf form of the domain's
+//! entities, and `catalogue` the registry's client.
 
 #![forbid(unsafe_code)]
 

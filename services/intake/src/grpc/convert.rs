@@ -10,7 +10,7 @@ use rti_platform::country::normalize_country;
 use rti_platform::error::{InvalidInput, Violations};
 use rti_platform::pagination::PageRequest;
 use rti_platform::store::IdempotencyKey;
-pub use rti_platform::validate::{reference, text};
+use rti_platform::validate::{reference, text};
 use rti_proto::intake as proto;
 
 use crate::convert::{

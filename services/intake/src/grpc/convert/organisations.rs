@@ -1,6 +1,7 @@
 //! `RegisterOrganisation`, `RegisterPerson` and `CreateUserGroup` read into commands; each
 //! problem named by its field, in the order the fields are read.
 
+use rti_platform::auth::Principal;
 use rti_platform::error::Violations;
 use rti_platform::validate::{reference, text};
 use rti_proto::intake as proto;
@@ -11,7 +12,6 @@ use crate::domain::organisation::{DeclaredAid, OrganisationProfile, Shareholding
 use crate::domain::sme::Figures;
 use crate::domain::{Checked, chosen_id};
 use crate::service::{CreateUserGroup, NewPerson, NewUserGroup, RegisterOrganisation, RegisterPerson};
-use rti_platform::auth::Principal;
 
 fn figures(value: Option<&proto::Figures>, field: &str, violations: &mut Violations) -> Figures {
     let value = value.cloned().unwrap_or_default();
