@@ -1,28 +1,14 @@
-//! The one public door of RTI Access (DESIGN §2, §3): gRPC calls arrive on one port over HTTP/2
-//! or HTTP/1 and go on, streams and trailers intact, to the service that owns their package,
-//! after authentication at the edge (§4), with a request id and W3C trace context (§7). The
-//! gateway itself answers reflection (v1 and v1alpha) for all four services and health for each.
-//! [`suite`] runs the four services and the gateway in one process (`rti up`), with [`demo`] data
-//! (a catalogue, [`demo_requests`] in intake, [`demo_calls`] in allocation) and a [`dev_secret`];
-//! the `rti` binary (`src/main.rs`) is the command line over all of it.
+//! The one public door of RTI Access (DESIGN §2, §3) and the `rti` command line, in three parts:
+//! the [`edge`] serves traffic (gRPC pass-through by package, authentication at the edge, request
+//! ids, trace context, merged reflection and per-service health); the [`cli`] is the command line
+//! over the whole suite, with the suite runner of `rti up` and its development secret; the
+//! [`demo`] loads the demo data of `rti up --demo` through the public gRPC API. The `rti` binary
+//! (`src/main.rs`) only parses the arguments and runs [`cli::run`].
 
 #![forbid(unsafe_code)]
 
-mod call_body;
-mod config;
+pub mod cli;
 pub mod demo;
-pub mod demo_calls;
-pub mod demo_requests;
-pub mod demo_usage;
-pub mod dev_secret;
-mod edge_auth;
-mod gateway;
-mod health;
-mod proxy;
-mod request_id;
-mod routes;
-pub mod suite;
+pub mod edge;
 
-pub use config::{GatewayConfig, GatewayError, Upstreams};
-pub use gateway::Gateway;
-pub use routes::Routes;
+pub use edge::{Gateway, GatewayConfig, GatewayError, Routes, Upstreams};

@@ -4,16 +4,14 @@
 
 #![forbid(unsafe_code)]
 
-mod cli;
-mod commands;
-
 use std::process::ExitCode;
 
 use clap::Parser;
+use rti_gateway::cli::{self, Cli};
 
 fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
-        Ok(cli) => cli,
+    let arguments = match Cli::try_parse() {
+        Ok(arguments) => arguments,
         Err(error) => return cli::report_usage_error(error),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -23,7 +21,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    match runtime.block_on(cli::run(arguments)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("rti: {}", one_line(&error));

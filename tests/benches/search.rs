@@ -156,7 +156,7 @@ async fn generate(store: &RegistryStore) {
             .expect("infrastructure");
         infrastructures.push(infrastructure.id);
     }
-    let demo = rti_gateway::demo::catalogue_installations().expect("demo catalogue");
+    let demo = rti_gateway::demo::catalogue::installations().expect("demo catalogue");
     for number in 0..INSTALLATIONS {
         let (_, template) = &demo[number % demo.len()];
         let mut violations = Violations::new();

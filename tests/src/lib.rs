@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rti_gateway::suite::{Databases, Suite, SuiteConfig, SuiteError};
+use rti_gateway::cli::suite::{Databases, Suite, SuiteConfig, SuiteError};
 use rti_platform::db::Backend;
 use rti_platform::testing::{TestDatabase, test_auth};
 pub use rti_platform::testing::{connect, with_token};

@@ -66,7 +66,9 @@ async fn demo_queries_find_what_they_must(backend: Backend) {
     };
     let token = demo::loader_token(TEST_SECRET).expect("token");
     // `load` returns once search finds the whole demo catalogue.
-    let loaded = demo::load(suite.channel.clone(), &token).await.expect("the demo loads");
+    let loaded = demo::catalogue::load(suite.channel.clone(), &token)
+        .await
+        .expect("the demo loads");
     let mut client = RegistryServiceClient::new(suite.channel.clone());
     let (mut found, mut expected) = (0_usize, 0_usize);
     let mut misses = Vec::new();

@@ -5,11 +5,10 @@
 use rti_platform::time::{now_micros, timestamp_from_micros};
 use rti_proto::allocation::allocation_service_client::AllocationServiceClient;
 use rti_proto::allocation::{self as proto, ProposalStatus};
-use rti_registry::domain::calendar::MICROS_PER_DAY;
 use tonic::transport::Channel;
 
 use super::{COORDINATOR, DemoCall, DemoProposal, Stage, Tokens, installation_id};
-use crate::demo::{DemoCatalogue, authorised};
+use crate::demo::{DemoCatalogue, MICROS_PER_DAY, authorised};
 
 const CALLS_PAGE: i32 = 100;
 

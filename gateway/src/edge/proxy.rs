@@ -16,10 +16,10 @@ use tower::{Service, ServiceExt};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::call_body::{CallBody, record_status};
-use crate::edge_auth::EdgeAuth;
-use crate::request_id::request_id_of;
-use crate::routes::RouteTable;
+use super::auth::EdgeAuth;
+use super::call_body::{CallBody, record_status};
+use super::request_id::request_id_of;
+use super::routes::RouteTable;
 
 /// What the pass-through needs; cheap to clone, one per call.
 #[derive(Debug, Clone)]

@@ -11,7 +11,7 @@ use rti_platform::server::{ServiceConfig, StartError};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::{Gateway, GatewayConfig, GatewayError, Upstreams};
+use crate::edge::{Gateway, GatewayConfig, GatewayError, Upstreams};
 
 /// One database per service.
 #[derive(Debug, Clone)]

@@ -8,7 +8,7 @@ use rti_proto::allocation as proto;
 use rti_proto::intake;
 use serde::Deserialize;
 
-const DATA: &str = include_str!("../../demo/calls.json");
+const DATA: &str = include_str!("../../../demo/calls.json");
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -218,7 +218,7 @@ mod tests {
                 "{person:?}"
             );
         }
-        let catalogue: BTreeMap<String, rti_proto::registry::Installation> = crate::demo::catalogue_installations()
+        let catalogue: BTreeMap<String, rti_proto::registry::Installation> = crate::demo::catalogue::installations()
             .expect("the catalogue parses")
             .into_iter()
             .collect();

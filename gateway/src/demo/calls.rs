@@ -3,7 +3,7 @@
 //! work in several countries, and their proposals through every stage: evaluated, reviewed by a
 //! panel (with conflicts of interest declared), ranked, allocated (a dry run, then the committed
 //! run), slots offered, held, declined, accepted, confirmed and delivered; and slots for the
-//! accepted industrial-lane request of [`crate::demo_requests`]. Loaded through the gateway after
+//! accepted industrial-lane request of [`crate::demo::requests`]. Loaded through the gateway after
 //! the catalogue and intake's demo, each step as the role that takes it (coordinator, reviewers,
 //! operator, applicants), with tokens signed by the suite's secret.
 //!
@@ -26,8 +26,8 @@ use rti_proto::allocation::allocation_service_client::AllocationServiceClient;
 use rti_proto::allocation::{self as proto, ProposalStatus, SlotStatus};
 use tonic::transport::Channel;
 
+use crate::demo::requests::DemoRequests;
 use crate::demo::{DemoCatalogue, authorised, loader_token};
-use crate::demo_requests::DemoRequests;
 use data::{DemoCall, DemoData, DemoPerson, DemoProposal, DemoSlot, SlotTarget, Stage, parse};
 
 /// How long the allocation may take to receive a submitted proposal, or a withdrawal, from

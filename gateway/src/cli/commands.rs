@@ -3,8 +3,6 @@
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use rti_gateway::suite::{Databases, Suite, SuiteConfig, authz_tables};
-use rti_gateway::{Gateway, GatewayConfig, Upstreams, demo, demo_calls, demo_requests, demo_usage, dev_secret};
 use rti_platform::auth::{Claims, MIN_SECRET_BYTES, Role, mint_hs256};
 use rti_platform::country::normalize_country;
 use rti_platform::db::{Database, Migrations};
@@ -12,8 +10,13 @@ use rti_platform::server::ServiceConfig;
 use rti_platform::{shutdown, telemetry};
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Cli, Command, GatewayArgs, MigrateArgs, ServeArgs, ServiceName, TokenArgs, UpArgs};
+use super::config::{Cli, Command, GatewayArgs, MigrateArgs, ServeArgs, ServiceName, TokenArgs, UpArgs};
+use super::dev_secret;
+use super::suite::{Databases, Suite, SuiteConfig, authz_tables};
+use crate::demo::{self, DemoCalls, DemoCatalogue, DemoRequests, DemoUsage};
+use crate::edge::{Gateway, GatewayConfig, Upstreams};
 
+/// Runs the command `cli` names.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up(args) => up(args).await,
@@ -67,10 +70,10 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
 /// What `rti up --demo` loaded: the catalogue, intake's organisations and requests,
 /// allocation's calls, proposals and slots, and a year of usage for the funders.
 struct LoadedDemo {
-    catalogue: demo::DemoCatalogue,
-    requests: demo_requests::DemoRequests,
-    calls: demo_calls::DemoCalls,
-    usage: demo_usage::DemoUsage,
+    catalogue: DemoCatalogue,
+    requests: DemoRequests,
+    calls: DemoCalls,
+    usage: DemoUsage,
 }
 
 async fn load_demo(address: std::net::SocketAddr, secret: Option<&str>) -> anyhow::Result<LoadedDemo> {
@@ -82,16 +85,16 @@ async fn load_demo(address: std::net::SocketAddr, secret: Option<&str>) -> anyho
         .await
         .context("cannot reach the gateway to load the demo")?;
     let token = demo::loader_token(secret).map_err(|error| anyhow!("cannot sign the demo loader's token: {error}"))?;
-    let catalogue = demo::load(channel.clone(), &token)
+    let catalogue = demo::catalogue::load(channel.clone(), &token)
         .await
         .map_err(|status| anyhow!("loading the demo failed: {}", status.message()))?;
-    let requests = demo_requests::load(channel.clone(), &token, &catalogue)
+    let requests = demo::requests::load(channel.clone(), &token, &catalogue)
         .await
         .map_err(|status| anyhow!("loading the demo access requests failed: {}", status.message()))?;
-    let calls = demo_calls::load(channel.clone(), secret, &catalogue, &requests)
+    let calls = demo::calls::load(channel.clone(), secret, &catalogue, &requests)
         .await
         .map_err(|status| anyhow!("loading the demo calls failed: {}", status.message()))?;
-    let usage = demo_usage::load(channel, &token, &catalogue)
+    let usage = demo::usage::load(channel, &token, &catalogue)
         .await
         .map_err(|status| anyhow!("loading the demo usage failed: {}", status.message()))?;
     Ok(LoadedDemo {

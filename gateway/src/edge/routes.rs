@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tonic::transport::{Channel, Endpoint};
 
-use crate::config::{GatewayError, Upstreams};
+use super::config::{GatewayError, Upstreams};
 
 /// A connection attempt to an upstream gives up after this long, so a call to a host that does
 /// not answer fails with UNAVAILABLE instead of hanging.

@@ -14,7 +14,7 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 
-use crate::routes::RouteTable;
+use super::routes::RouteTable;
 
 /// An upstream that has not answered a Check by then counts as NOT_SERVING: probes give up
 /// after a second or two, and a late SERVING is worth nothing to them.

@@ -12,12 +12,11 @@ use rti_proto::allocation::allocation_service_client::AllocationServiceClient;
 use rti_proto::allocation::{self as proto, ProposalStatus, SlotStatus};
 use rti_proto::registry;
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
-use rti_registry::domain::calendar::MICROS_PER_DAY;
 use tonic::transport::Channel;
 
 use super::{DemoProposal, DemoSlot, SlotTarget, Tokens, eventually, installation_id};
-use crate::demo::{DemoCatalogue, authorised};
-use crate::demo_requests::DemoRequests;
+use crate::demo::requests::DemoRequests;
+use crate::demo::{DemoCatalogue, MICROS_PER_DAY, authorised};
 
 /// The longest hold the allocation grants: the held slot stays visible as long as it can.
 const LONGEST_HOLD_SECONDS: i64 = 30 * 24 * 3600;

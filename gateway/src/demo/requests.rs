@@ -1,6 +1,6 @@
 //! Intake demo data for `rti up --demo`: a fictional sanctions list, organisations of every kind
 //! and size, their people, a transnational-access user group, and access requests in every state,
-//! loaded through the gateway after the demo catalogue ([`crate::demo`]), as the demo loader (an
+//! loaded through the gateway after the demo catalogue ([`super::catalogue`]), as the demo loader (an
 //! admin, who acts for any organisation). Every record has a fixed id or idempotency key, and each
 //! request is read back before it is driven on: a step is taken only when the request is still
 //! before it, so loading again (a restart) adds and changes nothing. Every name is invented and
@@ -18,9 +18,10 @@ use tonic::transport::Channel;
 
 use crate::demo::{DemoCatalogue, authorised};
 
-/// The fictional sanctions list of intake's tests (every name invented), in the EU XML shape.
+/// A fictional sanctions list in the EU XML shape (every name invented; a copy of intake's test
+/// fixture, so that the demo does not depend on intake's tests).
 /// Importing the same file again returns the version already stored.
-const SANCTIONS_XML: &str = include_str!("../../services/intake/tests/fixtures/sanctions-fixture.xml");
+const SANCTIONS_XML: &str = include_str!("../../demo/sanctions.xml");
 
 /// How long quotes of the demo stay open, in days (the most intake allows).
 const QUOTE_VALID_DAYS: i32 = 180;

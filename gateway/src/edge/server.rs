@@ -15,12 +15,12 @@ use tokio_util::sync::CancellationToken;
 use tonic::server::NamedService;
 use tonic_health::pb::health_server::HealthServer;
 
-use crate::config::{GatewayConfig, GatewayError};
-use crate::edge_auth::EdgeAuth;
-use crate::health::{GatewayHealth, HealthControl, health_service};
-use crate::proxy::{Proxy, forward};
-use crate::request_id::assign_request_id;
-use crate::routes::{RouteTable, Routes};
+use super::auth::EdgeAuth;
+use super::config::{GatewayConfig, GatewayError};
+use super::health::{GatewayHealth, HealthControl, health_service};
+use super::proxy::{Proxy, forward};
+use super::request_id::assign_request_id;
+use super::routes::{RouteTable, Routes};
 
 /// A gateway that is ready to serve: configuration checked, port bound.
 #[derive(Debug)]

@@ -16,8 +16,8 @@ use rti_proto::reporting as reporting_proto;
 use rti_proto::reporting::reporting_service_client::ReportingServiceClient;
 use tonic::transport::Channel;
 
-use crate::demo::{DemoCatalogue, authorised};
-use crate::demo_requests::{DemoRequest, IdKind, Step, demo_id, drive, has_eur_tariff_at};
+use super::requests::{DemoRequest, IdKind, Step, demo_id, drive, has_eur_tariff_at};
+use super::{DemoCatalogue, authorised};
 
 /// Organisations per country: enough in the first six for their users to show, too few in the
 /// others, whose cells are withheld.

@@ -1,0 +1,192 @@
+//! The arguments and environment of `rti`. This is a contract other tools depend on: change it
+//! only by adding.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use rti_platform::auth::Role;
+use rti_platform::config::{AuthConfig, TelemetryConfig, parse_duration};
+use rti_platform::db::DatabaseUrl;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rti",
+    version,
+    about = "RTI Access: one access point to Europe's research and technology infrastructures"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the four services and the gateway in one process, on SQLite.
+    Up(UpArgs),
+    /// Print a development token signed with the configured secret.
+    Token(TokenArgs),
+    /// Run one service.
+    Serve(ServeArgs),
+    /// Run the gateway in front of services started with `rti serve`.
+    Gateway(GatewayArgs),
+    /// Apply a service's database migrations and exit.
+    Migrate(MigrateArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServiceName {
+    Registry,
+    Intake,
+    Allocation,
+    Reporting,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Load the demo catalogue and demo access requests in every state (once; a restart does not
+    /// duplicate them) and print a token per role.
+    #[arg(long)]
+    pub demo: bool,
+    /// The gateway's address; port 0 picks a free port.
+    #[arg(long, env = "RTI_GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Where the SQLite files and the generated development secret are kept.
+    #[arg(long, env = "RTI_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub auth: AuthConfig,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub telemetry: TelemetryConfig,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The role the token grants.
+    #[arg(long, value_enum)]
+    pub role: Role,
+    /// The applicant's organisation.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// An infrastructure the operator runs; repeat for several.
+    #[arg(long = "infrastructure", value_name = "ID")]
+    pub infrastructures: Vec<String>,
+    /// The funder's country (ISO 3166-1 alpha-2).
+    #[arg(long, conflicts_with = "eu")]
+    pub country: Option<String>,
+    /// An EC funder, who sees every country.
+    #[arg(long)]
+    pub eu: bool,
+    /// How long the token is valid, e.g. 30m, 1h, 7d.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub ttl: Duration,
+    /// The token's subject; `dev-<role>` when unset.
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Where `rti up` keeps its generated secret, used when RTI_AUTH_SECRET is unset.
+    #[arg(long, env = "RTI_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// HS256 secret to sign with (the same one the services verify with).
+    #[arg(long = "auth-secret", env = "RTI_AUTH_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[arg(value_enum)]
+    pub service: ServiceName,
+    /// The service's gRPC address; port 0 picks a free port.
+    #[arg(long, env = "RTI_SERVICE_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// sqlite://PATH or postgres://USER@HOST/DB; a SQLite file is created when missing.
+    #[arg(long, env = "RTI_SERVICE_DATABASE_URL")]
+    pub database_url: DatabaseUrl,
+    /// Most database connections the service opens.
+    #[arg(long, env = "RTI_SERVICE_MAX_CONNECTIONS", default_value_t = 8)]
+    pub max_connections: u32,
+    /// The registry, for intake, allocation and reporting: installations and capacity (http://registry:50051).
+    #[arg(long, env = "RTI_SERVICE_REGISTRY_URL", value_name = "URL")]
+    pub registry_url: Option<http::Uri>,
+    /// Intake, for allocation and reporting: proposals, user groups and accepted requests (http://intake:50051).
+    #[arg(long, env = "RTI_SERVICE_INTAKE_URL", value_name = "URL")]
+    pub intake_url: Option<http::Uri>,
+    /// Allocation, for reporting: allocations, slots and deliveries (http://allocation:50051).
+    #[arg(long, env = "RTI_SERVICE_ALLOCATION_URL", value_name = "URL")]
+    pub allocation_url: Option<http::Uri>,
+    /// Reporting: the fewest organisations (and users) a published statistic may rest on
+    /// (docs/disclosure.md).
+    #[arg(long, env = "RTI_REPORTING_DISCLOSURE_THRESHOLD", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub disclosure_threshold: u64,
+    #[command(flatten)]
+    pub auth: AuthConfig,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub telemetry: TelemetryConfig,
+}
+
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    /// The gateway's address; port 0 picks a free port.
+    #[arg(long, env = "RTI_GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The registry service, e.g. http://registry:50051.
+    #[arg(long, env = "RTI_GATEWAY_REGISTRY_URL", value_name = "URL")]
+    pub registry: http::Uri,
+    /// The intake service.
+    #[arg(long, env = "RTI_GATEWAY_INTAKE_URL", value_name = "URL")]
+    pub intake: http::Uri,
+    /// The allocation service.
+    #[arg(long, env = "RTI_GATEWAY_ALLOCATION_URL", value_name = "URL")]
+    pub allocation: http::Uri,
+    /// The reporting service.
+    #[arg(long, env = "RTI_GATEWAY_REPORTING_URL", value_name = "URL")]
+    pub reporting: http::Uri,
+    #[command(flatten)]
+    pub auth: AuthConfig,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub telemetry: TelemetryConfig,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[arg(value_enum)]
+    pub service: ServiceName,
+    /// sqlite://PATH or postgres://USER@HOST/DB.
+    #[arg(long, env = "RTI_SERVICE_DATABASE_URL")]
+    pub database_url: DatabaseUrl,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// How long in-flight calls may take to finish after SIGTERM/SIGINT.
+    #[arg(long, env = "RTI_SERVER_DRAIN_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub drain_timeout: Duration,
+}
+
+/// Prints help and version as clap does; any other usage error as one line, exit code 2.
+pub fn report_usage_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+    let rendered = error.render().to_string();
+    let line: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .filter(|line| !line.is_empty())
+        .collect();
+    eprintln!("rti: {}", line.join(" ").trim_start_matches("error: "));
+    ExitCode::from(2)
+}
