@@ -1,22 +1,17 @@
-//! The demo catalogue for `rti up --demo`: a fictional catalogue of research and technology
-//! infrastructures (the JSON files in `gateway/demo/`), with tariffs and six months of
-//! calendar, loaded through the gateway like any client would. Every write carries a fixed
-//! `request_id`, and calendars are only added to installations that have none from today on,
-//! so loading again (a restart) changes nothing. Every description says it is demo data.
+//! The demo catalogue: fictional providers, research and technology infrastructures and their
+//! installations (the JSON files in `gateway/demo/`, each message in canonical proto3 JSON), with
+//! tariffs and six months of calendar, loaded through the gateway like any client would. Every
+//! write carries a fixed `request_id`, and calendars are only added to installations that have
+//! none from today on, so loading again (a restart) changes nothing. Every description says it is
+//! demo data.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::StreamExt;
 use rti_platform::time::{now_micros, timestamp_from_micros};
-use rti_proto::common::Money;
 use rti_proto::registry as proto;
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
-use rti_registry::convert;
-use rti_registry::domain::{
-    AccessMode, AccessType, CriticalTechnologyArea, EsfriStatus, InfrastructureKind, LegalForm, ScientificDomain,
-    Structure, TariffBasis, UnitKind,
-};
 use serde::Deserialize;
 use tonic::transport::Channel;
 
@@ -35,9 +30,6 @@ const FILES: [(&str, &str); 3] = [
     ),
 ];
 
-/// Tariffs of the demo are valid from this instant (2026-01-01T00:00:00Z), so that a reload
-/// sends the very same request.
-const TARIFFS_VALID_FROM: i64 = 1_767_225_600_000_000;
 /// Calendars: windows of four weeks over the next six months.
 const WINDOW_DAYS: i64 = 28;
 const WINDOWS: i64 = 7;
@@ -46,9 +38,11 @@ const CONCURRENCY: usize = 8;
 /// How long the search index may take to catch up with the loaded catalogue.
 const SEARCHABLE_WITHIN: Duration = Duration::from_secs(30);
 
+/// One file of the catalogue. The keys name the records in idempotency keys and in `calls.json`;
+/// the messages leave out the ids the registry assigns (the provider's, the infrastructure's).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DemoFile {
+struct CatalogueFile {
     providers: Vec<DemoProvider>,
 }
 
@@ -56,8 +50,7 @@ struct DemoFile {
 #[serde(deny_unknown_fields)]
 struct DemoProvider {
     key: String,
-    name: String,
-    country: String,
+    provider: proto::Provider,
     infrastructures: Vec<DemoInfrastructure>,
 }
 
@@ -65,14 +58,7 @@ struct DemoProvider {
 #[serde(deny_unknown_fields)]
 struct DemoInfrastructure {
     key: String,
-    name: String,
-    acronym: String,
-    kind: String,
-    structure: String,
-    esfri: String,
-    legal_form: String,
-    countries: Vec<String>,
-    description: String,
+    infrastructure: proto::Infrastructure,
     installations: Vec<DemoInstallation>,
 }
 
@@ -80,29 +66,10 @@ struct DemoInfrastructure {
 #[serde(deny_unknown_fields)]
 struct DemoInstallation {
     key: String,
-    name: String,
-    countries: Vec<String>,
-    access_types: Vec<String>,
-    access_modes: Vec<String>,
-    unit: String,
-    unit_description: String,
-    annual_capacity: i64,
-    trl: (i32, i32),
-    lead_time_days: i32,
-    domains: Vec<String>,
-    techniques: Vec<String>,
-    critical_technology_areas: Vec<String>,
-    dual_use_categories: Vec<i32>,
-    descriptions: BTreeMap<String, String>,
+    installation: proto::Installation,
+    /// Valid from a fixed instant, so that a reload sends the very same request.
     #[serde(default)]
-    tariff: Option<DemoTariff>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DemoTariff {
-    price_eur_cents: i64,
-    basis: String,
+    tariff: Option<proto::Tariff>,
 }
 
 /// What the demo loaded.
@@ -120,28 +87,13 @@ impl DemoCatalogue {
     }
 }
 
-fn parse_files() -> Result<Vec<DemoFile>, tonic::Status> {
+fn parse_files() -> Result<Vec<CatalogueFile>, tonic::Status> {
     FILES
         .iter()
         .map(|(name, text)| {
             serde_json::from_str(text).map_err(|error| tonic::Status::internal(format!("demo file {name}: {error}")))
         })
         .collect()
-}
-
-/// A stored name from a demo file as its protobuf enum value.
-fn code<T>(name: &str, from_stored: fn(&str) -> Option<T>, to_proto: fn(T) -> i32) -> Result<i32, tonic::Status> {
-    from_stored(name)
-        .map(to_proto)
-        .ok_or_else(|| tonic::Status::internal(format!("demo data names an unknown value {name:?}")))
-}
-
-fn codes<T>(
-    names: &[String],
-    from_stored: fn(&str) -> Option<T>,
-    to_proto: fn(T) -> i32,
-) -> Result<Vec<i32>, tonic::Status> {
-    names.iter().map(|name| code(name, from_stored, to_proto)).collect()
 }
 
 /// Every demo installation as a create request would carry it (without its infrastructure id),
@@ -152,7 +104,7 @@ pub fn installations() -> Result<Vec<(String, proto::Installation)>, tonic::Stat
         for infrastructure in file.providers.iter().flat_map(|provider| &provider.infrastructures) {
             for installation in &infrastructure.installations {
                 let key = format!("{}/{}", infrastructure.key, installation.key);
-                installations.push((key, installation_message("", installation)?));
+                installations.push((key, installation.installation.clone()));
             }
         }
     }
@@ -166,23 +118,19 @@ pub async fn load(channel: Channel, token: &str) -> Result<DemoCatalogue, tonic:
     let mut loaded = DemoCatalogue::default();
     let mut installations = Vec::new();
     for demo_provider in files.iter().flat_map(|file| &file.providers) {
-        let provider = proto::Provider {
-            name: demo_provider.name.clone(),
-            country: demo_provider.country.clone(),
-            website: format!("https://{}.example.org", demo_provider.key),
-            ..Default::default()
-        };
         let request = proto::CreateProviderRequest {
             request_id: format!("demo-provider-{}", demo_provider.key),
-            provider: Some(provider),
+            provider: Some(demo_provider.provider.clone()),
         };
         let provider = client.create_provider(authorised(request, token)?).await?.into_inner();
         loaded.providers += 1;
         for demo_infrastructure in &demo_provider.infrastructures {
-            let infrastructure = infrastructure_message(&provider.id, demo_infrastructure)?;
             let request = proto::CreateInfrastructureRequest {
                 request_id: format!("demo-infrastructure-{}", demo_infrastructure.key),
-                infrastructure: Some(infrastructure),
+                infrastructure: Some(proto::Infrastructure {
+                    provider_id: provider.id.clone(),
+                    ..demo_infrastructure.infrastructure.clone()
+                }),
             };
             let infrastructure = client
                 .create_infrastructure(authorised(request, token)?)
@@ -239,72 +187,6 @@ async fn wait_until_searchable(
     }
 }
 
-fn infrastructure_message(
-    provider_id: &str,
-    demo: &DemoInfrastructure,
-) -> Result<proto::Infrastructure, tonic::Status> {
-    Ok(proto::Infrastructure {
-        provider_id: provider_id.to_owned(),
-        name: demo.name.clone(),
-        acronym: demo.acronym.clone(),
-        description: demo.description.clone(),
-        kind: code(&demo.kind, InfrastructureKind::from_stored, convert::kind_to_proto)?,
-        structure: code(&demo.structure, Structure::from_stored, convert::structure_to_proto)?,
-        countries: demo.countries.clone(),
-        website: format!("https://{}.example.org", demo.key),
-        esfri_status: code(&demo.esfri, EsfriStatus::from_stored, convert::esfri_to_proto)?,
-        legal_form: code(&demo.legal_form, LegalForm::from_stored, convert::legal_form_to_proto)?,
-        access_policy_uri: format!("https://{}.example.org/access-policy", demo.key),
-        ..Default::default()
-    })
-}
-
-fn installation_message(
-    infrastructure_id: &str,
-    demo: &DemoInstallation,
-) -> Result<proto::Installation, tonic::Status> {
-    Ok(proto::Installation {
-        infrastructure_id: infrastructure_id.to_owned(),
-        name: demo.name.clone(),
-        countries: demo.countries.clone(),
-        access_types: codes(
-            &demo.access_types,
-            AccessType::from_stored,
-            convert::access_type_to_proto,
-        )?,
-        access_modes: codes(
-            &demo.access_modes,
-            AccessMode::from_stored,
-            convert::access_mode_to_proto,
-        )?,
-        unit_of_access: Some(proto::UnitOfAccess {
-            kind: code(&demo.unit, UnitKind::from_stored, convert::unit_kind_to_proto)?,
-            description: demo.unit_description.clone(),
-        }),
-        annual_capacity_units: demo.annual_capacity,
-        trl_min: demo.trl.0,
-        trl_max: demo.trl.1,
-        typical_lead_time_days: demo.lead_time_days,
-        scientific_domains: codes(&demo.domains, ScientificDomain::from_stored, convert::domain_to_proto)?,
-        techniques: demo.techniques.clone(),
-        critical_technology_areas: codes(
-            &demo.critical_technology_areas,
-            CriticalTechnologyArea::from_stored,
-            convert::area_to_proto,
-        )?,
-        dual_use_categories: demo.dual_use_categories.clone(),
-        descriptions: demo
-            .descriptions
-            .iter()
-            .map(|(language, text)| proto::LocalizedText {
-                language: language.clone(),
-                text: text.clone(),
-            })
-            .collect(),
-        ..Default::default()
-    })
-}
-
 /// Creates, prices, publishes and fills the calendar of one installation; returns its id.
 async fn load_installation(
     mut client: RegistryServiceClient<Channel>,
@@ -316,7 +198,10 @@ async fn load_installation(
 ) -> Result<String, tonic::Status> {
     let request = proto::CreateInstallationRequest {
         request_id: format!("demo-installation-{key}"),
-        installation: Some(installation_message(infrastructure_id, demo)?),
+        installation: Some(proto::Installation {
+            infrastructure_id: infrastructure_id.to_owned(),
+            ..demo.installation.clone()
+        }),
     };
     let installation = client
         .create_installation(authorised(request, token)?)
@@ -328,13 +213,7 @@ async fn load_installation(
             request_id: format!("demo-tariff-{key}"),
             tariff: Some(proto::Tariff {
                 installation_id: id.clone(),
-                price_per_unit: Some(Money {
-                    currency: "EUR".into(),
-                    minor_units: tariff.price_eur_cents,
-                }),
-                basis: code(&tariff.basis, TariffBasis::from_stored, convert::basis_to_proto)?,
-                valid_from: Some(timestamp_from_micros(TARIFFS_VALID_FROM)),
-                ..Default::default()
+                ..tariff.clone()
             }),
         };
         client.set_tariff(authorised(request, token)?).await?;
@@ -376,7 +255,7 @@ async fn load_calendar(
     if !existing.windows.is_empty() {
         return Ok(());
     }
-    let units = ((demo.annual_capacity * WINDOW_DAYS + 364) / 365).max(1);
+    let units = ((demo.installation.annual_capacity_units * WINDOW_DAYS + 364) / 365).max(1);
     for index in 0..WINDOWS {
         let start = anchor + index * WINDOW_DAYS * MICROS_PER_DAY;
         let request = proto::AddCapacityWindowRequest {
@@ -424,9 +303,10 @@ mod tests {
             .iter()
             .flat_map(|provider| &provider.infrastructures)
             .collect();
-        let installations: Vec<&DemoInstallation> = infrastructures
+        let installations: Vec<&proto::Installation> = infrastructures
             .iter()
             .flat_map(|infrastructure| &infrastructure.installations)
+            .map(|installation| &installation.installation)
             .collect();
         assert!(infrastructures.len() >= 40, "{} infrastructures", infrastructures.len());
         assert!(installations.len() >= 150, "{} installations", installations.len());
@@ -437,19 +317,60 @@ mod tests {
         assert!(countries.len() >= 15, "{countries:?}");
         let languages: std::collections::BTreeSet<&String> = installations
             .iter()
-            .flat_map(|installation| installation.descriptions.keys())
+            .flat_map(|installation| &installation.descriptions)
+            .map(|description| &description.language)
             .collect();
         assert!(languages.len() >= 5, "{languages:?}");
-        for kind in ["research", "technology"] {
-            assert!(infrastructures.iter().any(|infrastructure| infrastructure.kind == kind));
+        for kind in [
+            proto::InfrastructureKind::Research,
+            proto::InfrastructureKind::Technology,
+        ] {
+            assert!(
+                infrastructures
+                    .iter()
+                    .any(|infrastructure| infrastructure.infrastructure.kind() == kind)
+            );
         }
         let mut keys = std::collections::BTreeSet::new();
         for infrastructure in &infrastructures {
             for installation in &infrastructure.installations {
                 let key = format!("{}/{}", infrastructure.key, installation.key);
                 assert!(keys.insert(key.clone()), "{key} appears twice");
-                let message = installation_message("x", installation).expect("known enum names");
-                assert!(!message.descriptions.is_empty(), "{key} has no description");
+                assert!(
+                    !installation.installation.descriptions.is_empty(),
+                    "{key} has no description"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_demo_files_leave_the_ids_to_the_registry() {
+        for file in parse_files().expect("the demo files parse") {
+            for provider in &file.providers {
+                assert!(provider.provider.id.is_empty(), "{}", provider.key);
+                for infrastructure in &provider.infrastructures {
+                    assert!(infrastructure.infrastructure.id.is_empty(), "{}", infrastructure.key);
+                    assert!(
+                        infrastructure.infrastructure.provider_id.is_empty(),
+                        "{}",
+                        infrastructure.key
+                    );
+                    for installation in &infrastructure.installations {
+                        assert!(installation.installation.id.is_empty(), "{}", installation.key);
+                        assert!(
+                            installation.installation.infrastructure_id.is_empty(),
+                            "{}",
+                            installation.key
+                        );
+                        let tariff = installation.tariff.as_ref();
+                        assert!(
+                            tariff.is_none_or(|tariff| tariff.installation_id.is_empty()),
+                            "{}",
+                            installation.key
+                        );
+                    }
+                }
             }
         }
     }

@@ -96,7 +96,7 @@ pub async fn load(channel: Channel, token: &str, catalogue: &DemoCatalogue) -> R
         let request = DemoRequest {
             number: organisation.number,
             target: Status::Accepted,
-            steps: &[Step::Submit, Step::Acknowledge, Step::Quote, Step::Accept],
+            steps: vec![Step::Submit, Step::Acknowledge, Step::Quote, Step::Accept],
             request: proto::AccessRequest {
                 lane: proto::Lane::Industrial.into(),
                 organisation_id: demo_id(IdKind::Organisation, organisation.number),
