@@ -1,8 +1,9 @@
 //! The demo of `rti up --demo`, loaded through the gateway's public gRPC API like any client
-//! would, from data in `gateway/demo/` (canonical proto3 JSON for every message sent): the
-//! [`catalogue`] of fictional infrastructures with tariffs and calendars, intake's organisations
-//! and access [`requests`] in every state, allocation's [`calls`] with proposals and slots, and a
-//! year of [`usage`] for the funders' statistics. Every write carries a fixed id or idempotency
+//! would, from data in `gateway/demo/` (each message in canonical proto3 JSON, parsed into
+//! rti-proto's types; a sanctions list in the EU's XML shape): the [`catalogue`] of fictional
+//! infrastructures with tariffs and calendars, intake's organisations and access [`requests`] in
+//! every state, allocation's [`calls`] with proposals and slots, and a year of [`usage`], made up
+//! by rule, for the funders' statistics. Every write carries a fixed id or idempotency
 //! key, and every later step is taken only while the data is still before it, so loading again
 //! (a restart) adds and changes nothing. Every name is invented and marked as demo data.
 

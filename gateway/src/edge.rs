@@ -1,9 +1,9 @@
 //! The edge: what serves traffic on the gateway's one port (DESIGN §2, §3). gRPC calls arrive
 //! over HTTP/2 or HTTP/1 and go on, streams and trailers intact, to the service that owns their
-//! package ([`routes`], [`proxy`], [`call_body`]), after authentication at the edge ([`auth`],
-//! DESIGN §4), with a request id ([`request_id`]) and W3C trace context (§7). The gateway itself
-//! answers reflection (v1 and v1alpha) for all four services and health for each ([`health`]);
-//! [`server`] starts and stops it from a [`GatewayConfig`] ([`config`]).
+//! package (`routes`, `proxy`, `call_body`), after authentication at the edge (`auth`,
+//! DESIGN §4), with a request id (`request_id`) and W3C trace context (§7). The gateway itself
+//! answers reflection (v1 and v1alpha) for all four services and health for each (`health`);
+//! `server` starts and stops it from a [`GatewayConfig`] (`config`).
 
 mod auth;
 mod call_body;

@@ -1,9 +1,9 @@
 //! Intake demo data for `rti up --demo`: a fictional sanctions list (`gateway/demo/sanctions.xml`),
 //! organisations of every kind and size, their people, a transnational-access user group, and
-//! access requests in every state (`gateway/demo/requests.json`, read by [`data`]), loaded through
+//! access requests in every state (`gateway/demo/requests.json`, read by `data`), loaded through
 //! the gateway after the demo catalogue ([`super::catalogue`]), as the demo loader (an admin, who
 //! acts for any organisation). Every record has a fixed id or idempotency key, and each request is
-//! read back before it is driven on ([`drive`]): a step is taken only when the request is still
+//! read back before it is driven on (`drive`): a step is taken only when the request is still
 //! before it, so loading again (a restart) adds and changes nothing. Every name is invented and
 //! marked "(demo)"; none is meant to resemble a real body or a name on the sanctions list.
 
