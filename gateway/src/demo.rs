@@ -13,6 +13,7 @@ use rti_platform::auth::{Claims, Role, mint_hs256};
 
 pub mod calls;
 pub mod catalogue;
+mod people;
 pub mod requests;
 pub mod usage;
 

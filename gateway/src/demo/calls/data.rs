@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use rti_proto::allocation as proto;
-use rti_proto::intake;
 use serde::Deserialize;
+
+pub(super) use crate::demo::people::{DemoOrganisation, DemoPerson};
 
 const DATA: &str = include_str!("../../../demo/calls.json");
 
@@ -20,27 +21,6 @@ pub(super) struct DemoData {
     pub(super) calls: Vec<DemoCall>,
     /// Slots for the accepted industrial-lane request of intake's demo.
     pub(super) industrial_slots: Vec<DemoSlot>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct DemoOrganisation {
-    pub(super) number: u8,
-    /// In proto3 JSON; the loader gives it its fixed id.
-    pub(super) organisation: intake::Organisation,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct DemoPerson {
-    pub(super) number: u8,
-    pub(super) full_name: String,
-    pub(super) employer: u8,
-    /// TA-2 counts where a person works: set when it is not the employer's country.
-    #[serde(default)]
-    pub(super) works_in: String,
-    #[serde(default)]
-    pub(super) work_evidence: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]

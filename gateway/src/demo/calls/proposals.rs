@@ -16,29 +16,20 @@ use crate::demo::{DemoCatalogue, authorised};
 pub(super) async fn register_people(channel: Channel, tokens: &Tokens, data: &DemoData) -> Result<(), tonic::Status> {
     let mut client = IntakeServiceClient::new(channel);
     for demo in &data.organisations {
-        let request = proto::RegisterOrganisationRequest {
-            request_id: demo_id(IdKind::OrganisationKey, demo.number),
-            organisation: Some(proto::Organisation {
-                id: demo_id(IdKind::Organisation, demo.number),
-                ..demo.organisation.clone()
-            }),
-        };
+        let request = demo.registration(
+            demo_id(IdKind::OrganisationKey, demo.number),
+            demo_id(IdKind::Organisation, demo.number),
+        );
         client
             .register_organisation(authorised(request, &tokens.admin)?)
             .await?;
     }
     for person in &data.people {
-        let request = proto::RegisterPersonRequest {
-            request_id: demo_id(IdKind::PersonKey, person.number),
-            person: Some(proto::Person {
-                id: demo_id(IdKind::Person, person.number),
-                full_name: person.full_name.clone(),
-                organisation_id: demo_id(IdKind::Organisation, person.employer),
-                work_country_override: person.works_in.clone(),
-                work_country_evidence: person.work_evidence.clone(),
-                ..Default::default()
-            }),
-        };
+        let request = person.registration(
+            demo_id(IdKind::PersonKey, person.number),
+            demo_id(IdKind::Person, person.number),
+            demo_id(IdKind::Organisation, person.employer),
+        );
         client.register_person(authorised(request, &tokens.admin)?).await?;
     }
     Ok(())

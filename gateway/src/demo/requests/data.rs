@@ -7,6 +7,7 @@ use rti_proto::intake::{self as proto, AccessRequestStatus as Status};
 use serde::Deserialize;
 
 use super::drive::{DemoRequest, Step};
+use crate::demo::people::{DemoOrganisation, DemoPerson};
 
 const DATA: &str = include_str!("../../../demo/requests.json");
 
@@ -46,22 +47,6 @@ pub(super) struct RequestsData {
     pub(super) people: Vec<DemoPerson>,
     pub(super) user_groups: Vec<DemoGroup>,
     pub(super) requests: Vec<DemoEntry>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct DemoOrganisation {
-    pub(super) number: u8,
-    /// In proto3 JSON; the loader gives it its fixed id.
-    pub(super) organisation: proto::Organisation,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct DemoPerson {
-    pub(super) number: u8,
-    pub(super) full_name: String,
-    pub(super) employer: u8,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,12 +103,11 @@ impl RequestsData {
     pub(super) fn organisations(&self) -> Vec<proto::RegisterOrganisationRequest> {
         self.organisations
             .iter()
-            .map(|demo| proto::RegisterOrganisationRequest {
-                request_id: demo_id(IdKind::OrganisationKey, demo.number),
-                organisation: Some(proto::Organisation {
-                    id: organisation_id(demo.number),
-                    ..demo.organisation.clone()
-                }),
+            .map(|demo| {
+                demo.registration(
+                    demo_id(IdKind::OrganisationKey, demo.number),
+                    organisation_id(demo.number),
+                )
             })
             .collect()
     }
@@ -132,14 +116,12 @@ impl RequestsData {
     pub(super) fn people(&self) -> Vec<proto::RegisterPersonRequest> {
         self.people
             .iter()
-            .map(|person| proto::RegisterPersonRequest {
-                request_id: demo_id(IdKind::PersonKey, person.number),
-                person: Some(proto::Person {
-                    id: demo_id(IdKind::Person, person.number),
-                    full_name: person.full_name.clone(),
-                    organisation_id: organisation_id(person.employer),
-                    ..Default::default()
-                }),
+            .map(|person| {
+                person.registration(
+                    demo_id(IdKind::PersonKey, person.number),
+                    demo_id(IdKind::Person, person.number),
+                    organisation_id(person.employer),
+                )
             })
             .collect()
     }
