@@ -76,9 +76,12 @@ pub(super) struct DemoEntry {
     pub(super) number: u8,
     /// The requesting organisation, whose contact is the request's contact person.
     pub(super) organisation: u8,
+    /// What every installation the request lists is: the message gives only the units.
     pub(super) installation: Chosen,
+    /// The user group of a transnational-access request, by number.
     #[serde(default)]
     pub(super) user_group: Option<u8>,
+    /// The call a transnational-access request answers, by number (a fixed id of this demo).
     #[serde(default)]
     pub(super) call: Option<u8>,
     pub(super) target: Status,
