@@ -20,10 +20,10 @@ use rti_proto::registry;
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
 use tonic::transport::Channel;
 
-pub(crate) use data::{IdKind, demo_id};
+pub(crate) use data::{DemoRequest, IdKind, Step, demo_id};
 use data::{Installations, RequestsData, organisation_id};
 use drive::short_name;
-pub(crate) use drive::{DemoRequest, Step, drive, has_eur_tariff_at};
+pub(crate) use drive::{drive, has_eur_tariff_at};
 
 use super::{DemoCatalogue, authorised};
 

@@ -6,7 +6,6 @@
 use rti_proto::intake::{self as proto, AccessRequestStatus as Status};
 use serde::Deserialize;
 
-use super::drive::{DemoRequest, Step};
 use crate::demo::people::{DemoOrganisation, DemoPerson};
 
 const DATA: &str = include_str!("../../../demo/requests.json");
@@ -33,6 +32,37 @@ pub(crate) fn demo_id(kind: IdKind, number: u8) -> String {
 /// The fixed id of demo organisation `number`.
 pub(super) fn organisation_id(number: u8) -> String {
     demo_id(IdKind::Organisation, number)
+}
+
+/// What the loader does to a request, in order; each only while the request is where the step
+/// starts from, so that a reload skips what is done.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Step {
+    /// The requester submits (accepting the agreement); intake screens.
+    Submit,
+    /// The operator acknowledges (IND-7d).
+    Acknowledge,
+    /// The operator prices it from the tariffs.
+    Quote,
+    /// The requester accepts the quote.
+    Accept,
+    /// The operator closes it once access is delivered.
+    Close,
+    /// The operator declines it in feasibility, for this reason.
+    Decline(String),
+    /// The requester withdraws it, for this reason.
+    Withdraw(String),
+}
+
+/// A demo access request: its number (for its idempotency key), what it asks, the steps that
+/// take it to `target`.
+#[derive(Debug, Clone)]
+pub(crate) struct DemoRequest {
+    pub(crate) number: u8,
+    pub(crate) target: Status,
+    pub(crate) steps: Vec<Step>,
+    pub(crate) request: proto::AccessRequest,
 }
 
 #[derive(Debug, Deserialize)]

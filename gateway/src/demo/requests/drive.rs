@@ -7,45 +7,13 @@ use rti_proto::intake::intake_service_client::IntakeServiceClient;
 use rti_proto::intake::{self as proto, AccessRequestStatus as Status};
 use rti_proto::registry;
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
-use serde::Deserialize;
 use tonic::transport::Channel;
 
-use super::data::{IdKind, demo_id};
+use super::data::{DemoRequest, IdKind, Step, demo_id};
 use crate::demo::authorised;
 
 /// How long quotes of the demo stay open, in days (the most intake allows).
 const QUOTE_VALID_DAYS: i32 = 180;
-
-/// What the loader does to a request, in order; each only while the request is where the step
-/// starts from, so that a reload skips what is done.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum Step {
-    /// The requester submits (accepting the agreement); intake screens.
-    Submit,
-    /// The operator acknowledges (IND-7d).
-    Acknowledge,
-    /// The operator prices it from the tariffs.
-    Quote,
-    /// The requester accepts the quote.
-    Accept,
-    /// The operator closes it once access is delivered.
-    Close,
-    /// The operator declines it in feasibility, for this reason.
-    Decline(String),
-    /// The requester withdraws it, for this reason.
-    Withdraw(String),
-}
-
-/// A demo access request: its number (for its idempotency key), what it asks, the steps that
-/// take it to `target`.
-#[derive(Debug, Clone)]
-pub(crate) struct DemoRequest {
-    pub(crate) number: u8,
-    pub(crate) target: Status,
-    pub(crate) steps: Vec<Step>,
-    pub(crate) request: proto::AccessRequest,
-}
 
 /// `ACCESS_REQUEST_STATUS_IN_REVIEW` → `IN_REVIEW`.
 pub(super) fn short_name(status: Status) -> &'static str {
