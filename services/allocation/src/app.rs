@@ -15,6 +15,7 @@ pub use crate::config::{Options, Upstreams};
 use crate::grpc::AllocationApi;
 use crate::grpc::authz::AUTHZ;
 use crate::peers::Peers;
+use crate::service::AllocationService;
 use crate::store::AllocationStore;
 
 static MIGRATIONS: Migrations = Migrations {
@@ -31,7 +32,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 #[derive(Debug)]
 pub struct App {
     host: Host,
-    api: AllocationApi,
+    service: AllocationService,
     options: Options,
 }
 
@@ -45,8 +46,8 @@ impl App {
         let host = Host::build(SPEC, config).await?;
         let store = AllocationStore::new(host.database().clone(), host.outbox().clone());
         let peers = Peers::connect_lazy(&upstreams, credentials);
-        let api = AllocationApi::new(store, peers, host.outbox().clone(), host.stopping(), options.clone());
-        Ok(Self { host, api, options })
+        let service = AllocationService::new(store, peers, options.clone());
+        Ok(Self { host, service, options })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -60,16 +61,17 @@ impl App {
     pub async fn run_until(self, shutdown: CancellationToken) -> Result<(), StartError> {
         let mut background = Vec::new();
         background.push(tokio::spawn(crate::sweeper::run(
-            self.api.clone(),
-            self.options.clone(),
+            self.service.clone(),
+            self.options.sweep_interval,
             shutdown.clone(),
         )));
         if self.options.follow_intake {
-            background.push(tokio::spawn(crate::feed::run(self.api.clone(), shutdown.clone())));
+            background.push(tokio::spawn(crate::feed::run(self.service.clone(), shutdown.clone())));
         }
+        let api = AllocationApi::new(self.service, self.host.outbox().clone(), self.host.stopping());
         let served = self
             .host
-            .serve(Routes::new(AllocationServiceServer::new(self.api)), shutdown)
+            .serve(Routes::new(AllocationServiceServer::new(api)), shutdown)
             .await;
         for task in background {
             task.abort();

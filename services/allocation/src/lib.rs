@@ -6,11 +6,13 @@
 
 pub mod app;
 pub mod config;
+pub mod convert;
 pub mod domain;
 pub mod error;
 mod feed;
 pub mod grpc;
 pub mod peers;
+pub mod service;
 pub mod store;
 mod sweeper;
 

@@ -15,7 +15,10 @@ use serde::de::DeserializeOwned;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-pub use self::slots::{NewOffer, OfferStart, PENDING, SlotUpdate, StoredSlot};
+pub use self::slots::OfferStart;
+use crate::convert::leader_work_country;
+use crate::domain::ledger::LedgerUnits;
+use crate::domain::{CallStatus, LineDecision, ProposalStatus, SlotStatus};
 use crate::error::{AllocationError, AllocationResult};
 
 #[derive(Debug, Clone)]
@@ -33,16 +36,6 @@ pub(crate) fn to_json(message: &impl Serialize) -> AllocationResult<String> {
 
 pub(crate) fn from_json<T: DeserializeOwned>(text: &str) -> AllocationResult<T> {
     Ok(serde_json::from_str(text)?)
-}
-
-/// Where the group leader works: the country per-country caps and reports count it under.
-pub fn leader_work_country(proposal: &proto::Proposal) -> String {
-    proposal
-        .members
-        .iter()
-        .find(|member| member.leader)
-        .map(|member| member.work_country.clone())
-        .unwrap_or_default()
 }
 
 /// An event to append with a change.
@@ -419,11 +412,11 @@ impl AllocationStore {
         installation_id: &str,
         person_ids: &[String],
     ) -> AllocationResult<Vec<String>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT DISTINCT u.person_id FROM proposal_users u JOIN slots s ON s.access_request_id = u.proposal_id \
-             WHERE s.installation_id = $1 AND s.status IN ('SLOT_STATUS_CONFIRMED', 'SLOT_STATUS_DELIVERED') \
-             AND u.proposal_id <> $2",
-        )
+             WHERE s.installation_id = $1 AND s.status IN ({}) AND u.proposal_id <> $2",
+            stored_names(&SlotStatus::BOOKED)
+        )))
         .bind(installation_id)
         .bind(proposal_id)
         .fetch_all(self.database.readers())
@@ -459,8 +452,8 @@ impl AllocationStore {
         let mut transaction = self.database.begin_write().await?;
         let claimed = sqlx::query("UPDATE calls SET status = $2 WHERE id = $1 AND status = $3")
             .bind(&call.id)
-            .bind(proto::CallStatus::Allocated.as_str_name())
-            .bind(proto::CallStatus::Open.as_str_name())
+            .bind(CallStatus::Allocated.as_stored())
+            .bind(CallStatus::Open.as_stored())
             .execute(&mut *transaction)
             .await?;
         if claimed.rows_affected() == 0 {
@@ -493,11 +486,8 @@ impl AllocationStore {
                 .execute(&mut *transaction)
                 .await?;
             }
-            let status = if line.decision() == proto::LineDecision::Refused {
-                proto::ProposalStatus::Refused
-            } else {
-                proto::ProposalStatus::Granted
-            };
+            let decision = LineDecision::from_stored(line.decision().as_str_name()).unwrap_or(LineDecision::Granted);
+            let status = ProposalStatus::after(decision);
             let row = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT body FROM proposals WHERE id = $1{}",
                 self.lock_clause()
@@ -506,10 +496,10 @@ impl AllocationStore {
             .fetch_one(&mut *transaction)
             .await?;
             let mut proposal: proto::Proposal = from_json(&row.try_get::<String, _>(0)?)?;
-            proposal.set_status(status);
+            proposal.set_status(crate::convert::proposal_status_to_proto(status));
             sqlx::query("UPDATE proposals SET status = $2, body = $3, updated_at = $4 WHERE id = $1")
                 .bind(&line.proposal_id)
-                .bind(status.as_str_name())
+                .bind(status.as_stored())
                 .bind(to_json(&proposal)?)
                 .bind(now_micros())
                 .execute(&mut *transaction)
@@ -570,9 +560,10 @@ impl AllocationStore {
             "SELECT CAST(COALESCE(SUM(s.delivered_units), 0) AS BIGINT), CAST(COALESCE(SUM(s.lost_units), 0) AS BIGINT), \
              CAST(COALESCE(SUM(CASE WHEN g.non_eu = 1 THEN s.delivered_units ELSE 0 END), 0) AS BIGINT) \
              FROM slots s JOIN grants g ON g.proposal_id = s.access_request_id AND g.installation_id = s.installation_id \
-             WHERE g.call_id = $1 AND s.status = 'SLOT_STATUS_DELIVERED'",
+             WHERE g.call_id = $1 AND s.status = $2",
         )
         .bind(call_id)
+        .bind(SlotStatus::Delivered.as_stored())
         .fetch_one(self.database.readers())
         .await?;
         Ok(LedgerUnits {
@@ -585,13 +576,13 @@ impl AllocationStore {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LedgerUnits {
-    pub granted: i64,
-    pub non_eu_granted: i64,
-    pub delivered: i64,
-    pub lost: i64,
-    pub non_eu_delivered: i64,
+/// States as an SQL list of their storage names (constants of the domain, never caller input).
+fn stored_names(statuses: &[SlotStatus]) -> String {
+    statuses
+        .iter()
+        .map(|status| format!("'{}'", status.as_stored()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A call as the platform's [`create_once`] writes it, with its first rulebook and its event.
@@ -613,7 +604,7 @@ impl NewRecord for NewCall {
         sqlx::query("INSERT INTO calls (id, grant_agreement, status, body, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&call.id)
             .bind(&call.grant_agreement)
-            .bind(proto::CallStatus::Open.as_str_name())
+            .bind(CallStatus::Open.as_stored())
             .bind(to_json(&body)?)
             .bind(created)
             .execute(&mut **transaction)

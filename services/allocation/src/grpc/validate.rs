@@ -6,7 +6,7 @@ pub use rti_platform::validate::{reference, text};
 use rti_proto::allocation as proto;
 
 pub const MAX_TITLE_CHARS: usize = 300;
-pub const MAX_TEXT_CHARS: usize = 5_000;
+pub use crate::service::MAX_TEXT_CHARS;
 
 /// A caller's idempotency key: 1..128 characters.
 pub fn request_id(value: &str, field: &str, violations: &mut Violations) {

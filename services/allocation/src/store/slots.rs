@@ -8,79 +8,44 @@ use rti_proto::common::event::Payload;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{AllocationStore, from_json};
+use super::{AllocationStore, from_json, stored_names};
+use crate::convert::slot_status_to_proto;
+use crate::domain::slots::{NewOffer, Slot, SlotUpdate};
+use crate::domain::{Lane, SlotStatus};
 use crate::error::{AllocationError, AllocationResult};
-
-/// Internal status of an offer whose registry reservation is not yet known to be taken.
-pub const PENDING: &str = "PENDING";
-
-/// Statuses that hold units of a grant or a request (a new offer must fit beside them).
-pub const LIVE_SLOT_STATUSES: [&str; 5] = [
-    PENDING,
-    "SLOT_STATUS_HELD",
-    "SLOT_STATUS_ACCEPTED",
-    "SLOT_STATUS_CONFIRMED",
-    "SLOT_STATUS_DELIVERED",
-];
 
 const SLOT_COLUMNS: &str = "id, access_request_id, installation_id, window_id, units, status, expire_at, \
     delivered_units, lost_units, lost_reason, reason, created_at, updated_at, infrastructure_id";
 
-/// A slot as stored, with what only the store knows.
-#[derive(Debug, Clone)]
-pub struct StoredSlot {
-    pub slot: proto::Slot,
-    pub infrastructure_id: String,
-    pub pending: bool,
-}
-
 /// What `begin_offer` found.
 #[derive(Debug)]
 pub enum OfferStart {
-    /// A new PENDING slot: reserve in the registry, then `finish_offer`.
-    New(StoredSlot),
+    /// A new PENDING slot: reserve in the registry, then move it to HELD.
+    New(Slot),
     /// The offer key was used before: this slot (pending ones are resumed by the caller).
-    Existing(StoredSlot),
+    Existing(Slot),
 }
 
-fn slot_from_row(row: &AnyRow) -> AllocationResult<StoredSlot> {
+fn slot_from_row(row: &AnyRow) -> AllocationResult<Slot> {
     let status: String = row.try_get(5)?;
-    let slot = proto::Slot {
+    Ok(Slot {
         id: row.try_get(0)?,
         access_request_id: row.try_get(1)?,
         installation_id: row.try_get(2)?,
         window_id: row.try_get(3)?,
         units: row.try_get(4)?,
-        status: proto::SlotStatus::from_str_name(&status).unwrap_or_default().into(),
-        expire_time: Some(timestamp_from_micros(row.try_get(6)?)),
-        lane: proto::Lane::Unspecified.into(),
+        status: SlotStatus::from_stored(&status)
+            .ok_or_else(|| AllocationError::Corrupt(format!("a slot has the unknown status {status:?}")))?,
+        expire_at: row.try_get(6)?,
+        lane: None,
         delivered_units: row.try_get(7)?,
         lost_units: row.try_get(8)?,
         lost_reason: row.try_get(9)?,
         reason: row.try_get(10)?,
-        create_time: Some(timestamp_from_micros(row.try_get(11)?)),
-        update_time: Some(timestamp_from_micros(row.try_get(12)?)),
-    };
-    Ok(StoredSlot {
-        slot,
+        created_at: row.try_get(11)?,
+        updated_at: row.try_get(12)?,
         infrastructure_id: row.try_get(13)?,
-        pending: status == PENDING,
     })
-}
-
-/// A new offer, as validated by the handler.
-#[derive(Debug, Clone)]
-pub struct NewOffer {
-    pub slot_id: String,
-    pub offer_key: String,
-    pub proposal_id: String,
-    pub installation_id: String,
-    pub infrastructure_id: String,
-    pub window_id: String,
-    pub units: i64,
-    pub expire_at: i64,
-    /// Units the proposal may have at this installation (granted, or requested on the industrial lane).
-    pub entitled_units: i64,
 }
 
 impl AllocationStore {
@@ -90,11 +55,7 @@ impl AllocationStore {
         let mut transaction = self.database.begin_write().await?;
         if let Some(existing) = self.slot_by_key(&mut transaction, &offer.offer_key).await? {
             transaction.rollback().await?;
-            let same = existing.slot.access_request_id == offer.proposal_id
-                && existing.slot.installation_id == offer.installation_id
-                && existing.slot.window_id == offer.window_id
-                && existing.slot.units == offer.units;
-            if !same {
+            if !offer.repeats(&existing) {
                 return Err(rti_platform::error::InvalidInput::single(
                     "request_id",
                     "was already used for another offer",
@@ -113,7 +74,7 @@ impl AllocationStore {
         let live = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT CAST(COALESCE(SUM(units), 0) AS BIGINT) FROM slots WHERE access_request_id = $1 \
              AND installation_id = $2 AND status IN ({})",
-            quoted(&LIVE_SLOT_STATUSES)
+            stored_names(&SlotStatus::LIVE)
         )))
         .bind(&offer.proposal_id)
         .bind(&offer.installation_id)
@@ -139,7 +100,7 @@ impl AllocationStore {
         .bind(&offer.infrastructure_id)
         .bind(&offer.window_id)
         .bind(offer.units)
-        .bind(PENDING)
+        .bind(SlotStatus::Pending.as_stored())
         .bind(offer.expire_at)
         .bind(now)
         .execute(&mut *transaction)
@@ -152,7 +113,7 @@ impl AllocationStore {
         &self,
         transaction: &mut rti_platform::db::WriteTx,
         offer_key: &str,
-    ) -> AllocationResult<Option<StoredSlot>> {
+    ) -> AllocationResult<Option<Slot>> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {SLOT_COLUMNS} FROM slots WHERE offer_key = $1"
         )))
@@ -162,7 +123,7 @@ impl AllocationStore {
         row.as_ref().map(slot_from_row).transpose()
     }
 
-    pub async fn get_slot(&self, id: &str) -> AllocationResult<StoredSlot> {
+    pub async fn get_slot(&self, id: &str) -> AllocationResult<Slot> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {SLOT_COLUMNS} FROM slots WHERE id = $1"
         )))
@@ -170,23 +131,22 @@ impl AllocationStore {
         .fetch_optional(self.database.readers())
         .await?
         .ok_or_else(|| AllocationError::not_found("slot", id))?;
-        let mut stored = slot_from_row(&row)?;
-        self.fill_lane(&mut stored.slot).await?;
-        Ok(stored)
+        let mut slot = slot_from_row(&row)?;
+        self.fill_lane(&mut slot).await?;
+        Ok(slot)
     }
 
-    async fn fill_lane(&self, slot: &mut proto::Slot) -> AllocationResult<()> {
+    /// Reads the lane of the slot's request.
+    async fn fill_lane(&self, slot: &mut Slot) -> AllocationResult<()> {
         let row = sqlx::query("SELECT lane FROM proposals WHERE id = $1")
             .bind(&slot.access_request_id)
             .fetch_one(self.database.readers())
             .await?;
-        slot.lane = proto::Lane::from_str_name(&row.try_get::<String, _>(0)?)
-            .unwrap_or_default()
-            .into();
+        slot.lane = Lane::from_stored(&row.try_get::<String, _>(0)?);
         Ok(())
     }
 
-    pub async fn slots_of(&self, access_request_id: &str) -> AllocationResult<Vec<StoredSlot>> {
+    pub async fn slots_of(&self, access_request_id: &str) -> AllocationResult<Vec<Slot>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {SLOT_COLUMNS} FROM slots WHERE access_request_id = $1 ORDER BY id"
         )))
@@ -194,20 +154,24 @@ impl AllocationStore {
         .fetch_all(self.database.readers())
         .await?;
         let mut slots = rows.iter().map(slot_from_row).collect::<AllocationResult<Vec<_>>>()?;
-        for stored in &mut slots {
-            self.fill_lane(&mut stored.slot).await?;
+        for slot in &mut slots {
+            self.fill_lane(slot).await?;
         }
         Ok(slots)
     }
 
     /// Ids of slots in `status` whose time is up: PENDING ones created before `before` (an
     /// interrupted offer), HELD ones whose hold expired before `before`.
-    pub async fn slots_due(&self, status: &str, before: i64) -> AllocationResult<Vec<String>> {
-        let column = if status == PENDING { "created_at" } else { "expire_at" };
+    pub async fn slots_due(&self, status: SlotStatus, before: i64) -> AllocationResult<Vec<String>> {
+        let column = if status == SlotStatus::Pending {
+            "created_at"
+        } else {
+            "expire_at"
+        };
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT id FROM slots WHERE status = $1 AND {column} < $2 ORDER BY id LIMIT 500"
         )))
-        .bind(status)
+        .bind(status.as_stored())
         .bind(before)
         .fetch_all(self.database.readers())
         .await?
@@ -221,10 +185,10 @@ impl AllocationStore {
     pub async fn transition(
         &self,
         slot_id: &str,
-        from: &[&str],
-        to: proto::SlotStatus,
+        from: &[SlotStatus],
+        to: SlotStatus,
         update: SlotUpdate,
-    ) -> AllocationResult<proto::Slot> {
+    ) -> AllocationResult<Slot> {
         let mut transaction = self.database.begin_write().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {SLOT_COLUMNS} FROM slots WHERE id = $1{}",
@@ -235,17 +199,17 @@ impl AllocationStore {
         .await?
         .ok_or_else(|| AllocationError::not_found("slot", slot_id))?;
         let before = slot_from_row(&row)?;
-        let before_status = row.try_get::<String, _>(5)?;
-        if !from.contains(&before_status.as_str()) {
+        if !from.contains(&before.status) {
             transaction.rollback().await?;
-            let shown = if before.pending {
-                "being offered".to_owned()
+            let shown = if before.pending() {
+                "being offered"
             } else {
-                before.slot.status().as_str_name().to_owned()
+                before.status.as_stored()
             };
+            let needed: Vec<&str> = from.iter().map(|status| status.as_stored()).collect();
             return Err(AllocationError::FailedPrecondition(format!(
                 "slot {slot_id} is {shown}; this step needs it {}",
-                from.join(" or ")
+                needed.join(" or ")
             )));
         }
         let now = now_micros();
@@ -254,35 +218,32 @@ impl AllocationStore {
              updated_at = $7 WHERE id = $1",
         )
         .bind(slot_id)
-        .bind(to.as_str_name())
-        .bind(update.delivered_units.unwrap_or(before.slot.delivered_units))
-        .bind(update.lost_units.unwrap_or(before.slot.lost_units))
-        .bind(update.lost_reason.clone().unwrap_or(before.slot.lost_reason.clone()))
-        .bind(update.reason.clone().unwrap_or(before.slot.reason.clone()))
+        .bind(to.as_stored())
+        .bind(update.delivered_units.unwrap_or(before.delivered_units))
+        .bind(update.lost_units.unwrap_or(before.lost_units))
+        .bind(update.lost_reason.clone().unwrap_or(before.lost_reason.clone()))
+        .bind(update.reason.clone().unwrap_or(before.reason.clone()))
         .bind(now)
         .execute(&mut *transaction)
         .await?;
         let proposal_row = sqlx::query("SELECT body FROM proposals WHERE id = $1")
-            .bind(&before.slot.access_request_id)
+            .bind(&before.access_request_id)
             .fetch_one(&mut *transaction)
             .await?;
         let proposal: proto::Proposal = from_json(&proposal_row.try_get::<String, _>(0)?)?;
-        let scheduled = to == proto::SlotStatus::Confirmed
+        let scheduled = to == SlotStatus::Confirmed
             && confirmed_parts(&mut *transaction, &proposal.id).await? == proposal.requested.len();
-        let from_status = if before.pending {
-            proto::SlotStatus::Unspecified
-        } else {
-            before.slot.status()
-        };
+        // A pending slot has no state in the contract yet.
+        let from_status = slot_status_to_proto(before.status);
         let event = Payload::SlotStatusChanged(proto::SlotStatusChanged {
             slot_id: slot_id.to_owned(),
             access_request_id: proposal.id.clone(),
             call_id: proposal.call_id.clone(),
             lane: proposal.lane,
-            installation_id: before.slot.installation_id.clone(),
-            units: before.slot.units,
+            installation_id: before.installation_id.clone(),
+            units: before.units,
             from: from_status.into(),
-            to: to.into(),
+            to: slot_status_to_proto(to).into(),
             request_scheduled: scheduled,
             delivered_units: update.delivered_units.unwrap_or(0),
             lost_units: update.lost_units.unwrap_or(0),
@@ -291,15 +252,15 @@ impl AllocationStore {
             time: Some(timestamp_from_micros(now)),
         });
         self.finish(transaction, vec![(slot_id.to_owned(), event)]).await?;
-        Ok(self.get_slot(slot_id).await?.slot)
+        self.get_slot(slot_id).await
     }
 
     /// Ended slots (declined, expired) whose registry reservation is not yet known to be released.
     pub async fn unreleased(&self) -> AllocationResult<Vec<String>> {
-        sqlx::query(
-            "SELECT id FROM slots WHERE released = 0 AND status IN ('SLOT_STATUS_DECLINED', 'SLOT_STATUS_EXPIRED') \
-             ORDER BY id LIMIT 500",
-        )
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM slots WHERE released = 0 AND status IN ({}) ORDER BY id LIMIT 500",
+            stored_names(&SlotStatus::ENDED)
+        )))
         .fetch_all(self.database.readers())
         .await?
         .iter()
@@ -318,18 +279,9 @@ impl AllocationStore {
     }
 
     /// Whether every requested installation of a request has a confirmed or delivered slot.
-    pub async fn scheduled(&self, proposal: &proto::Proposal) -> AllocationResult<bool> {
-        Ok(confirmed_parts(self.database.readers(), &proposal.id).await? == proposal.requested.len())
+    pub async fn scheduled(&self, access_request_id: &str, requested_installations: usize) -> AllocationResult<bool> {
+        Ok(confirmed_parts(self.database.readers(), access_request_id).await? == requested_installations)
     }
-}
-
-/// Fields a transition changes; `None` keeps the stored value.
-#[derive(Debug, Clone, Default)]
-pub struct SlotUpdate {
-    pub delivered_units: Option<i64>,
-    pub lost_units: Option<i64>,
-    pub lost_reason: Option<String>,
-    pub reason: Option<String>,
 }
 
 /// How many installations of a request have a confirmed or delivered slot (slots are only ever
@@ -338,20 +290,12 @@ async fn confirmed_parts<'c, E>(executor: E, access_request_id: &str) -> Allocat
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    let row = sqlx::query(
-        "SELECT COUNT(DISTINCT installation_id) FROM slots WHERE access_request_id = $1 \
-         AND status IN ('SLOT_STATUS_CONFIRMED', 'SLOT_STATUS_DELIVERED')",
-    )
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(DISTINCT installation_id) FROM slots WHERE access_request_id = $1 AND status IN ({})",
+        stored_names(&SlotStatus::BOOKED)
+    )))
     .bind(access_request_id)
     .fetch_one(executor)
     .await?;
     Ok(usize::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0))
-}
-
-fn quoted(statuses: &[&str]) -> String {
-    statuses
-        .iter()
-        .map(|status| format!("'{status}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -3,133 +3,143 @@
 
 use std::collections::BTreeMap;
 
+use rti_platform::auth::Principal;
 use rti_platform::ids::new_id;
 use rti_platform::time::{now_micros, timestamp_from_micros};
 use rti_proto::allocation as proto;
 
-use super::evaluate::{domain_group, domain_rulebook, domain_site, reference_date};
-use super::{AllocationApi, offered, planned_units, rulebook};
-use crate::domain::countries::CountryTable;
+use super::{AllocationService, oversees, rulebook};
+use crate::convert::{self, leader_work_country};
 use crate::domain::eligibility;
+use crate::domain::evaluation::{self, CallRules};
+use crate::domain::review::{self, Feasibility, Ranked, Readiness};
 use crate::domain::solver::{self, Candidate, Decision, Instance, Limit};
+use crate::domain::{CallStatus, Lane, ProposalStatus};
 use crate::error::{AllocationError, AllocationResult};
-use crate::store::leader_work_country;
 
-/// Mean of the panel's weighted scores; `None` without reviews.
-fn mean_score(proposal: &proto::Proposal) -> Option<f64> {
-    let scores: Vec<f64> = proposal.reviews.iter().map(|review| review.weighted_score).collect();
-    (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64)
+/// What `RunAllocation` returns: the allocation and whether it was stored.
+#[derive(Debug, Clone)]
+pub struct AllocationRun {
+    pub allocation: proto::Allocation,
+    pub dry_run: bool,
 }
 
-/// Why a proposal cannot be allocated, or `None` when it can.
-fn not_allocatable(proposal: &proto::Proposal, threshold: f64) -> Option<String> {
-    if let Some(fail) = proposal
-        .findings
-        .iter()
-        .find(|finding| finding.outcome() == proto::EligibilityOutcome::Fail)
-    {
-        return Some(format!("ineligible under {}: {}", fail.rule, fail.reason));
-    }
-    for part in &proposal.requested {
-        match proposal
-            .feasibility
-            .iter()
-            .find(|feasibility| feasibility.installation_id == part.installation_id)
-        {
-            None => {
-                return Some(format!(
-                    "no technical feasibility yet for installation {}",
-                    part.installation_id
-                ));
-            }
-            Some(feasibility) if !feasibility.feasible => {
-                return Some(format!(
-                    "not feasible at installation {}: {}",
-                    part.installation_id, feasibility.note
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-    match mean_score(proposal) {
-        None => Some("not reviewed yet".to_owned()),
-        Some(score) if score < threshold => {
-            Some(format!("mean score {score:.2} is below the threshold {threshold:.2}"))
-        }
-        Some(_) => None,
-    }
-}
-
-impl AllocationApi {
+impl AllocationService {
     /// Every proposal of the call in review or decided, best first.
-    pub(crate) async fn ranking(
-        &self,
-        call: &proto::Call,
-    ) -> AllocationResult<Vec<(proto::RankedProposal, proto::Proposal)>> {
+    pub async fn ranking(&self, call_id: &str) -> AllocationResult<(String, Vec<Ranked>)> {
+        let call = self.open_call(call_id, "call_id").await?;
+        let ranked = self.rank(&call).await?.into_iter().map(|(entry, _)| entry).collect();
+        Ok((call.id, ranked))
+    }
+
+    async fn rank(&self, call: &proto::Call) -> AllocationResult<Vec<(Ranked, proto::Proposal)>> {
         let rules = rulebook(call)?;
-        let domain_rules = domain_rulebook(rules);
-        let table = CountryTable::shipped();
-        let on = reference_date(call);
         let mut ranked = Vec::new();
         for proposal in self.store.call_proposals(&call.id).await? {
-            if proposal.status() == proto::ProposalStatus::Withdrawn || proposal.lane() != proto::Lane::Transnational {
+            if convert::proposal_status(&proposal) == Some(ProposalStatus::Withdrawn)
+                || convert::proposal_lane(&proposal) != Some(Lane::Transnational)
+            {
                 continue;
             }
-            let person_ids: Vec<String> = proposal.members.iter().map(|m| m.person_id.clone()).collect();
-            let (mut bonus, mut reasons) = (0.0_f64, Vec::new());
-            for part in &proposal.requested {
-                let Some(installation) = offered(call, &part.installation_id) else {
-                    continue;
-                };
-                let used = self
-                    .store
-                    .used_before(&proposal.id, &part.installation_id, &person_ids)
-                    .await?;
-                let group = domain_group(&proposal, &used);
-                let (points, why) =
-                    eligibility::priority_bonus(&domain_rules, table, on, &group, &domain_site(installation));
-                // The best bonus over the requested installations.
-                if points > bonus {
-                    (bonus, reasons) = (points, why);
-                }
-            }
-            let mean = mean_score(&proposal).unwrap_or(0.0);
-            let blocked = not_allocatable(&proposal, rules.score_threshold);
-            ranked.push((
-                proto::RankedProposal {
-                    proposal_id: proposal.id.clone(),
-                    rank: 0,
-                    mean_score: mean,
-                    priority_bonus: bonus,
-                    bonus_reasons: reasons,
-                    total: mean + bonus,
-                    reviews: i32::try_from(proposal.reviews.len()).unwrap_or(i32::MAX),
-                    eligibility: proposal.eligibility,
-                    allocatable: blocked.is_none(),
-                    not_allocatable_reason: blocked.unwrap_or_default(),
-                },
-                proposal,
-            ));
+            let (view, parts) = self.rules_and_parts(call, &proposal).await?;
+            let call_rules = CallRules {
+                rulebook: &view.rulebook,
+                on: view.on,
+                sites: &view.sites,
+            };
+            let (bonus, reasons) = evaluation::best_priority_bonus(call_rules, &parts);
+            let scores: Vec<f64> = proposal.reviews.iter().map(|review| review.weighted_score).collect();
+            let mean = review::mean_score(&scores);
+            let feasibility: Vec<(&str, Feasibility<'_>)> = proposal
+                .requested
+                .iter()
+                .map(|part| {
+                    let verdict = match proposal
+                        .feasibility
+                        .iter()
+                        .find(|feasibility| feasibility.installation_id == part.installation_id)
+                    {
+                        None => Feasibility::NotYet,
+                        Some(given) if given.feasible => Feasibility::Feasible,
+                        Some(given) => Feasibility::NotFeasible { note: &given.note },
+                    };
+                    (part.installation_id.as_str(), verdict)
+                })
+                .collect();
+            let failed_rule = proposal
+                .findings
+                .iter()
+                .find(|finding| finding.outcome() == proto::EligibilityOutcome::Fail)
+                .map(|fail| (fail.rule.as_str(), fail.reason.as_str()));
+            let blocked = review::not_allocatable(&Readiness {
+                failed_rule,
+                feasibility: &feasibility,
+                mean_score: mean,
+                threshold: rules.score_threshold,
+            });
+            let mean = mean.unwrap_or(0.0);
+            let entry = Ranked {
+                proposal_id: proposal.id.clone(),
+                rank: 0,
+                mean_score: mean,
+                priority_bonus: bonus,
+                bonus_reasons: reasons,
+                total: mean + bonus,
+                reviews: i32::try_from(proposal.reviews.len()).unwrap_or(i32::MAX),
+                eligibility: convert::outcome_from_proto(proposal.eligibility()),
+                not_allocatable_reason: blocked,
+            };
+            ranked.push((entry, proposal));
         }
-        ranked.sort_by(|(a, _), (b, _)| {
-            b.allocatable
-                .cmp(&a.allocatable)
-                .then(b.total.total_cmp(&a.total))
-                .then(a.proposal_id.cmp(&b.proposal_id))
-        });
-        for (index, (entry, _)) in ranked.iter_mut().enumerate() {
-            entry.rank = i32::try_from(index + 1).unwrap_or(i32::MAX);
-        }
+        review::rank(&mut ranked);
         Ok(ranked)
     }
 
-    /// Runs the optimiser on the call's allocatable proposals; the result is not stored.
-    pub(crate) async fn allocation(
+    /// Runs the optimiser on the call's allocatable proposals; unless a dry run, the coordinator
+    /// approves it and it is stored (once per call).
+    pub async fn run_allocation(
         &self,
-        call: &proto::Call,
-    ) -> AllocationResult<(proto::Allocation, Vec<(String, bool)>)> {
+        caller: &Principal,
+        call_id: &str,
+        dry_run: bool,
+    ) -> AllocationResult<AllocationRun> {
+        let call = self.open_call(call_id, "call_id").await?;
+        if convert::call_status(&call) != Some(CallStatus::Open) && !dry_run {
+            return Err(AllocationError::FailedPrecondition(format!(
+                "call {} is already allocated; an allocation is approved once",
+                call.id
+            )));
+        }
+        let (mut allocation, non_eu) = self.allocation(&call).await?;
+        allocation.approved_by = if dry_run { String::new() } else { caller.subject.clone() };
+        if !dry_run {
+            self.store.store_allocation(&call, &allocation, &non_eu).await?;
+        }
+        Ok(AllocationRun { allocation, dry_run })
+    }
+
+    /// The call's stored allocation; callers who do not oversee see only the lines of proposals
+    /// they may see.
+    pub async fn get_allocation(&self, caller: &Principal, call_id: &str) -> AllocationResult<proto::Allocation> {
+        let call = self.open_call(call_id, "call_id").await?;
+        let mut allocation = self.store.get_allocation(&call.id).await?;
+        if !oversees(caller) {
+            let mut lines = Vec::new();
+            for line in allocation.lines {
+                let proposal = self.store.get_proposal(&line.proposal_id).await?;
+                if self.view(caller, &proposal).await.is_ok() {
+                    lines.push(line);
+                }
+            }
+            allocation.lines = lines;
+        }
+        Ok(allocation)
+    }
+
+    /// Runs the optimiser on the call's allocatable proposals; the result is not stored.
+    async fn allocation(&self, call: &proto::Call) -> AllocationResult<(proto::Allocation, Vec<(String, bool)>)> {
         let rules = rulebook(call)?;
-        let ranked = self.ranking(call).await?;
+        let ranked = self.rank(call).await?;
         let index: BTreeMap<&str, usize> = call
             .installations
             .iter()
@@ -146,14 +156,14 @@ impl AllocationApi {
             .non_eu_granted_elsewhere(&call.grant_agreement, &call.id)
             .await?;
         let non_eu_budget = eligibility::non_eu_budget(
-            u64::try_from(planned_units(call)).unwrap_or(0),
+            u64::try_from(Self::planned_units(call)).unwrap_or(0),
             u32::try_from(rules.non_eu_cap_percent).unwrap_or(20),
             u64::try_from(held_elsewhere).unwrap_or(0),
         );
         let mut candidates = Vec::new();
         let mut entries = Vec::new();
         for (entry, proposal) in &ranked {
-            if !entry.allocatable {
+            if !entry.allocatable() {
                 continue;
             }
             candidates.push(Candidate {
@@ -233,8 +243,11 @@ impl AllocationApi {
             non_eu.push((proposal.id.clone(), proposal.non_eu_majority));
             lines.push(line(entry, proposal, decision, granted, explanation));
         }
-        for (entry, proposal) in ranked.iter().filter(|(entry, _)| !entry.allocatable) {
-            let reason = format!("refused: {}", entry.not_allocatable_reason);
+        for (entry, proposal) in ranked.iter().filter(|(entry, _)| !entry.allocatable()) {
+            let reason = format!(
+                "refused: {}",
+                entry.not_allocatable_reason.as_deref().unwrap_or_default()
+            );
             lines.push(line(entry, proposal, proto::LineDecision::Refused, Vec::new(), reason));
         }
         let allocation = proto::Allocation {
@@ -254,7 +267,7 @@ impl AllocationApi {
 }
 
 fn line(
-    entry: &proto::RankedProposal,
+    entry: &Ranked,
     proposal: &proto::Proposal,
     decision: proto::LineDecision,
     granted: Vec<proto::RequestedUnits>,

@@ -1,0 +1,127 @@
+//! Slots: an operator's offer of units in a capacity window, held in the registry until the
+//! applicant accepts or the hold expires, then confirmed and delivered.
+
+use rti_platform::error::Violations;
+
+use super::states::{Lane, SlotStatus};
+
+/// How long a hold lasts when the operator does not say.
+pub const DEFAULT_HOLD_SECONDS: i64 = 7 * 24 * 3600;
+/// The longest hold an operator may give.
+pub const MAX_HOLD_SECONDS: i64 = 30 * 24 * 3600;
+
+/// A slot as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub id: String,
+    pub access_request_id: String,
+    pub installation_id: String,
+    /// The operator's scope: who may confirm and deliver.
+    pub infrastructure_id: String,
+    pub window_id: String,
+    pub units: i64,
+    pub status: SlotStatus,
+    /// UTC micros.
+    pub expire_at: i64,
+    /// The request's lane, when read with it.
+    pub lane: Option<Lane>,
+    pub delivered_units: i64,
+    pub lost_units: i64,
+    pub lost_reason: String,
+    pub reason: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Slot {
+    /// Whether the registry's reservation is not yet known to be taken.
+    pub fn pending(&self) -> bool {
+        self.status == SlotStatus::Pending
+    }
+
+    /// A hold whose time is up at `now` (UTC micros).
+    pub fn hold_expired(&self, now: i64) -> bool {
+        self.status == SlotStatus::Held && self.expire_at <= now
+    }
+}
+
+/// A new offer, as validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOffer {
+    pub slot_id: String,
+    pub offer_key: String,
+    pub proposal_id: String,
+    pub installation_id: String,
+    pub infrastructure_id: String,
+    pub window_id: String,
+    pub units: i64,
+    pub expire_at: i64,
+    /// Units the proposal may have at this installation (granted, or requested on the industrial lane).
+    pub entitled_units: i64,
+}
+
+impl NewOffer {
+    /// Whether a retry with the same offer key asks the same thing as the stored slot.
+    pub fn repeats(&self, slot: &Slot) -> bool {
+        slot.access_request_id == self.proposal_id
+            && slot.installation_id == self.installation_id
+            && slot.window_id == self.window_id
+            && slot.units == self.units
+    }
+}
+
+/// Fields a transition changes; `None` keeps the stored value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlotUpdate {
+    pub delivered_units: Option<i64>,
+    pub lost_units: Option<i64>,
+    pub lost_reason: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// The hold an operator asks for, in seconds: 0 means the default (7 days).
+pub fn hold_seconds(requested: i64) -> i64 {
+    if requested == 0 {
+        DEFAULT_HOLD_SECONDS
+    } else {
+        requested
+    }
+}
+
+/// The operator's word on a delivered slot: units are not negative, and delivered plus lost
+/// units fit in the slot.
+pub fn check_delivery(slot_units: i64, delivered_units: i64, lost_units: i64, violations: &mut Violations) {
+    if delivered_units < 0 {
+        violations.add("delivered_units", "must be 0 or more");
+    }
+    if lost_units < 0 {
+        violations.add("lost_units", "must be 0 or more");
+    }
+    if delivered_units + lost_units > slot_units {
+        violations.add(
+            "delivered_units",
+            format!("delivered and lost units exceed the slot's {slot_units} units"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hold_of_zero_seconds_lasts_seven_days() {
+        assert_eq!(hold_seconds(0), 7 * 24 * 3600);
+        assert_eq!(hold_seconds(60), 60);
+    }
+
+    #[test]
+    fn rejects_delivery_beyond_the_slots_units() {
+        let mut violations = Violations::new();
+        check_delivery(10, 8, 3, &mut violations);
+        assert!(violations.into_result().is_err());
+        let mut violations = Violations::new();
+        check_delivery(10, 7, 3, &mut violations);
+        assert!(violations.into_result().is_ok());
+    }
+}

@@ -1,0 +1,153 @@
+//! The allocation's operations, one method each, for the gRPC adapter, the intake feed and the
+//! sweeper alike. Each owns its transaction edges and its calls to the registry and intake;
+//! the rules it applies live in `domain`.
+
+mod calls;
+mod evaluation;
+mod intake;
+mod proposals;
+mod ranking;
+mod review;
+mod slots;
+
+use rti_platform::auth::{Principal, Role};
+use rti_platform::error::InvalidInput;
+use rti_proto::allocation as proto;
+
+pub use self::calls::NewCall;
+pub use self::proposals::Cursor;
+pub use self::ranking::AllocationRun;
+pub use self::review::{FeasibilityCommand, MAX_TEXT_CHARS, ReviewCommand};
+pub use self::slots::{DeliveryCommand, OfferCommand, RequestSlots};
+use crate::config::Options;
+use crate::error::{AllocationError, AllocationResult};
+use crate::peers::Peers;
+use crate::store::AllocationStore;
+
+/// The allocation's application layer: the store, the peers and the options it runs with.
+#[derive(Debug, Clone)]
+pub struct AllocationService {
+    store: AllocationStore,
+    peers: Peers,
+    options: Options,
+}
+
+/// How a caller may see a proposal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    /// Coordinators, admins, services: everything.
+    Full,
+    /// A panel member: the proposal and the own review.
+    Reviewer,
+    /// The applicant or an operator of a requested installation: no reviews.
+    Party,
+}
+
+/// Coordinators, admins and the suite's services see every proposal and review.
+pub fn oversees(caller: &Principal) -> bool {
+    caller.is_admin() || caller.has_role(Role::Coordinator) || caller.has_role(Role::Service)
+}
+
+fn denied(what: String) -> AllocationError {
+    AllocationError::PermissionDenied(what)
+}
+
+/// The call's installation entry, with its site as resolved at creation.
+fn offered<'a>(call: &'a proto::Call, installation_id: &str) -> Option<&'a proto::CallInstallation> {
+    call.installations
+        .iter()
+        .find(|installation| installation.installation_id == installation_id)
+}
+
+/// The rulebook in force of a call (every stored call has one).
+fn rulebook(call: &proto::Call) -> AllocationResult<&proto::Rulebook> {
+    call.rulebook
+        .as_ref()
+        .ok_or_else(|| AllocationError::Corrupt(format!("call {} has no rulebook", call.id)))
+}
+
+impl AllocationService {
+    pub fn new(store: AllocationStore, peers: Peers, options: Options) -> Self {
+        Self { store, peers, options }
+    }
+
+    /// A call named by a request field, which must be set.
+    async fn open_call(&self, call_id: &str, field: &str) -> AllocationResult<proto::Call> {
+        if call_id.is_empty() {
+            return Err(InvalidInput::single(field, "is required").into());
+        }
+        self.store.get_call(call_id).await
+    }
+
+    /// How `caller` may see `proposal`, or why not at all.
+    async fn view(&self, caller: &Principal, proposal: &proto::Proposal) -> AllocationResult<View> {
+        if oversees(caller) {
+            return Ok(View::Full);
+        }
+        if caller.is_applicant_of(&proposal.organisation_id) {
+            return Ok(View::Party);
+        }
+        if caller.has_role(Role::Operator) && self.operates_any(caller, proposal).await? {
+            return Ok(View::Party);
+        }
+        if caller.has_role(Role::Reviewer) && !proposal.call_id.is_empty() {
+            let panel = self.store.panel(&proposal.call_id).await?;
+            if panel.iter().any(|member| member.reviewer == caller.subject) {
+                if self.store.conflicted(&proposal.id).await?.contains(&caller.subject) {
+                    return Err(denied(format!(
+                        "you declared a conflict of interest on proposal {}; you cannot see or score it",
+                        proposal.id
+                    )));
+                }
+                return Ok(View::Reviewer);
+            }
+        }
+        Err(denied(format!("proposal {} is not yours to see", proposal.id)))
+    }
+
+    /// Whether the operator runs one of the proposal's installations.
+    async fn operates_any(&self, caller: &Principal, proposal: &proto::Proposal) -> AllocationResult<bool> {
+        for part in &proposal.requested {
+            if caller.operates(&self.infrastructure_of(proposal, &part.installation_id).await?) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The infrastructure an installation of a proposal belongs to: from the call, or (industrial
+    /// lane) from the registry.
+    async fn infrastructure_of(&self, proposal: &proto::Proposal, installation_id: &str) -> AllocationResult<String> {
+        if !proposal.call_id.is_empty() {
+            let call = self.store.get_call(&proposal.call_id).await?;
+            if let Some(installation) = offered(&call, installation_id) {
+                return Ok(installation.infrastructure_id.clone());
+            }
+        }
+        Ok(self
+            .peers
+            .published_site(installation_id)
+            .await?
+            .map(|site| site.infrastructure_id)
+            .unwrap_or_default())
+    }
+
+    /// The proposal as `caller` may see it.
+    async fn visible(&self, caller: &Principal, mut proposal: proto::Proposal) -> AllocationResult<proto::Proposal> {
+        match self.view(caller, &proposal).await? {
+            View::Full => {}
+            View::Reviewer => proposal.reviews.retain(|review| review.reviewer == caller.subject),
+            View::Party => proposal.reviews.clear(),
+        }
+        Ok(proposal)
+    }
+
+    /// A reviewer on the proposal's panel.
+    async fn panel_member(&self, caller: &Principal, proposal: &proto::Proposal) -> AllocationResult<()> {
+        let panel = self.store.panel(&proposal.call_id).await?;
+        if !panel.iter().any(|member| member.reviewer == caller.subject) {
+            return Err(denied(format!("you are not on the panel of call {}", proposal.call_id)));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,67 @@
+//! Intake's events as the feed receives them: a TA request in review becomes a proposal here,
+//! evaluated at once; an accepted industrial-lane request waits for the operator's slots; a
+//! withdrawn or declined one leaves review. Each change is stored with the stream's cursor, so a
+//! replay changes nothing twice.
+
+use rti_proto::common::Event;
+use rti_proto::common::event::Payload;
+use rti_proto::intake::{AccessRequestStatus, AccessRequestStatusChanged, Lane};
+
+use super::AllocationService;
+use crate::error::{AllocationError, AllocationResult};
+
+/// The name of intake's stream in the store's cursors.
+const SOURCE: &str = "intake";
+
+impl AllocationService {
+    /// Intake's events after the stored cursor.
+    pub async fn intake_events(&self) -> AllocationResult<tonic::Streaming<Event>> {
+        let after = self.store.cursor(SOURCE).await?;
+        self.peers
+            .intake_events(after)
+            .await
+            .map_err(|status| AllocationError::upstream("intake", &status))
+    }
+
+    /// Applies one of intake's events, and moves the cursor past it in the same transaction.
+    pub async fn apply_intake_event(&self, event: Event) -> AllocationResult<()> {
+        match event.payload {
+            Some(Payload::AccessRequestStatusChanged(change)) => {
+                self.apply_status_change(&change, event.sequence).await
+            }
+            _ => self.store.advance_cursor(SOURCE, event.sequence).await,
+        }
+    }
+
+    async fn apply_status_change(&self, change: &AccessRequestStatusChanged, sequence: i64) -> AllocationResult<()> {
+        let cursor = Some((SOURCE, sequence));
+        let applied = match (change.lane(), change.to()) {
+            (Lane::Transnational, AccessRequestStatus::InReview) => {
+                match self.peers.access_request(&change.access_request_id).await? {
+                    Some(request) => {
+                        self.receive_proposal(&request, cursor).await?;
+                        true
+                    }
+                    None => false,
+                }
+            }
+            (Lane::Industrial, AccessRequestStatus::Accepted) => {
+                match self.peers.access_request(&change.access_request_id).await? {
+                    Some(request) if self.store.find_proposal(&request.id).await?.is_none() => {
+                        self.receive_industrial(&request, cursor).await?;
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            (_, AccessRequestStatus::Withdrawn | AccessRequestStatus::Declined) => {
+                self.withdraw(&change.access_request_id, cursor).await?
+            }
+            _ => false,
+        };
+        if !applied {
+            self.store.advance_cursor(SOURCE, sequence).await?;
+        }
+        Ok(())
+    }
+}
