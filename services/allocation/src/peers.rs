@@ -2,7 +2,6 @@
 //! the registry for installations and the capacity slots hold, intake for requests and groups.
 
 use rti_platform::auth::ServiceCall;
-use rti_proto::allocation as proto;
 use rti_proto::intake;
 use rti_proto::intake::intake_service_client::IntakeServiceClient;
 use rti_proto::registry;
@@ -12,6 +11,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::config::Upstreams;
+use crate::domain::eligibility::ProviderForm;
 use crate::error::{AllocationError, AllocationResult};
 
 #[derive(Debug, Clone)]
@@ -25,7 +25,7 @@ pub struct Peers {
 pub struct Site {
     pub countries: Vec<String>,
     pub infrastructure_id: String,
-    pub provider_form: proto::ProviderForm,
+    pub provider_form: ProviderForm,
 }
 
 impl Peers {
@@ -67,9 +67,9 @@ impl Peers {
             .into_inner();
         // TA-3(a): international organisations and ERICs are exempt from transnationality.
         let provider_form = match infrastructure.legal_form() {
-            registry::LegalForm::Eric => proto::ProviderForm::Eric,
-            registry::LegalForm::InternationalOrganisation => proto::ProviderForm::InternationalOrganisation,
-            _ => proto::ProviderForm::Other,
+            registry::LegalForm::Eric => ProviderForm::Eric,
+            registry::LegalForm::InternationalOrganisation => ProviderForm::InternationalOrganisation,
+            _ => ProviderForm::Other,
         };
         Ok(Some(Site {
             countries: installation.countries,

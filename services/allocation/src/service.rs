@@ -12,14 +12,14 @@ mod slots;
 
 use rti_platform::auth::{Principal, Role};
 use rti_platform::error::InvalidInput;
-use rti_proto::allocation as proto;
 
 pub use self::calls::NewCall;
-pub use self::proposals::Cursor;
 pub use self::ranking::AllocationRun;
 pub use self::review::{FeasibilityCommand, MAX_TEXT_CHARS, ReviewCommand};
 pub use self::slots::{DeliveryCommand, OfferCommand, RequestSlots};
 use crate::config::Options;
+use crate::domain::calls::{Call, RulebookVersion};
+use crate::domain::proposals::Proposal;
 use crate::error::{AllocationError, AllocationResult};
 use crate::peers::Peers;
 use crate::store::AllocationStore;
@@ -52,15 +52,8 @@ fn denied(what: String) -> AllocationError {
     AllocationError::PermissionDenied(what)
 }
 
-/// The call's installation entry, with its site as resolved at creation.
-fn offered<'a>(call: &'a proto::Call, installation_id: &str) -> Option<&'a proto::CallInstallation> {
-    call.installations
-        .iter()
-        .find(|installation| installation.installation_id == installation_id)
-}
-
 /// The rulebook in force of a call (every stored call has one).
-fn rulebook(call: &proto::Call) -> AllocationResult<&proto::Rulebook> {
+fn rulebook(call: &Call) -> AllocationResult<&RulebookVersion> {
     call.rulebook
         .as_ref()
         .ok_or_else(|| AllocationError::Corrupt(format!("call {} has no rulebook", call.id)))
@@ -72,7 +65,7 @@ impl AllocationService {
     }
 
     /// A call named by a request field, which must be set.
-    async fn open_call(&self, call_id: &str, field: &str) -> AllocationResult<proto::Call> {
+    async fn open_call(&self, call_id: &str, field: &str) -> AllocationResult<Call> {
         if call_id.is_empty() {
             return Err(InvalidInput::single(field, "is required").into());
         }
@@ -80,7 +73,7 @@ impl AllocationService {
     }
 
     /// How `caller` may see `proposal`, or why not at all.
-    async fn view(&self, caller: &Principal, proposal: &proto::Proposal) -> AllocationResult<View> {
+    async fn view(&self, caller: &Principal, proposal: &Proposal) -> AllocationResult<View> {
         if oversees(caller) {
             return Ok(View::Full);
         }
@@ -106,7 +99,7 @@ impl AllocationService {
     }
 
     /// Whether the operator runs one of the proposal's installations.
-    async fn operates_any(&self, caller: &Principal, proposal: &proto::Proposal) -> AllocationResult<bool> {
+    async fn operates_any(&self, caller: &Principal, proposal: &Proposal) -> AllocationResult<bool> {
         for part in &proposal.requested {
             if caller.operates(&self.infrastructure_of(proposal, &part.installation_id).await?) {
                 return Ok(true);
@@ -117,10 +110,10 @@ impl AllocationService {
 
     /// The infrastructure an installation of a proposal belongs to: from the call, or (industrial
     /// lane) from the registry.
-    async fn infrastructure_of(&self, proposal: &proto::Proposal, installation_id: &str) -> AllocationResult<String> {
+    async fn infrastructure_of(&self, proposal: &Proposal, installation_id: &str) -> AllocationResult<String> {
         if !proposal.call_id.is_empty() {
             let call = self.store.get_call(&proposal.call_id).await?;
-            if let Some(installation) = offered(&call, installation_id) {
+            if let Some(installation) = call.offered(installation_id) {
                 return Ok(installation.infrastructure_id.clone());
             }
         }
@@ -133,7 +126,7 @@ impl AllocationService {
     }
 
     /// The proposal as `caller` may see it.
-    async fn visible(&self, caller: &Principal, mut proposal: proto::Proposal) -> AllocationResult<proto::Proposal> {
+    async fn visible(&self, caller: &Principal, mut proposal: Proposal) -> AllocationResult<Proposal> {
         match self.view(caller, &proposal).await? {
             View::Full => {}
             View::Reviewer => proposal.reviews.retain(|review| review.reviewer == caller.subject),
@@ -143,7 +136,7 @@ impl AllocationService {
     }
 
     /// A reviewer on the proposal's panel.
-    async fn panel_member(&self, caller: &Principal, proposal: &proto::Proposal) -> AllocationResult<()> {
+    async fn panel_member(&self, caller: &Principal, proposal: &Proposal) -> AllocationResult<()> {
         let panel = self.store.panel(&proposal.call_id).await?;
         if !panel.iter().any(|member| member.reviewer == caller.subject) {
             return Err(denied(format!("you are not on the panel of call {}", proposal.call_id)));

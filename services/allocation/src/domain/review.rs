@@ -3,28 +3,33 @@
 
 use rti_platform::error::Violations;
 
+use super::calls::Criterion;
 use super::eligibility::Outcome;
+
+/// A score a reviewer gave one criterion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CriterionScore {
+    pub criterion: String,
+    pub score: f64,
+}
+
+/// A panel member's review.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Review {
+    pub proposal_id: String,
+    pub reviewer: String,
+    pub scores: Vec<CriterionScore>,
+    pub comment: String,
+    pub weighted_score: f64,
+    pub submitted_at: Option<i64>,
+}
 
 /// Lowest and highest score a reviewer may give a criterion.
 const SCORES: std::ops::RangeInclusive<f64> = 0.0..=10.0;
 
-/// One selection criterion of a call.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Criterion<'a> {
-    pub name: &'a str,
-    pub weight: f64,
-}
-
-/// One score a reviewer gives.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Score<'a> {
-    pub criterion: &'a str,
-    pub score: f64,
-}
-
 /// TA-7: a review's score, weighted by the call's criteria; every criterion needs a score of 0
 /// to 10 and no other is accepted (all problems go to `violations` under `scores`).
-pub fn weighted_score(criteria: &[Criterion<'_>], scores: &[Score<'_>], violations: &mut Violations) -> f64 {
+pub fn weighted_score(criteria: &[Criterion], scores: &[CriterionScore], violations: &mut Violations) -> f64 {
     let (mut weighted, mut weights) = (0.0, 0.0);
     for criterion in criteria {
         match scores.iter().find(|score| score.criterion == criterion.name) {
@@ -150,50 +155,34 @@ pub fn rank<T>(ranked: &mut [(Ranked, T)]) {
 mod tests {
     use super::*;
 
-    fn criteria() -> Vec<Criterion<'static>> {
-        vec![
-            Criterion {
-                name: "merit",
-                weight: 3.0,
-            },
-            Criterion {
-                name: "feasibility",
-                weight: 1.0,
-            },
-        ]
+    fn criteria() -> Vec<Criterion> {
+        let criterion = |name: &str, weight| Criterion {
+            name: name.to_owned(),
+            weight,
+        };
+        vec![criterion("merit", 3.0), criterion("feasibility", 1.0)]
+    }
+
+    fn score(criterion: &str, score: f64) -> CriterionScore {
+        CriterionScore {
+            criterion: criterion.to_owned(),
+            score,
+        }
     }
 
     #[test]
     fn a_review_score_is_weighted_by_the_criteria() {
         let mut violations = Violations::new();
-        let scores = [
-            Score {
-                criterion: "merit",
-                score: 8.0,
-            },
-            Score {
-                criterion: "feasibility",
-                score: 4.0,
-            },
-        ];
-        let score = weighted_score(&criteria(), &scores, &mut violations);
+        let scores = [score("merit", 8.0), score("feasibility", 4.0)];
+        let weighted = weighted_score(&criteria(), &scores, &mut violations);
         assert!(violations.into_result().is_ok());
-        assert!((score - 7.0).abs() < 1e-9);
+        assert!((weighted - 7.0).abs() < 1e-9);
     }
 
     #[test]
     fn rejects_a_review_missing_a_criterion_or_scoring_another() {
         let mut violations = Violations::new();
-        let scores = [
-            Score {
-                criterion: "merit",
-                score: 11.0,
-            },
-            Score {
-                criterion: "charm",
-                score: 5.0,
-            },
-        ];
+        let scores = [score("merit", 11.0), score("charm", 5.0)];
         weighted_score(&criteria(), &scores, &mut violations);
         assert!(violations.into_result().is_err());
     }

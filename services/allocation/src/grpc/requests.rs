@@ -11,6 +11,8 @@ use rti_platform::store::IdempotencyKey;
 use rti_proto::allocation as proto;
 
 use super::validate::{self, MAX_TEXT_CHARS, MAX_TITLE_CHARS};
+use crate::convert;
+use crate::domain::calls::{Call, PanelMember, RulebookVersion};
 use crate::domain::slots::MAX_HOLD_SECONDS;
 use crate::service::{DeliveryCommand, FeasibilityCommand, NewCall, OfferCommand, ReviewCommand};
 
@@ -83,7 +85,7 @@ pub fn new_call(caller: &Principal, message: proto::CreateCallRequest) -> Result
         key: message.request_id.clone(),
         request_hash: request_hash(&message.encode_to_vec()),
     };
-    let draft = proto::Call {
+    let draft = Call {
         title,
         programme: validate::text(
             &message.programme,
@@ -94,15 +96,15 @@ pub fn new_call(caller: &Principal, message: proto::CreateCallRequest) -> Result
         ),
         grant_agreement: message.grant_agreement.trim().to_owned(),
         public_url: message.public_url.trim().to_owned(),
-        open_time: message.open_time,
-        close_time: message.close_time,
+        open_at: convert::time_from_proto(message.open_time.as_ref()),
+        close_at: convert::time_from_proto(message.close_time.as_ref()),
         continuous: message.continuous,
-        installations,
-        criteria,
-        rulebook: Some(rulebook),
+        installations: installations.iter().map(convert::installation_from_proto).collect(),
+        criteria: criteria.iter().map(convert::criterion_from_proto).collect(),
+        rulebook: Some(convert::rulebook_from_proto(&rulebook)),
         grant_planned_units: message.grant_planned_units,
         max_days_decision_to_access: message.max_days_decision_to_access,
-        ..proto::Call::default()
+        ..Call::default()
     };
     Ok(NewCall { key, draft })
 }
@@ -116,7 +118,7 @@ pub fn page(page_size: i32, page_token: &str, filters: &[&str]) -> Result<PageRe
 }
 
 /// TA-15: the amended rulebook with the programme's defaults applied, and why it changed.
-pub fn amended_rulebook(message: &proto::AmendRulebookRequest) -> Result<proto::Rulebook, InvalidInput> {
+pub fn amended_rulebook(message: &proto::AmendRulebookRequest) -> Result<RulebookVersion, InvalidInput> {
     let mut violations = Violations::new();
     if message.rulebook.is_none() {
         violations.add("rulebook", "is required");
@@ -124,11 +126,11 @@ pub fn amended_rulebook(message: &proto::AmendRulebookRequest) -> Result<proto::
     let mut rulebook = validate::rulebook(message.rulebook.as_ref(), &mut violations);
     rulebook.reason = validate::text(&message.reason, "reason", MAX_TEXT_CHARS, true, &mut violations);
     violations.into_result()?;
-    Ok(rulebook)
+    Ok(convert::rulebook_from_proto(&rulebook))
 }
 
 /// TA-7: a panel of experts, each listed once.
-pub fn panel(members: &[proto::PanelMember]) -> Result<(), InvalidInput> {
+pub fn panel(members: &[proto::PanelMember]) -> Result<Vec<PanelMember>, InvalidInput> {
     let mut violations = Violations::new();
     if members.is_empty() {
         violations.add(
@@ -146,7 +148,8 @@ pub fn panel(members: &[proto::PanelMember]) -> Result<(), InvalidInput> {
             violations.add(field, "is listed twice");
         }
     }
-    violations.into_result()
+    violations.into_result()?;
+    Ok(members.iter().map(convert::panel_member_from_proto).collect())
 }
 
 /// A conflict of interest's reason, trimmed.
@@ -164,7 +167,7 @@ pub fn conflict(message: &proto::DeclareConflictRequest) -> Result<String, Inval
 pub fn review(message: proto::SubmitReviewRequest) -> ReviewCommand {
     ReviewCommand {
         proposal_id: message.proposal_id,
-        scores: message.scores,
+        scores: message.scores.iter().map(convert::score_from_proto).collect(),
         comment: message.comment,
     }
 }

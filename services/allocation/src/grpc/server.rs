@@ -16,41 +16,45 @@ impl AllocationService for AllocationApi {
     async fn create_call(&self, request: Request<proto::CreateCallRequest>) -> Reply<proto::Call> {
         let caller = caller(&request)?;
         let new = requests::new_call(&caller, request.into_inner())?;
-        Ok(Response::new(self.service.create_call(&caller, new).await?))
+        let call = self.service.create_call(&caller, new).await?;
+        Ok(Response::new(convert::call_to_proto(&call)))
     }
 
     async fn get_call(&self, request: Request<proto::GetCallRequest>) -> Reply<proto::Call> {
         let id = request.into_inner().id;
-        Ok(Response::new(self.service.get_call(&id).await?))
+        let call = self.service.get_call(&id).await?;
+        Ok(Response::new(convert::call_to_proto(&call)))
     }
 
     async fn list_calls(&self, request: Request<proto::ListCallsRequest>) -> Reply<proto::ListCallsResponse> {
         let message = request.into_inner();
         let page = requests::page(message.page_size, &message.page_token, &[])?;
         let (calls, next_page_token) = self.service.list_calls(&page).await?;
-        Ok(Response::new(proto::ListCallsResponse { calls, next_page_token }))
+        Ok(Response::new(proto::ListCallsResponse {
+            calls: calls.iter().map(convert::call_to_proto).collect(),
+            next_page_token,
+        }))
     }
 
     async fn amend_rulebook(&self, request: Request<proto::AmendRulebookRequest>) -> Reply<proto::Call> {
         let message = request.into_inner();
         let rulebook = requests::amended_rulebook(&message)?;
-        Ok(Response::new(
-            self.service.amend_rulebook(&message.call_id, rulebook).await?,
-        ))
+        let call = self.service.amend_rulebook(&message.call_id, rulebook).await?;
+        Ok(Response::new(convert::call_to_proto(&call)))
     }
 
     async fn set_panel(&self, request: Request<proto::SetPanelRequest>) -> Reply<proto::Panel> {
         let message = request.into_inner();
-        requests::panel(&message.members)?;
-        Ok(Response::new(
-            self.service.set_panel(&message.call_id, &message.members).await?,
-        ))
+        let members = requests::panel(&message.members)?;
+        let panel = self.service.set_panel(&message.call_id, &members).await?;
+        Ok(Response::new(convert::panel_to_proto(panel)))
     }
 
     async fn get_proposal(&self, request: Request<proto::GetProposalRequest>) -> Reply<proto::Proposal> {
         let caller = caller(&request)?;
         let id = request.into_inner().id;
-        Ok(Response::new(self.service.get_proposal(&caller, &id).await?))
+        let proposal = self.service.get_proposal(&caller, &id).await?;
+        Ok(Response::new(convert::proposal_to_proto(&proposal)))
     }
 
     async fn list_proposals(
@@ -62,7 +66,7 @@ impl AllocationService for AllocationApi {
         let page = requests::page(message.page_size, &message.page_token, &[&message.call_id])?;
         let (proposals, next_page_token) = self.service.list_proposals(&caller, &message.call_id, &page).await?;
         Ok(Response::new(proto::ListProposalsResponse {
-            proposals,
+            proposals: proposals.iter().map(convert::proposal_to_proto).collect(),
             next_page_token,
         }))
     }
@@ -72,30 +76,33 @@ impl AllocationService for AllocationApi {
         request: Request<proto::EvaluateEligibilityRequest>,
     ) -> Reply<proto::Proposal> {
         let id = request.into_inner().proposal_id;
-        Ok(Response::new(self.service.evaluate_eligibility(&id).await?))
+        let proposal = self.service.evaluate_eligibility(&id).await?;
+        Ok(Response::new(convert::proposal_to_proto(&proposal)))
     }
 
     async fn declare_conflict(&self, request: Request<proto::DeclareConflictRequest>) -> Reply<proto::Proposal> {
         let caller = caller(&request)?;
         let message = request.into_inner();
         let reason = requests::conflict(&message)?;
-        Ok(Response::new(
-            self.service
-                .declare_conflict(&caller, &message.proposal_id, &reason)
-                .await?,
-        ))
+        let proposal = self
+            .service
+            .declare_conflict(&caller, &message.proposal_id, &reason)
+            .await?;
+        Ok(Response::new(convert::proposal_to_proto(&proposal)))
     }
 
     async fn submit_review(&self, request: Request<proto::SubmitReviewRequest>) -> Reply<proto::Review> {
         let caller = caller(&request)?;
         let command = requests::review(request.into_inner());
-        Ok(Response::new(self.service.submit_review(&caller, command).await?))
+        let review = self.service.submit_review(&caller, command).await?;
+        Ok(Response::new(convert::review_to_proto(&review)))
     }
 
     async fn submit_feasibility(&self, request: Request<proto::SubmitFeasibilityRequest>) -> Reply<proto::Proposal> {
         let caller = caller(&request)?;
         let command = requests::feasibility(request.into_inner())?;
-        Ok(Response::new(self.service.submit_feasibility(&caller, command).await?))
+        let proposal = self.service.submit_feasibility(&caller, command).await?;
+        Ok(Response::new(convert::proposal_to_proto(&proposal)))
     }
 
     async fn get_ranking(&self, request: Request<proto::GetRankingRequest>) -> Reply<proto::Ranking> {
@@ -117,13 +124,17 @@ impl AllocationService for AllocationApi {
             .service
             .run_allocation(&caller, &message.call_id, message.dry_run)
             .await?;
-        Ok(Response::new(convert::allocation_run_to_proto(run)))
+        Ok(Response::new(convert::allocation_run_to_proto(
+            &run.allocation,
+            run.dry_run,
+        )))
     }
 
     async fn get_allocation(&self, request: Request<proto::GetAllocationRequest>) -> Reply<proto::Allocation> {
         let caller = caller(&request)?;
         let call_id = request.into_inner().call_id;
-        Ok(Response::new(self.service.get_allocation(&caller, &call_id).await?))
+        let allocation = self.service.get_allocation(&caller, &call_id).await?;
+        Ok(Response::new(convert::allocation_to_proto(&allocation)))
     }
 
     async fn offer_slot(&self, request: Request<proto::OfferSlotRequest>) -> Reply<proto::Slot> {

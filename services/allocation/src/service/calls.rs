@@ -5,13 +5,13 @@ use rti_platform::auth::Principal;
 use rti_platform::error::Violations;
 use rti_platform::ids::new_id;
 use rti_platform::pagination::PageRequest;
-use rti_platform::time::{now_micros, timestamp_from_micros};
-use rti_proto::allocation as proto;
+use rti_platform::time::now_micros;
 
 use super::AllocationService;
-use crate::convert;
+use crate::domain::CallStatus;
+use crate::domain::calls::{Call, Panel, PanelMember, RulebookVersion};
 use crate::domain::countries::CountryTable;
-use crate::domain::ledger::{self, Ledger};
+use crate::domain::ledger::Ledger;
 use crate::domain::review;
 use crate::error::{AllocationError, AllocationResult};
 use rti_platform::store::IdempotencyKey;
@@ -20,14 +20,14 @@ use rti_platform::store::IdempotencyKey;
 #[derive(Debug, Clone)]
 pub struct NewCall {
     pub key: IdempotencyKey,
-    /// The call without id, sites, status or times.
-    pub draft: proto::Call,
+    /// The call without id, sites, status or times; its rulebook with the programme's defaults.
+    pub draft: Call,
 }
 
 impl AllocationService {
     /// Opens a call with rulebook version 1, once per idempotency key. Only published
     /// installations of the registry can be offered.
-    pub async fn create_call(&self, caller: &Principal, new: NewCall) -> AllocationResult<proto::Call> {
+    pub async fn create_call(&self, caller: &Principal, new: NewCall) -> AllocationResult<Call> {
         let NewCall { key, draft: mut call } = new;
         let mut unknown = Violations::new();
         for (index, installation) in call.installations.iter_mut().enumerate() {
@@ -35,7 +35,7 @@ impl AllocationService {
                 Some(site) => {
                     installation.countries = site.countries;
                     installation.infrastructure_id = site.infrastructure_id;
-                    installation.set_provider_form(site.provider_form);
+                    installation.provider_form = Some(site.provider_form);
                 }
                 None => unknown.add(
                     format!("installations[{index}].installation_id"),
@@ -45,36 +45,38 @@ impl AllocationService {
         }
         unknown.into_result()?;
         let now = now_micros();
-        let mut rules = call.rulebook.take().unwrap_or_default();
-        rules.version = 1;
-        rules.effective_time = Some(timestamp_from_micros(now));
-        let call = proto::Call {
+        let rulebook = RulebookVersion {
+            version: 1,
+            effective_at: Some(now),
+            ..call.rulebook.take().unwrap_or_default()
+        };
+        let call = Call {
             id: new_id(),
-            rulebook: Some(rules),
+            rulebook: Some(rulebook),
             rulebook_history: Vec::new(),
-            status: proto::CallStatus::Open.into(),
+            status: Some(CallStatus::Open),
             country_table_version: CountryTable::shipped().version().to_owned(),
             coordinator: caller.subject.clone(),
-            create_time: Some(timestamp_from_micros(now)),
+            created_at: Some(now),
             ..call
         };
         self.store.create_call(&key, call).await
     }
 
-    pub async fn get_call(&self, id: &str) -> AllocationResult<proto::Call> {
+    pub async fn get_call(&self, id: &str) -> AllocationResult<Call> {
         self.open_call(id, "id").await
     }
 
     /// Calls, newest first.
-    pub async fn list_calls(&self, page: &PageRequest) -> AllocationResult<(Vec<proto::Call>, String)> {
+    pub async fn list_calls(&self, page: &PageRequest) -> AllocationResult<(Vec<Call>, String)> {
         self.store.list_calls(page).await
     }
 
     /// TA-15: a new rulebook version, while the call is open; every proposal still in the call
     /// is judged again under it.
-    pub async fn amend_rulebook(&self, call_id: &str, amended: proto::Rulebook) -> AllocationResult<proto::Call> {
+    pub async fn amend_rulebook(&self, call_id: &str, amended: RulebookVersion) -> AllocationResult<Call> {
         let call = self.open_call(call_id, "call_id").await?;
-        if !convert::call_status(&call).is_some_and(|status| status.accepts_amendments()) {
+        if !call.accepts_amendments() {
             return Err(AllocationError::FailedPrecondition(format!(
                 "call {} is already allocated; its rules can no longer change",
                 call.id
@@ -82,7 +84,7 @@ impl AllocationService {
         }
         let call = self.store.amend_rulebook(&call.id, amended).await?;
         for proposal in self.store.call_proposals(&call.id).await? {
-            if !convert::proposal_status(&proposal).is_none_or(|status| status.reevaluated_on_amendment()) {
+            if !proposal.status.is_none_or(|status| status.reevaluated_on_amendment()) {
                 continue;
             }
             let (evaluated, event) = self.evaluate(Some(&call), proposal).await?;
@@ -92,12 +94,12 @@ impl AllocationService {
     }
 
     /// Replaces the call's panel (TA-7: a panel of experts).
-    pub async fn set_panel(&self, call_id: &str, members: &[proto::PanelMember]) -> AllocationResult<proto::Panel> {
+    pub async fn set_panel(&self, call_id: &str, members: &[PanelMember]) -> AllocationResult<Panel> {
         let call = self.open_call(call_id, "call_id").await?;
         self.store.set_panel(&call.id, members).await?;
         let members = self.store.panel(&call.id).await?;
         let independent: Vec<bool> = members.iter().map(|member| member.independent).collect();
-        Ok(proto::Panel {
+        Ok(Panel {
             call_id: call.id,
             independent_share: review::independent_share(&independent),
             members,
@@ -108,16 +110,11 @@ impl AllocationService {
     pub async fn ledger(&self, call_id: &str) -> AllocationResult<Ledger> {
         let call = self.open_call(call_id, "call_id").await?;
         let units = self.store.ledger_units(&call.id).await?;
-        let planned = Self::planned_units(&call);
-        let cap_percent = call.rulebook.as_ref().map_or(20, |rules| rules.non_eu_cap_percent);
-        Ok(Ledger::measure(&call.id, planned, units, cap_percent))
-    }
-
-    /// TA-6's denominator for a call.
-    pub(super) fn planned_units(call: &proto::Call) -> i64 {
-        ledger::planned_units(
-            call.grant_planned_units,
-            call.installations.iter().map(|installation| installation.units),
-        )
+        Ok(Ledger::measure(
+            &call.id,
+            call.planned_units(),
+            units,
+            call.non_eu_cap_percent(),
+        ))
     }
 }

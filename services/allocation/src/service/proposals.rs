@@ -4,20 +4,18 @@
 use rti_platform::auth::Principal;
 use rti_platform::error::InvalidInput;
 use rti_platform::pagination::PageRequest;
-use rti_proto::allocation as proto;
 use rti_proto::intake;
 
 use super::AllocationService;
 use crate::convert;
+use crate::domain::proposals::Proposal;
 use crate::domain::{Lane, ProposalStatus};
 use crate::error::{AllocationError, AllocationResult};
-
-/// The feed's position in intake's stream, stored with the change an event causes.
-pub type Cursor<'a> = Option<(&'a str, i64)>;
+use crate::store::Cursor;
 
 impl AllocationService {
     /// The proposal as `caller` may see it.
-    pub async fn get_proposal(&self, caller: &Principal, id: &str) -> AllocationResult<proto::Proposal> {
+    pub async fn get_proposal(&self, caller: &Principal, id: &str) -> AllocationResult<Proposal> {
         if id.is_empty() {
             return Err(InvalidInput::single("id", "is required").into());
         }
@@ -32,7 +30,7 @@ impl AllocationService {
         caller: &Principal,
         call_id: &str,
         page: &PageRequest,
-    ) -> AllocationResult<(Vec<proto::Proposal>, String)> {
+    ) -> AllocationResult<(Vec<Proposal>, String)> {
         let call = self.open_call(call_id, "call_id").await?;
         let mut proposals = Vec::new();
         for proposal in self.store.call_proposals(&call.id).await? {
@@ -58,12 +56,12 @@ impl AllocationService {
 
     /// Judges a TA proposal again, with its group read again from intake (members or their
     /// employers may have changed).
-    pub async fn evaluate_eligibility(&self, id: &str) -> AllocationResult<proto::Proposal> {
+    pub async fn evaluate_eligibility(&self, id: &str) -> AllocationResult<Proposal> {
         if id.is_empty() {
             return Err(InvalidInput::single("proposal_id", "is required").into());
         }
         let stored = self.store.get_proposal(id).await?;
-        if convert::proposal_lane(&stored) != Some(Lane::Transnational) {
+        if stored.lane != Some(Lane::Transnational) {
             return Err(AllocationError::FailedPrecondition(format!(
                 "{id} is an industrial-lane request: it has no panel and no eligibility rules"
             )));
@@ -82,14 +80,14 @@ impl AllocationService {
         &self,
         request: &intake::AccessRequest,
         cursor: Cursor<'_>,
-    ) -> AllocationResult<proto::Proposal> {
+    ) -> AllocationResult<Proposal> {
         let fresh = self.proposal_from_intake(request).await?;
         let previous = self.store.find_proposal(&request.id).await?;
         let fresh = match previous {
             // A re-evaluation keeps the decision already taken.
-            Some(previous) => proto::Proposal {
+            Some(previous) => Proposal {
                 status: previous.status,
-                create_time: previous.create_time,
+                created_at: previous.created_at,
                 ..fresh
             },
             None => fresh,
@@ -109,7 +107,7 @@ impl AllocationService {
         &self,
         request: &intake::AccessRequest,
         cursor: Cursor<'_>,
-    ) -> AllocationResult<proto::Proposal> {
+    ) -> AllocationResult<Proposal> {
         let proposal = convert::industrial_proposal(request);
         self.store.save_proposal(&proposal, cursor, Vec::new()).await?;
         self.store.get_proposal(&proposal.id).await
@@ -120,7 +118,7 @@ impl AllocationService {
         let Some(mut proposal) = self.store.find_proposal(id).await? else {
             return Ok(false);
         };
-        proposal.set_status(convert::proposal_status_to_proto(ProposalStatus::Withdrawn));
+        proposal.status = Some(ProposalStatus::Withdrawn);
         self.store.save_proposal(&proposal, cursor, Vec::new()).await?;
         Ok(true)
     }

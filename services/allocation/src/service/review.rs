@@ -3,14 +3,13 @@
 
 use rti_platform::auth::Principal;
 use rti_platform::error::{InvalidInput, Violations};
-use rti_platform::time::{now_micros, timestamp_from_micros};
+use rti_platform::time::now_micros;
 use rti_platform::validate::text;
-use rti_proto::allocation as proto;
 
 use super::{AllocationService, denied};
-use crate::convert;
 use crate::domain::ProposalStatus;
-use crate::domain::review::{self, Criterion, Score};
+use crate::domain::proposals::{Feasibility, Proposal};
+use crate::domain::review::{self, CriterionScore, Review};
 use crate::error::{AllocationError, AllocationResult};
 
 /// Longest free text a reviewer or operator may write.
@@ -20,7 +19,7 @@ pub const MAX_TEXT_CHARS: usize = 5_000;
 #[derive(Debug, Clone)]
 pub struct ReviewCommand {
     pub proposal_id: String,
-    pub scores: Vec<proto::CriterionScore>,
+    pub scores: Vec<CriterionScore>,
     pub comment: String,
 }
 
@@ -41,21 +40,21 @@ impl AllocationService {
         caller: &Principal,
         proposal_id: &str,
         reason: &str,
-    ) -> AllocationResult<proto::Proposal> {
+    ) -> AllocationResult<Proposal> {
         let proposal = self.store.get_proposal(proposal_id).await?;
         self.panel_member(caller, &proposal).await?;
         self.store
             .declare_conflict(&proposal.id, &caller.subject, reason)
             .await?;
-        Ok(proto::Proposal {
+        Ok(Proposal {
             id: proposal.id,
             call_id: proposal.call_id,
-            ..proto::Proposal::default()
+            ..Proposal::default()
         })
     }
 
     /// A panel member's review of a proposal in review, weighted by the call's criteria.
-    pub async fn submit_review(&self, caller: &Principal, command: ReviewCommand) -> AllocationResult<proto::Review> {
+    pub async fn submit_review(&self, caller: &Principal, command: ReviewCommand) -> AllocationResult<Review> {
         if command.proposal_id.is_empty() {
             return Err(InvalidInput::single("proposal_id", "is required").into());
         }
@@ -63,41 +62,27 @@ impl AllocationService {
         self.panel_member(caller, &proposal).await?;
         // A conflicted member can neither see nor score the proposal.
         self.view(caller, &proposal).await?;
-        if convert::proposal_status(&proposal) != Some(ProposalStatus::InReview) {
+        if proposal.status != Some(ProposalStatus::InReview) {
             return Err(AllocationError::FailedPrecondition(format!(
                 "proposal {} is {}: reviews are closed",
                 proposal.id,
-                proposal.status().as_str_name()
+                proposal
+                    .status
+                    .map_or("PROPOSAL_STATUS_UNSPECIFIED", ProposalStatus::as_stored)
             )));
         }
         let call = self.store.get_call(&proposal.call_id).await?;
         let mut violations = Violations::new();
         let comment = text(&command.comment, "comment", MAX_TEXT_CHARS, false, &mut violations);
-        let criteria: Vec<Criterion<'_>> = call
-            .criteria
-            .iter()
-            .map(|criterion| Criterion {
-                name: &criterion.name,
-                weight: criterion.weight,
-            })
-            .collect();
-        let scores: Vec<Score<'_>> = command
-            .scores
-            .iter()
-            .map(|score| Score {
-                criterion: &score.criterion,
-                score: score.score,
-            })
-            .collect();
-        let weighted_score = review::weighted_score(&criteria, &scores, &mut violations);
+        let weighted_score = review::weighted_score(&call.criteria, &command.scores, &mut violations);
         violations.into_result()?;
-        let review = proto::Review {
+        let review = Review {
             proposal_id: proposal.id.clone(),
             reviewer: caller.subject.clone(),
             scores: command.scores,
             comment,
             weighted_score,
-            submit_time: Some(timestamp_from_micros(now_micros())),
+            submitted_at: Some(now_micros()),
         };
         self.store.put_review(&review).await?;
         Ok(review)
@@ -108,7 +93,7 @@ impl AllocationService {
         &self,
         caller: &Principal,
         command: FeasibilityCommand,
-    ) -> AllocationResult<proto::Proposal> {
+    ) -> AllocationResult<Proposal> {
         let proposal = self.store.get_proposal(&command.proposal_id).await?;
         if !proposal
             .requested
@@ -124,7 +109,7 @@ impl AllocationService {
                 command.installation_id
             )));
         }
-        let feasibility = proto::Feasibility {
+        let feasibility = Feasibility {
             installation_id: command.installation_id,
             feasible: command.feasible,
             note: command.note,

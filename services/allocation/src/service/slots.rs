@@ -8,11 +8,10 @@ use rti_platform::error::{InvalidInput, Violations};
 use rti_platform::ids::new_id;
 use rti_platform::time::now_micros;
 use rti_platform::validate::text;
-use rti_proto::allocation as proto;
 use rti_proto::intake;
 
 use super::{AllocationService, denied};
-use crate::convert;
+use crate::domain::proposals::Proposal;
 use crate::domain::slots::{self, NewOffer, Slot, SlotUpdate};
 use crate::domain::{Lane, ProposalStatus, SlotStatus};
 use crate::error::{AllocationError, AllocationResult};
@@ -51,7 +50,7 @@ pub struct RequestSlots {
 impl AllocationService {
     /// The proposal an offer is for: a stored one, or an industrial-lane request accepted in
     /// intake, stored here on its first offer (no panel, no call).
-    async fn offer_target(&self, access_request_id: &str) -> AllocationResult<proto::Proposal> {
+    async fn offer_target(&self, access_request_id: &str) -> AllocationResult<Proposal> {
         if let Some(proposal) = self.store.find_proposal(access_request_id).await? {
             return Ok(proposal);
         }
@@ -72,11 +71,7 @@ impl AllocationService {
     /// industrial-lane request); the registry holds them until the applicant answers.
     pub async fn offer_slot(&self, caller: &Principal, command: OfferCommand) -> AllocationResult<Slot> {
         let proposal = self.offer_target(&command.access_request_id).await?;
-        let Some(requested) = proposal
-            .requested
-            .iter()
-            .find(|part| part.installation_id == command.installation_id)
-        else {
+        let Some(requested) = proposal.requested_at(&command.installation_id) else {
             return Err(InvalidInput::single("installation_id", "is not requested by this access request").into());
         };
         let infrastructure_id = self.infrastructure_of(&proposal, &command.installation_id).await?;
@@ -86,16 +81,18 @@ impl AllocationService {
                 command.installation_id
             )));
         }
-        let entitled_units = match convert::proposal_lane(&proposal) {
+        let entitled_units = match proposal.lane {
             Some(Lane::Industrial) => requested.units,
-            _ if convert::proposal_status(&proposal) == Some(ProposalStatus::Granted) => {
+            _ if proposal.status == Some(ProposalStatus::Granted) => {
                 self.store.granted_units(&proposal.id, &command.installation_id).await?
             }
             _ => {
                 return Err(AllocationError::FailedPrecondition(format!(
                     "proposal {} is {}: slots follow a grant",
                     proposal.id,
-                    proposal.status().as_str_name()
+                    proposal
+                        .status
+                        .map_or("PROPOSAL_STATUS_UNSPECIFIED", ProposalStatus::as_stored)
                 )));
             }
         };

@@ -2,14 +2,12 @@
 //! A crash in between leaves a PENDING row whose reservation id is the slot id, so the sweeper can
 //! release it in the registry (idempotently) and end the slot: no reservation is ever orphaned.
 
-use rti_platform::time::{now_micros, timestamp_from_micros};
-use rti_proto::allocation as proto;
-use rti_proto::common::event::Payload;
+use rti_platform::time::now_micros;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{AllocationStore, from_json, stored_names};
-use crate::convert::slot_status_to_proto;
+use crate::convert::{self, SlotStep};
 use crate::domain::slots::{NewOffer, Slot, SlotUpdate};
 use crate::domain::{Lane, SlotStatus};
 use crate::error::{AllocationError, AllocationResult};
@@ -230,27 +228,17 @@ impl AllocationStore {
             .bind(&before.access_request_id)
             .fetch_one(&mut *transaction)
             .await?;
-        let proposal: proto::Proposal = from_json(&proposal_row.try_get::<String, _>(0)?)?;
-        let scheduled = to == SlotStatus::Confirmed
+        let proposal = convert::proposal_from_proto(&from_json(&proposal_row.try_get::<String, _>(0)?)?);
+        let request_scheduled = to == SlotStatus::Confirmed
             && confirmed_parts(&mut *transaction, &proposal.id).await? == proposal.requested.len();
-        // A pending slot has no state in the contract yet.
-        let from_status = slot_status_to_proto(before.status);
-        let event = Payload::SlotStatusChanged(proto::SlotStatusChanged {
-            slot_id: slot_id.to_owned(),
-            access_request_id: proposal.id.clone(),
-            call_id: proposal.call_id.clone(),
-            lane: proposal.lane,
-            installation_id: before.installation_id.clone(),
-            units: before.units,
-            from: from_status.into(),
-            to: slot_status_to_proto(to).into(),
-            request_scheduled: scheduled,
+        let step = SlotStep {
+            to,
+            request_scheduled,
             delivered_units: update.delivered_units.unwrap_or(0),
             lost_units: update.lost_units.unwrap_or(0),
-            non_eu_majority: proposal.non_eu_majority,
-            organisation_id: proposal.organisation_id.clone(),
-            time: Some(timestamp_from_micros(now)),
-        });
+            at: now,
+        };
+        let event = convert::slot_status_changed(&before, &proposal, step);
         self.finish(transaction, vec![(slot_id.to_owned(), event)]).await?;
         self.get_slot(slot_id).await
     }
