@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::calls::{Call, RulebookVersion};
+use super::calls::{Call, DEFAULT_NON_EU_CAP_PERCENT, RulebookVersion};
 use super::eligibility;
 use super::proposals::{Proposal, RequestedUnits};
 use super::review::Ranked;
@@ -72,7 +72,7 @@ pub fn plan(
     // TA-6: the cap is a share of the grant's planned units, less what earlier calls granted.
     let non_eu_budget = eligibility::non_eu_budget(
         u64::try_from(call.planned_units()).unwrap_or(0),
-        u32::try_from(rules.non_eu_cap_percent).unwrap_or(20),
+        u32::try_from(rules.non_eu_cap_percent).unwrap_or(DEFAULT_NON_EU_CAP_PERCENT.unsigned_abs()),
         u64::try_from(non_eu_held_elsewhere).unwrap_or(0),
     );
     let mut candidates = Vec::new();

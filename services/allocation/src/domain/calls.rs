@@ -6,6 +6,11 @@ use super::evaluation::CallRules;
 use super::ledger;
 use super::states::CallStatus;
 
+/// TA-6: the programme's cap on non-EU/AC-majority groups when a call does not set one.
+pub const DEFAULT_NON_EU_CAP_PERCENT: i32 = 20;
+/// Partial grants go down to half of what was asked unless the call says otherwise.
+pub const DEFAULT_MIN_GRANT_PERCENT: i32 = 50;
+
 /// One installation a call offers, with its site as resolved in the registry at creation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CallInstallation {
@@ -58,7 +63,8 @@ impl RulebookVersion {
         eligibility::Rulebook {
             version: u32::try_from(self.version).unwrap_or_default(),
             transnationality: self.transnationality,
-            non_eu_cap_percent: u32::try_from(self.non_eu_cap_percent).unwrap_or(20),
+            non_eu_cap_percent: u32::try_from(self.non_eu_cap_percent)
+                .unwrap_or(DEFAULT_NON_EU_CAP_PERCENT.unsigned_abs()),
             sme_dissemination_exemption: self.sme_dissemination_exemption,
             eu_only: self.eu_only,
             new_user_bonus: self.new_user_bonus,
@@ -123,9 +129,11 @@ impl Call {
             .sum()
     }
 
-    /// TA-6's cap in percent under the rulebook in force (20 without one).
+    /// TA-6's cap in percent under the rulebook in force (the programme's without one).
     pub fn non_eu_cap_percent(&self) -> i32 {
-        self.rulebook.as_ref().map_or(20, |rules| rules.non_eu_cap_percent)
+        self.rulebook
+            .as_ref()
+            .map_or(DEFAULT_NON_EU_CAP_PERCENT, |rules| rules.non_eu_cap_percent)
     }
 
     /// TA-15: the rulebook changes only before the allocation is approved.

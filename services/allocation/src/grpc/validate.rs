@@ -5,6 +5,8 @@ use rti_platform::error::Violations;
 pub use rti_platform::validate::{reference, text};
 use rti_proto::allocation as proto;
 
+use crate::domain::calls::{DEFAULT_MIN_GRANT_PERCENT, DEFAULT_NON_EU_CAP_PERCENT};
+
 pub const MAX_TITLE_CHARS: usize = 300;
 pub use crate::service::MAX_TEXT_CHARS;
 
@@ -25,13 +27,13 @@ pub fn rulebook(given: Option<&proto::Rulebook>, violations: &mut Violations) ->
     });
     percent(
         &mut rulebook.non_eu_cap_percent,
-        20,
+        DEFAULT_NON_EU_CAP_PERCENT,
         "rulebook.non_eu_cap_percent",
         violations,
     );
     percent(
         &mut rulebook.min_grant_percent,
-        50,
+        DEFAULT_MIN_GRANT_PERCENT,
         "rulebook.min_grant_percent",
         violations,
     );
