@@ -1,6 +1,6 @@
-//! The allocation's errors, and how they reach a gRPC caller.
+//! The allocation's errors; `grpc` maps them onto gRPC statuses.
 
-use rti_platform::error::{ErrorCode, InvalidInput};
+use rti_platform::error::InvalidInput;
 use rti_platform::store::{KeyReused, StoreError};
 use tonic::Status;
 
@@ -59,31 +59,5 @@ impl From<sqlx::Error> for AllocationError {
 impl From<serde_json::Error> for AllocationError {
     fn from(error: serde_json::Error) -> Self {
         AllocationError::Corrupt(error.to_string())
-    }
-}
-
-impl From<AllocationError> for Status {
-    fn from(error: AllocationError) -> Self {
-        match error {
-            AllocationError::Invalid(invalid) => invalid.into(),
-            AllocationError::NotFound { .. } => ErrorCode::NotFound.status(error.to_string()),
-            AllocationError::PermissionDenied(reason) => ErrorCode::PermissionDenied.status(reason),
-            AllocationError::FailedPrecondition(reason) => ErrorCode::FailedPrecondition.status(reason),
-            AllocationError::Upstream { code, .. } => match code {
-                // The other service's verdict on the request itself is passed on.
-                tonic::Code::FailedPrecondition
-                | tonic::Code::ResourceExhausted
-                | tonic::Code::InvalidArgument
-                | tonic::Code::NotFound
-                | tonic::Code::AlreadyExists => Status::new(code, error.to_string()),
-                _ => ErrorCode::Unavailable.status(error.to_string()),
-            },
-            AllocationError::KeyReused(reused) => InvalidInput::single(reused.field, reused.to_string()).into(),
-            AllocationError::Store(failure) => failure.status("allocation store"),
-            AllocationError::Corrupt(ref problem) => {
-                tracing::error!(%problem, "unreadable allocation record");
-                ErrorCode::Internal.status("a stored record is unreadable")
-            }
-        }
     }
 }

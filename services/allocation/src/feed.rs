@@ -11,6 +11,7 @@ use crate::service::AllocationService;
 
 const RETRY: Duration = Duration::from_secs(1);
 
+/// Follows intake's events until `shutdown` fires.
 pub async fn run(service: AllocationService, shutdown: CancellationToken) {
     loop {
         tokio::select! {

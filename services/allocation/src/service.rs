@@ -60,6 +60,7 @@ fn rulebook(call: &Call) -> AllocationResult<&RulebookVersion> {
 }
 
 impl AllocationService {
+    /// The operations over `store`, calling `peers`, run with `options`.
     pub fn new(store: AllocationStore, peers: Peers, options: Options) -> Self {
         Self { store, peers, options }
     }

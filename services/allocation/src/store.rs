@@ -20,6 +20,7 @@ use crate::domain::SlotStatus;
 use crate::error::AllocationResult;
 
 #[derive(Debug, Clone)]
+/// The allocation's database and outbox.
 pub struct AllocationStore {
     database: Database,
     outbox: Outbox,
@@ -40,6 +41,7 @@ pub type Change = (String, Payload);
 pub type Cursor<'a> = Option<(&'a str, i64)>;
 
 impl AllocationStore {
+    /// The store over `database`, writing events to `outbox`.
     pub fn new(database: Database, outbox: Outbox) -> Self {
         Self { database, outbox }
     }
@@ -81,6 +83,7 @@ impl AllocationStore {
         Ok(())
     }
 
+    /// The last event of `source` applied here (0 before any).
     pub async fn cursor(&self, source: &str) -> AllocationResult<i64> {
         let row = sqlx::query("SELECT sequence FROM feed_cursors WHERE source = $1")
             .bind(source)

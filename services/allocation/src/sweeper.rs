@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::service::AllocationService;
 
+/// Sweeps every `interval` until `shutdown` fires.
 pub async fn run(service: AllocationService, interval: Duration, shutdown: CancellationToken) {
     loop {
         if let Err(error) = service.sweep_slots().await {

@@ -161,6 +161,7 @@ impl CallView {
         }
     }
 
+    /// The view as the rules borrow it.
     pub fn rules(&self) -> CallRules<'_> {
         CallRules {
             rulebook: &self.rulebook,

@@ -89,6 +89,7 @@ impl Proposal {
         }
     }
 
+    /// The group's users, by person id.
     pub fn person_ids(&self) -> Vec<String> {
         self.members.iter().map(|member| member.person_id.clone()).collect()
     }

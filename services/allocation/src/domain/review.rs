@@ -132,6 +132,7 @@ pub struct Ranked {
 }
 
 impl Ranked {
+    /// Whether the proposal competes in the allocation run.
     pub fn allocatable(&self) -> bool {
         self.not_allocatable_reason.is_none()
     }

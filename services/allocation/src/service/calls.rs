@@ -63,6 +63,7 @@ impl AllocationService {
         self.store.create_call(&key, call).await
     }
 
+    /// A call with its rulebook in force and its history (TA-8: public).
     pub async fn get_call(&self, id: &str) -> AllocationResult<Call> {
         self.open_call(id, "id").await
     }

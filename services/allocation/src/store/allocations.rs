@@ -92,6 +92,7 @@ impl AllocationStore {
         self.finish(transaction, events).await
     }
 
+    /// The call's approved allocation.
     pub async fn get_allocation(&self, call_id: &str) -> AllocationResult<Allocation> {
         let row = sqlx::query("SELECT body FROM allocations WHERE call_id = $1")
             .bind(call_id)

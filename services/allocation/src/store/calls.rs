@@ -26,6 +26,7 @@ impl AllocationStore {
         self.get_call(created.id()).await
     }
 
+    /// A call with every rulebook version, the latest in force.
     pub async fn get_call(&self, id: &str) -> AllocationResult<Call> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {CALL_COLUMNS} FROM calls WHERE id = $1"
@@ -57,6 +58,7 @@ impl AllocationStore {
         Ok(call)
     }
 
+    /// A page of calls, newest first, and the next page's token.
     pub async fn list_calls(&self, page: &PageRequest) -> AllocationResult<(Vec<Call>, String)> {
         // Newest first: ids are UUID v7, so descending ids are descending creation.
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -91,6 +93,7 @@ impl AllocationStore {
         self.get_call(call_id).await
     }
 
+    /// Replaces the call's panel.
     pub async fn set_panel(&self, call_id: &str, members: &[PanelMember]) -> AllocationResult<()> {
         let mut transaction = self.database.begin_write().await?;
         sqlx::query("DELETE FROM panel_members WHERE call_id = $1")
@@ -111,6 +114,7 @@ impl AllocationStore {
         self.finish(transaction, Vec::new()).await
     }
 
+    /// The call's panel, by reviewer.
     pub async fn panel(&self, call_id: &str) -> AllocationResult<Vec<PanelMember>> {
         let rows = sqlx::query(
             "SELECT reviewer, independent, affiliation FROM panel_members WHERE call_id = $1 ORDER BY reviewer",

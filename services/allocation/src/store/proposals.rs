@@ -84,6 +84,7 @@ impl AllocationStore {
         Ok(Some(proposal))
     }
 
+    /// The proposal with its assessments, or `NotFound`.
     pub async fn get_proposal(&self, id: &str) -> AllocationResult<Proposal> {
         self.find_proposal(id)
             .await?
@@ -173,6 +174,7 @@ impl AllocationStore {
         self.finish(transaction, Vec::new()).await
     }
 
+    /// Stores a reviewer's review, replacing an earlier one.
     pub async fn put_review(&self, review: &Review) -> AllocationResult<()> {
         let mut transaction = self.database.begin_write().await?;
         sqlx::query("DELETE FROM reviews WHERE proposal_id = $1 AND reviewer = $2")
@@ -190,6 +192,7 @@ impl AllocationStore {
         self.finish(transaction, Vec::new()).await
     }
 
+    /// Stores an operator's verdict on one installation, replacing an earlier one.
     pub async fn put_feasibility(&self, proposal_id: &str, feasibility: &Feasibility) -> AllocationResult<()> {
         let mut transaction = self.database.begin_write().await?;
         sqlx::query("DELETE FROM feasibility WHERE proposal_id = $1 AND installation_id = $2")

@@ -121,6 +121,7 @@ impl AllocationStore {
         row.as_ref().map(slot_from_row).transpose()
     }
 
+    /// A slot with its request's lane.
     pub async fn get_slot(&self, id: &str) -> AllocationResult<Slot> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {SLOT_COLUMNS} FROM slots WHERE id = $1"
@@ -144,6 +145,7 @@ impl AllocationStore {
         Ok(())
     }
 
+    /// A request's slots, by id.
     pub async fn slots_of(&self, access_request_id: &str) -> AllocationResult<Vec<Slot>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {SLOT_COLUMNS} FROM slots WHERE access_request_id = $1 ORDER BY id"
@@ -256,6 +258,7 @@ impl AllocationStore {
         .collect()
     }
 
+    /// Records that the registry released the slot's reservation.
     pub async fn mark_released(&self, slot_id: &str) -> AllocationResult<()> {
         let mut transaction = self.database.begin_write().await?;
         sqlx::query("UPDATE slots SET released = 1 WHERE id = $1")
