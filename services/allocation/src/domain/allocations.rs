@@ -203,3 +203,86 @@ fn limit_text(call: &Call, limit: &Limit) -> String {
         Limit::CountryCap { country } => format!("the per-country cap for {country}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::calls::CallInstallation;
+    use crate::domain::eligibility::Outcome;
+
+    fn call(units: i64, grant_planned_units: i64) -> (Call, RulebookVersion) {
+        let rules = RulebookVersion {
+            version: 1,
+            non_eu_cap_percent: 20,
+            min_grant_percent: 50,
+            ..RulebookVersion::default()
+        };
+        let call = Call {
+            id: "c-1".to_owned(),
+            installations: vec![CallInstallation {
+                installation_id: "i-1".to_owned(),
+                units,
+                ..CallInstallation::default()
+            }],
+            grant_planned_units,
+            rulebook: Some(rules.clone()),
+            ..Call::default()
+        };
+        (call, rules)
+    }
+
+    fn ranked(id: &str, units: i64, non_eu_majority: bool, total: f64) -> (Ranked, Proposal) {
+        let entry = Ranked {
+            proposal_id: id.to_owned(),
+            rank: 0,
+            mean_score: total,
+            priority_bonus: 0.0,
+            bonus_reasons: Vec::new(),
+            total,
+            reviews: 1,
+            eligibility: Some(Outcome::Pass),
+            not_allocatable_reason: None,
+        };
+        let proposal = Proposal {
+            id: id.to_owned(),
+            requested: vec![RequestedUnits {
+                installation_id: "i-1".to_owned(),
+                units,
+            }],
+            non_eu_majority,
+            ..Proposal::default()
+        };
+        (entry, proposal)
+    }
+
+    #[test]
+    fn ta6_non_eu_majority_groups_share_twenty_percent_of_the_planned_units() {
+        let (call, rules) = call(100, 0);
+        let planned = plan(&call, &rules, &[ranked("p-1", 40, true, 9.0)], 0).expect("plan");
+        assert_eq!(planned.non_eu_budget_units, 20);
+        let line = &planned.lines[0];
+        assert_eq!(line.granted[0].units, 20);
+        assert_eq!(line.decision, Some(LineDecision::Cut));
+        assert!(line.explanation.contains("TA-6"), "{}", line.explanation);
+    }
+
+    #[test]
+    fn ta6_counts_what_earlier_calls_of_the_grant_gave_such_groups() {
+        let (call, rules) = call(100, 200);
+        let planned = plan(&call, &rules, &[ranked("p-1", 40, true, 9.0)], 30).expect("plan");
+        // 20 % of 200 planned units, less 30 already granted under the same grant.
+        assert_eq!(planned.non_eu_budget_units, 10);
+        assert_eq!(planned.lines[0].decision, Some(LineDecision::Refused));
+    }
+
+    #[test]
+    fn a_proposal_that_cannot_be_allocated_is_refused_with_its_reason() {
+        let (call, rules) = call(100, 0);
+        let (mut entry, proposal) = ranked("p-1", 10, false, 9.0);
+        entry.not_allocatable_reason = Some("not reviewed yet".to_owned());
+        let planned = plan(&call, &rules, &[(entry, proposal)], 0).expect("plan");
+        assert_eq!(planned.lines[0].decision, Some(LineDecision::Refused));
+        assert_eq!(planned.lines[0].explanation, "refused: not reviewed yet");
+        assert!(planned.lines[0].granted.is_empty());
+    }
+}

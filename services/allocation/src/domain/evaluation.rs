@@ -140,3 +140,100 @@ pub fn leader_first<'a>(members: impl Iterator<Item = (bool, &'a str)>) -> Vec<S
     members.sort_by_key(|(leader, _)| !leader);
     members.iter().map(|(_, country)| (*country).to_owned()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::eligibility::{Member, ProviderForm};
+
+    fn member(country: &str) -> Member {
+        Member {
+            work_country: country.to_owned(),
+            employer_is_sme: false,
+            used_installation_before: false,
+        }
+    }
+
+    fn group(leader: &str, others: &[&str]) -> Group {
+        Group {
+            leader: member(leader),
+            others: others.iter().map(|country| member(country)).collect(),
+            may_disseminate: true,
+        }
+    }
+
+    fn site(installation_id: &str, country: &str) -> Site {
+        Site {
+            installation_id: installation_id.to_owned(),
+            countries: vec![country.to_owned()],
+            provider_form: ProviderForm::Other,
+            remote_set: false,
+            countries_with_equivalent_ri: Vec::new(),
+        }
+    }
+
+    fn part(installation_id: &str, group: &Group) -> Part {
+        Part {
+            installation_id: installation_id.to_owned(),
+            group: group.clone(),
+        }
+    }
+
+    /// 1 January 2026, UTC micros.
+    const ON: i64 = 1_767_225_600_000_000;
+
+    #[test]
+    fn a_proposal_naming_a_missing_call_fails_as_a_whole() {
+        let group = group("DE", &[]);
+        let evaluation = evaluate_proposal(None, "c-1", "DE", &[part("i-1", &group)], &group);
+        assert_eq!(evaluation.eligibility, Outcome::Fail);
+        assert_eq!(evaluation.findings.len(), 1);
+        assert_eq!(evaluation.findings[0].rule, "CALL");
+        assert_eq!(evaluation.non_eu_majority, None);
+    }
+
+    #[test]
+    fn an_installation_the_call_does_not_offer_fails_under_call() {
+        let rulebook = Rulebook::default();
+        let sites = [site("i-1", "FR")];
+        let call = CallRules {
+            rulebook: &rulebook,
+            on: ON,
+            sites: &sites,
+        };
+        let group = group("DE", &[]);
+        let evaluation = evaluate_proposal(Some(call), "c-1", "DE", &[part("i-2", &group)], &group);
+        assert_eq!(evaluation.eligibility, Outcome::Fail);
+        assert!(
+            evaluation
+                .findings
+                .iter()
+                .any(|finding| finding.rule == "CALL" && finding.installation_id == "i-2")
+        );
+    }
+
+    #[test]
+    fn ta15_the_evaluation_carries_the_version_of_the_rulebook_applied() {
+        let rulebook = Rulebook {
+            version: 3,
+            ..Rulebook::default()
+        };
+        let sites = [site("i-1", "FR")];
+        let call = CallRules {
+            rulebook: &rulebook,
+            on: ON,
+            sites: &sites,
+        };
+        let group = group("DE", &["DE"]);
+        let evaluation = evaluate_proposal(Some(call), "c-1", "DE", &[part("i-1", &group)], &group);
+        assert_eq!(evaluation.rulebook_version, 3);
+        assert_eq!(evaluation.eligibility, Outcome::Pass, "{:?}", evaluation.findings);
+        assert_eq!(evaluation.non_eu_majority, Some(false));
+    }
+
+    #[test]
+    fn the_leaders_work_country_comes_first() {
+        let members = [(false, "US"), (true, "DE"), (false, "FR")];
+        assert_eq!(leader_first(members.into_iter()), ["DE", "US", "FR"]);
+    }
+}
