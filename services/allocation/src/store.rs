@@ -97,7 +97,7 @@ impl AllocationStore {
 }
 
 /// States as an SQL list of their storage names (constants of the domain, never caller input).
-fn stored_names(statuses: &[SlotStatus]) -> String {
+fn sql_list(statuses: &[SlotStatus]) -> String {
     statuses
         .iter()
         .map(|status| format!("'{}'", status.as_stored()))

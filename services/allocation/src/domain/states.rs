@@ -81,6 +81,11 @@ impl CallStatus {
 }
 
 impl ProposalStatus {
+    /// The stored name of a status that may be unknown (a record from before any decision).
+    pub fn stored_name(status: Option<Self>) -> &'static str {
+        status.map_or("PROPOSAL_STATUS_UNSPECIFIED", Self::as_stored)
+    }
+
     /// TA-15: a proposal still in the call is judged again under a new rulebook version;
     /// a withdrawn one is not.
     pub fn reevaluated_on_amendment(self) -> bool {
@@ -93,6 +98,13 @@ impl ProposalStatus {
             LineDecision::Refused => ProposalStatus::Refused,
             LineDecision::Granted | LineDecision::Cut => ProposalStatus::Granted,
         }
+    }
+}
+
+impl Lane {
+    /// The stored name of a lane that may be unknown.
+    pub fn stored_name(lane: Option<Self>) -> &'static str {
+        lane.map_or("LANE_UNSPECIFIED", Self::as_stored)
     }
 }
 

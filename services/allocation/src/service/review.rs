@@ -66,9 +66,7 @@ impl AllocationService {
             return Err(AllocationError::FailedPrecondition(format!(
                 "proposal {} is {}: reviews are closed",
                 proposal.id,
-                proposal
-                    .status
-                    .map_or("PROPOSAL_STATUS_UNSPECIFIED", ProposalStatus::as_stored)
+                ProposalStatus::stored_name(proposal.status)
             )));
         }
         let call = self.store.get_call(&proposal.call_id).await?;

@@ -90,9 +90,7 @@ impl AllocationService {
                 return Err(AllocationError::FailedPrecondition(format!(
                     "proposal {} is {}: slots follow a grant",
                     proposal.id,
-                    proposal
-                        .status
-                        .map_or("PROPOSAL_STATUS_UNSPECIFIED", ProposalStatus::as_stored)
+                    ProposalStatus::stored_name(proposal.status)
                 )));
             }
         };

@@ -5,11 +5,11 @@ use rti_platform::time::now_micros;
 use rti_proto::allocation as proto;
 use sqlx::Row;
 
-use super::{AllocationStore, Change, Cursor, from_json, stored_names, to_json};
+use super::{AllocationStore, Change, Cursor, from_json, sql_list, to_json};
 use crate::convert;
-use crate::domain::SlotStatus;
 use crate::domain::proposals::{Feasibility, Proposal};
 use crate::domain::review::Review;
+use crate::domain::{Lane, ProposalStatus, SlotStatus};
 use crate::error::{AllocationError, AllocationResult};
 
 impl AllocationStore {
@@ -33,8 +33,8 @@ impl AllocationStore {
         )
         .bind(&proposal.id)
         .bind(&proposal.call_id)
-        .bind(body.lane().as_str_name())
-        .bind(body.status().as_str_name())
+        .bind(Lane::stored_name(proposal.lane))
+        .bind(ProposalStatus::stored_name(proposal.status))
         .bind(&proposal.organisation_id)
         .bind(to_json(&body)?)
         .bind(now)
@@ -47,8 +47,8 @@ impl AllocationStore {
             )
             .bind(&proposal.id)
             .bind(&proposal.call_id)
-            .bind(body.lane().as_str_name())
-            .bind(body.status().as_str_name())
+            .bind(Lane::stored_name(proposal.lane))
+            .bind(ProposalStatus::stored_name(proposal.status))
             .bind(&proposal.organisation_id)
             .bind(to_json(&body)?)
             .bind(now)
@@ -226,7 +226,7 @@ impl AllocationStore {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT DISTINCT u.person_id FROM proposal_users u JOIN slots s ON s.access_request_id = u.proposal_id \
              WHERE s.installation_id = $1 AND s.status IN ({}) AND u.proposal_id <> $2",
-            stored_names(&SlotStatus::BOOKED)
+            sql_list(&SlotStatus::BOOKED)
         )))
         .bind(installation_id)
         .bind(proposal_id)

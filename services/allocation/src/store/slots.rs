@@ -6,7 +6,7 @@ use rti_platform::time::now_micros;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{AllocationStore, from_json, stored_names};
+use super::{AllocationStore, from_json, sql_list};
 use crate::convert::{self, SlotStep};
 use crate::domain::slots::{NewOffer, Slot, SlotUpdate};
 use crate::domain::{Lane, SlotStatus};
@@ -72,7 +72,7 @@ impl AllocationStore {
         let live = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT CAST(COALESCE(SUM(units), 0) AS BIGINT) FROM slots WHERE access_request_id = $1 \
              AND installation_id = $2 AND status IN ({})",
-            stored_names(&SlotStatus::LIVE)
+            sql_list(&SlotStatus::LIVE)
         )))
         .bind(&offer.proposal_id)
         .bind(&offer.installation_id)
@@ -249,7 +249,7 @@ impl AllocationStore {
     pub async fn unreleased(&self) -> AllocationResult<Vec<String>> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT id FROM slots WHERE released = 0 AND status IN ({}) ORDER BY id LIMIT 500",
-            stored_names(&SlotStatus::ENDED)
+            sql_list(&SlotStatus::ENDED)
         )))
         .fetch_all(self.database.readers())
         .await?
@@ -283,7 +283,7 @@ where
 {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT COUNT(DISTINCT installation_id) FROM slots WHERE access_request_id = $1 AND status IN ({})",
-        stored_names(&SlotStatus::BOOKED)
+        sql_list(&SlotStatus::BOOKED)
     )))
     .bind(access_request_id)
     .fetch_one(executor)
