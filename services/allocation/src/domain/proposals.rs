@@ -4,7 +4,7 @@
 
 use super::eligibility::{Group, Member, Outcome};
 use super::evaluation::{Evaluation, leader_first};
-use super::review::{self, Feasibility as Verdict, Review};
+use super::review::{self, Review, Verdict};
 use super::states::{Lane, ProposalStatus};
 
 /// Units asked (or granted) at one installation.

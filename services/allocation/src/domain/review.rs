@@ -67,7 +67,7 @@ pub fn mean_score(scores: &[f64]) -> Option<f64> {
 
 /// An operator's verdict on one requested installation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Feasibility<'a> {
+pub enum Verdict<'a> {
     NotYet,
     Feasible,
     NotFeasible { note: &'a str },
@@ -79,7 +79,7 @@ pub struct Readiness<'a> {
     /// The first failed eligibility rule and its reason.
     pub failed_rule: Option<(&'a str, &'a str)>,
     /// Each requested installation with its operator's verdict.
-    pub feasibility: &'a [(&'a str, Feasibility<'a>)],
+    pub feasibility: &'a [(&'a str, Verdict<'a>)],
     /// The panel's mean score, if reviewed.
     pub mean_score: Option<f64>,
     /// The rulebook's threshold for a fundable score.
@@ -94,15 +94,15 @@ pub fn not_allocatable(readiness: &Readiness<'_>) -> Option<String> {
     }
     for (installation_id, feasibility) in readiness.feasibility {
         match feasibility {
-            Feasibility::NotYet => {
+            Verdict::NotYet => {
                 return Some(format!(
                     "no technical feasibility yet for installation {installation_id}"
                 ));
             }
-            Feasibility::NotFeasible { note } => {
+            Verdict::NotFeasible { note } => {
                 return Some(format!("not feasible at installation {installation_id}: {note}"));
             }
-            Feasibility::Feasible => {}
+            Verdict::Feasible => {}
         }
     }
     match readiness.mean_score {
@@ -190,7 +190,7 @@ mod tests {
 
     #[test]
     fn a_proposal_without_feasibility_is_not_allocatable() {
-        let feasibility = [("i-1", Feasibility::NotYet)];
+        let feasibility = [("i-1", Verdict::NotYet)];
         let readiness = Readiness {
             failed_rule: None,
             feasibility: &feasibility,
@@ -205,7 +205,7 @@ mod tests {
 
     #[test]
     fn a_score_below_the_threshold_is_not_allocatable() {
-        let feasibility = [("i-1", Feasibility::Feasible)];
+        let feasibility = [("i-1", Verdict::Feasible)];
         let readiness = Readiness {
             failed_rule: None,
             feasibility: &feasibility,
