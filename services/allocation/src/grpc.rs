@@ -3,7 +3,7 @@
 //! mapping of [`AllocationError`] onto gRPC statuses.
 
 pub mod authz;
-mod requests;
+mod convert;
 mod server;
 mod validate;
 

@@ -8,53 +8,56 @@ use rti_proto::allocation::allocation_service_server::AllocationService;
 use rti_proto::common::SubscribeRequest;
 use tonic::{Request, Response, Status};
 
-use super::{AllocationApi, Reply, caller, requests};
-use crate::convert;
+use super::{AllocationApi, Reply, caller, convert};
+use crate::convert::{
+    allocation_run_to_proto, allocation_to_proto, call_to_proto, ledger_to_proto, panel_to_proto, proposal_to_proto,
+    ranked_to_proto, review_to_proto, slot_to_proto,
+};
 
 #[tonic::async_trait]
 impl AllocationService for AllocationApi {
     async fn create_call(&self, request: Request<proto::CreateCallRequest>) -> Reply<proto::Call> {
         let caller = caller(&request)?;
-        let new = requests::new_call(&caller, request.into_inner())?;
+        let new = convert::new_call(&caller, request.into_inner())?;
         let call = self.service.create_call(&caller, new).await?;
-        Ok(Response::new(convert::call_to_proto(&call)))
+        Ok(Response::new(call_to_proto(&call)))
     }
 
     async fn get_call(&self, request: Request<proto::GetCallRequest>) -> Reply<proto::Call> {
         let id = request.into_inner().id;
         let call = self.service.get_call(&id).await?;
-        Ok(Response::new(convert::call_to_proto(&call)))
+        Ok(Response::new(call_to_proto(&call)))
     }
 
     async fn list_calls(&self, request: Request<proto::ListCallsRequest>) -> Reply<proto::ListCallsResponse> {
         let message = request.into_inner();
-        let page = requests::page(message.page_size, &message.page_token, &[])?;
+        let page = convert::page(message.page_size, &message.page_token, &[])?;
         let (calls, next_page_token) = self.service.list_calls(&page).await?;
         Ok(Response::new(proto::ListCallsResponse {
-            calls: calls.iter().map(convert::call_to_proto).collect(),
+            calls: calls.iter().map(call_to_proto).collect(),
             next_page_token,
         }))
     }
 
     async fn amend_rulebook(&self, request: Request<proto::AmendRulebookRequest>) -> Reply<proto::Call> {
         let message = request.into_inner();
-        let rulebook = requests::amended_rulebook(&message)?;
+        let rulebook = convert::amended_rulebook(&message)?;
         let call = self.service.amend_rulebook(&message.call_id, rulebook).await?;
-        Ok(Response::new(convert::call_to_proto(&call)))
+        Ok(Response::new(call_to_proto(&call)))
     }
 
     async fn set_panel(&self, request: Request<proto::SetPanelRequest>) -> Reply<proto::Panel> {
         let message = request.into_inner();
-        let members = requests::panel(&message.members)?;
+        let members = convert::panel(&message.members)?;
         let panel = self.service.set_panel(&message.call_id, &members).await?;
-        Ok(Response::new(convert::panel_to_proto(panel)))
+        Ok(Response::new(panel_to_proto(panel)))
     }
 
     async fn get_proposal(&self, request: Request<proto::GetProposalRequest>) -> Reply<proto::Proposal> {
         let caller = caller(&request)?;
         let id = request.into_inner().id;
         let proposal = self.service.get_proposal(&caller, &id).await?;
-        Ok(Response::new(convert::proposal_to_proto(&proposal)))
+        Ok(Response::new(proposal_to_proto(&proposal)))
     }
 
     async fn list_proposals(
@@ -63,10 +66,10 @@ impl AllocationService for AllocationApi {
     ) -> Reply<proto::ListProposalsResponse> {
         let caller = caller(&request)?;
         let message = request.into_inner();
-        let page = requests::page(message.page_size, &message.page_token, &[&message.call_id])?;
+        let page = convert::page(message.page_size, &message.page_token, &[&message.call_id])?;
         let (proposals, next_page_token) = self.service.list_proposals(&caller, &message.call_id, &page).await?;
         Ok(Response::new(proto::ListProposalsResponse {
-            proposals: proposals.iter().map(convert::proposal_to_proto).collect(),
+            proposals: proposals.iter().map(proposal_to_proto).collect(),
             next_page_token,
         }))
     }
@@ -77,32 +80,32 @@ impl AllocationService for AllocationApi {
     ) -> Reply<proto::Proposal> {
         let id = request.into_inner().proposal_id;
         let proposal = self.service.evaluate_eligibility(&id).await?;
-        Ok(Response::new(convert::proposal_to_proto(&proposal)))
+        Ok(Response::new(proposal_to_proto(&proposal)))
     }
 
     async fn declare_conflict(&self, request: Request<proto::DeclareConflictRequest>) -> Reply<proto::Proposal> {
         let caller = caller(&request)?;
         let message = request.into_inner();
-        let reason = requests::conflict(&message)?;
+        let reason = convert::conflict(&message)?;
         let proposal = self
             .service
             .declare_conflict(&caller, &message.proposal_id, &reason)
             .await?;
-        Ok(Response::new(convert::proposal_to_proto(&proposal)))
+        Ok(Response::new(proposal_to_proto(&proposal)))
     }
 
     async fn submit_review(&self, request: Request<proto::SubmitReviewRequest>) -> Reply<proto::Review> {
         let caller = caller(&request)?;
-        let command = requests::review(request.into_inner());
+        let command = convert::review(request.into_inner());
         let review = self.service.submit_review(&caller, command).await?;
-        Ok(Response::new(convert::review_to_proto(&review)))
+        Ok(Response::new(review_to_proto(&review)))
     }
 
     async fn submit_feasibility(&self, request: Request<proto::SubmitFeasibilityRequest>) -> Reply<proto::Proposal> {
         let caller = caller(&request)?;
-        let command = requests::feasibility(request.into_inner())?;
+        let command = convert::feasibility(request.into_inner())?;
         let proposal = self.service.submit_feasibility(&caller, command).await?;
-        Ok(Response::new(convert::proposal_to_proto(&proposal)))
+        Ok(Response::new(proposal_to_proto(&proposal)))
     }
 
     async fn get_ranking(&self, request: Request<proto::GetRankingRequest>) -> Reply<proto::Ranking> {
@@ -110,7 +113,7 @@ impl AllocationService for AllocationApi {
         let (call_id, ranked) = self.service.ranking(&call_id).await?;
         Ok(Response::new(proto::Ranking {
             call_id,
-            proposals: ranked.into_iter().map(convert::ranked_to_proto).collect(),
+            proposals: ranked.into_iter().map(ranked_to_proto).collect(),
         }))
     }
 
@@ -124,30 +127,27 @@ impl AllocationService for AllocationApi {
             .service
             .run_allocation(&caller, &message.call_id, message.dry_run)
             .await?;
-        Ok(Response::new(convert::allocation_run_to_proto(
-            &run.allocation,
-            run.dry_run,
-        )))
+        Ok(Response::new(allocation_run_to_proto(&run.allocation, run.dry_run)))
     }
 
     async fn get_allocation(&self, request: Request<proto::GetAllocationRequest>) -> Reply<proto::Allocation> {
         let caller = caller(&request)?;
         let call_id = request.into_inner().call_id;
         let allocation = self.service.get_allocation(&caller, &call_id).await?;
-        Ok(Response::new(convert::allocation_to_proto(&allocation)))
+        Ok(Response::new(allocation_to_proto(&allocation)))
     }
 
     async fn offer_slot(&self, request: Request<proto::OfferSlotRequest>) -> Reply<proto::Slot> {
         let caller = caller(&request)?;
-        let command = requests::offer(request.into_inner())?;
+        let command = convert::offer(request.into_inner())?;
         let slot = self.service.offer_slot(&caller, command).await?;
-        Ok(Response::new(convert::slot_to_proto(slot)))
+        Ok(Response::new(slot_to_proto(slot)))
     }
 
     async fn accept_slot(&self, request: Request<proto::AcceptSlotRequest>) -> Reply<proto::Slot> {
         let caller = caller(&request)?;
         let slot = self.service.accept_slot(&caller, &request.into_inner().slot_id).await?;
-        Ok(Response::new(convert::slot_to_proto(slot)))
+        Ok(Response::new(slot_to_proto(slot)))
     }
 
     async fn decline_slot(&self, request: Request<proto::DeclineSlotRequest>) -> Reply<proto::Slot> {
@@ -157,7 +157,7 @@ impl AllocationService for AllocationApi {
             .service
             .decline_slot(&caller, &message.slot_id, &message.reason)
             .await?;
-        Ok(Response::new(convert::slot_to_proto(slot)))
+        Ok(Response::new(slot_to_proto(slot)))
     }
 
     async fn confirm_slot(&self, request: Request<proto::ConfirmSlotRequest>) -> Reply<proto::Slot> {
@@ -166,7 +166,7 @@ impl AllocationService for AllocationApi {
             .service
             .confirm_slot(&caller, &request.into_inner().slot_id)
             .await?;
-        Ok(Response::new(convert::slot_to_proto(slot)))
+        Ok(Response::new(slot_to_proto(slot)))
     }
 
     async fn list_slots(&self, request: Request<proto::ListSlotsRequest>) -> Reply<proto::ListSlotsResponse> {
@@ -174,22 +174,22 @@ impl AllocationService for AllocationApi {
         let id = request.into_inner().access_request_id;
         let listed = self.service.list_slots(&caller, &id).await?;
         Ok(Response::new(proto::ListSlotsResponse {
-            slots: listed.slots.into_iter().map(convert::slot_to_proto).collect(),
+            slots: listed.slots.into_iter().map(slot_to_proto).collect(),
             scheduled: listed.scheduled,
         }))
     }
 
     async fn record_delivery(&self, request: Request<proto::RecordDeliveryRequest>) -> Reply<proto::Slot> {
         let caller = caller(&request)?;
-        let command = requests::delivery(request.into_inner());
+        let command = convert::delivery(request.into_inner());
         let slot = self.service.record_delivery(&caller, command).await?;
-        Ok(Response::new(convert::slot_to_proto(slot)))
+        Ok(Response::new(slot_to_proto(slot)))
     }
 
     async fn get_ledger(&self, request: Request<proto::GetLedgerRequest>) -> Reply<proto::Ledger> {
         let call_id = request.into_inner().call_id;
         let ledger = self.service.ledger(&call_id).await?;
-        Ok(Response::new(convert::ledger_to_proto(ledger)))
+        Ok(Response::new(ledger_to_proto(ledger)))
     }
 
     type SubscribeStream = EventStream;

@@ -1,6 +1,6 @@
-//! Requests into the operations' commands: every field checked here, each violation naming its
-//! field, all reported at once. Checks that need stored data (a call's criteria, a slot's units)
-//! are the operations' own.
+//! Requests into the operations' commands, the records in them read by `crate::convert`:
+//! every field checked here, each violation naming its field, all reported at once. Checks that
+//! need stored data (a call's criteria, a slot's units) are the operations' own.
 
 use prost::Message;
 use rti_platform::auth::Principal;
@@ -11,7 +11,10 @@ use rti_platform::store::IdempotencyKey;
 use rti_proto::allocation as proto;
 
 use super::validate::{self, MAX_TEXT_CHARS, MAX_TITLE_CHARS};
-use crate::convert;
+use crate::convert::{
+    criterion_from_proto, installation_from_proto, panel_member_from_proto, rulebook_from_proto, score_from_proto,
+    time_from_proto,
+};
 use crate::domain::calls::{Call, PanelMember, RulebookVersion};
 use crate::domain::slots::MAX_HOLD_SECONDS;
 use crate::service::{DeliveryCommand, FeasibilityCommand, NewCall, OfferCommand, ReviewCommand};
@@ -96,12 +99,12 @@ pub fn new_call(caller: &Principal, message: proto::CreateCallRequest) -> Result
         ),
         grant_agreement: message.grant_agreement.trim().to_owned(),
         public_url: message.public_url.trim().to_owned(),
-        open_at: convert::time_from_proto(message.open_time.as_ref()),
-        close_at: convert::time_from_proto(message.close_time.as_ref()),
+        open_at: time_from_proto(message.open_time.as_ref()),
+        close_at: time_from_proto(message.close_time.as_ref()),
         continuous: message.continuous,
-        installations: installations.iter().map(convert::installation_from_proto).collect(),
-        criteria: criteria.iter().map(convert::criterion_from_proto).collect(),
-        rulebook: Some(convert::rulebook_from_proto(&rulebook)),
+        installations: installations.iter().map(installation_from_proto).collect(),
+        criteria: criteria.iter().map(criterion_from_proto).collect(),
+        rulebook: Some(rulebook_from_proto(&rulebook)),
         grant_planned_units: message.grant_planned_units,
         max_days_decision_to_access: message.max_days_decision_to_access,
         ..Call::default()
@@ -126,7 +129,7 @@ pub fn amended_rulebook(message: &proto::AmendRulebookRequest) -> Result<Ruleboo
     let mut rulebook = validate::rulebook(message.rulebook.as_ref(), &mut violations);
     rulebook.reason = validate::text(&message.reason, "reason", MAX_TEXT_CHARS, true, &mut violations);
     violations.into_result()?;
-    Ok(convert::rulebook_from_proto(&rulebook))
+    Ok(rulebook_from_proto(&rulebook))
 }
 
 /// TA-7: a panel of experts, each listed once.
@@ -149,7 +152,7 @@ pub fn panel(members: &[proto::PanelMember]) -> Result<Vec<PanelMember>, Invalid
         }
     }
     violations.into_result()?;
-    Ok(members.iter().map(convert::panel_member_from_proto).collect())
+    Ok(members.iter().map(panel_member_from_proto).collect())
 }
 
 /// A conflict of interest's reason, trimmed.
@@ -167,7 +170,7 @@ pub fn conflict(message: &proto::DeclareConflictRequest) -> Result<String, Inval
 pub fn review(message: proto::SubmitReviewRequest) -> ReviewCommand {
     ReviewCommand {
         proposal_id: message.proposal_id,
-        scores: message.scores.iter().map(convert::score_from_proto).collect(),
+        scores: message.scores.iter().map(score_from_proto).collect(),
         comment: message.comment,
     }
 }
