@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use rti_platform::testing::with_token;
 use rti_proto::allocation::allocation_service_client::AllocationServiceClient;
 use rti_proto::allocation::{self as proto, CallStatus, EligibilityOutcome, LineDecision, ProposalStatus, SlotStatus};
 use tonic::transport::Channel;
@@ -18,14 +19,6 @@ pub struct AllocationDemo {
     pub allocations: BTreeMap<String, (String, Vec<LineDecision>)>,
     /// Per slot: its lane, status, delivered and lost units.
     pub slots: BTreeMap<String, (proto::Lane, SlotStatus, i64, i64)>,
-}
-
-fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().expect("ascii"));
-    request
 }
 
 async fn client(address: &str) -> AllocationServiceClient<Channel> {

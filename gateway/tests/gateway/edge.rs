@@ -3,7 +3,7 @@
 //! UNAVAILABLE proves a call got past it.
 
 use rti_platform::auth::Role;
-use rti_platform::testing::{bearer, token};
+use rti_platform::testing::{token, with_token};
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
 use rti_proto::registry::{CreateInfrastructureRequest, GetInfrastructureRequest};
 use tonic::Code;
@@ -14,12 +14,6 @@ use crate::helpers::{Nowhere, TestGateway, Upstream, all_to};
 async fn gateway_with_registry_nowhere() -> (TestGateway, Nowhere) {
     let nowhere = Nowhere::reserve();
     (TestGateway::start(all_to(&nowhere.uri())).await, nowhere)
-}
-
-fn with_token<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert("authorization", bearer(token));
-    request
 }
 
 async fn create(gateway: &TestGateway, request: tonic::Request<CreateInfrastructureRequest>) -> tonic::Status {

@@ -46,10 +46,6 @@ impl AllocationStore {
         Self { database, outbox }
     }
 
-    fn lock_clause(&self) -> &'static str {
-        self.database.lock_clause()
-    }
-
     /// Appends `events` and commits.
     async fn finish(&self, mut transaction: WriteTx, events: Vec<Change>) -> AllocationResult<()> {
         for (aggregate, payload) in events {

@@ -6,6 +6,7 @@ mod organisations;
 mod requests;
 mod screening;
 
+use rti_platform::enum_conversions;
 use rti_platform::time::{micros_from_timestamp, timestamp_from_micros};
 use rti_proto::common::Money as ProtoMoney;
 use rti_proto::intake as proto;
@@ -32,23 +33,6 @@ pub use requests::{
 pub use screening::{
     quote_from_proto, quote_to_proto, sanctions_list_to_proto, screening_from_proto, screening_to_proto,
 };
-
-/// `to_proto` and `from_proto` for a domain enum and its protobuf enum; an unspecified or
-/// unknown protobuf value has no domain value.
-macro_rules! enum_conversions {
-    ($to:ident, $from:ident, $domain:ident <=> $proto:ident { $($variant:ident => $proto_variant:ident),+ $(,)? }) => {
-        pub fn $to(value: $domain) -> i32 {
-            match value { $($domain::$variant => proto::$proto::$proto_variant as i32),+ }
-        }
-
-        pub fn $from(value: i32) -> Option<$domain> {
-            match proto::$proto::try_from(value) {
-                $(Ok(proto::$proto::$proto_variant) => Some($domain::$variant),)+
-                _ => None,
-            }
-        }
-    };
-}
 
 enum_conversions!(status_to_proto, status_from_proto, RequestStatus <=> AccessRequestStatus {
     Draft => Draft, Submitted => Submitted, Screening => Screening, Feasibility => Feasibility,

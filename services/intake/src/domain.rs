@@ -2,28 +2,6 @@
 //! status machines, screening records, quotes and the de minimis ledger, decision clocks, who may
 //! see and act on what, and [`IntakeError`]. No tonic, no SQL and no protobuf types here.
 
-/// Declares a closed set of values with its stable storage name (the names rows already hold).
-macro_rules! stored_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident => $stored:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$variant_meta])* $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-
-            /// The name this value is stored and announced by.
-            pub fn as_stored(self) -> &'static str {
-                match self { $(Self::$variant => $stored),+ }
-            }
-
-            pub fn from_stored(text: &str) -> Option<Self> {
-                match text { $($stored => Some(Self::$variant),)+ _ => None }
-            }
-        }
-    };
-}
-
 pub mod access;
 pub mod aid;
 pub mod clock;

@@ -39,11 +39,6 @@ impl IntakeStore {
         Self { database, outbox }
     }
 
-    /// `FOR UPDATE` where the backend has it; SQLite's single writer already serialises.
-    fn lock_clause(&self) -> &'static str {
-        self.database.lock_clause()
-    }
-
     /// Writes `record` at most once per idempotency key (see [`create_once`]).
     async fn create_once<R: NewRecord<Error = IntakeError> + Clone>(
         &self,

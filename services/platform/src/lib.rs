@@ -10,6 +10,7 @@ pub mod authz;
 pub mod config;
 pub mod country;
 pub mod db;
+pub mod enums;
 pub mod error;
 pub mod events;
 pub mod idempotency;

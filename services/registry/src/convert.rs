@@ -2,6 +2,7 @@
 //! fields (enum values checked here, everything else in the domain's rules), entities into
 //! responses, and entities into event payloads.
 
+use rti_platform::enum_conversions;
 use rti_platform::error::Violations;
 use rti_platform::time::{micros_from_timestamp, timestamp_from_micros};
 use rti_proto::common::Money;
@@ -15,23 +16,6 @@ use crate::domain::{
     LegalForm, LocalizedText, Provider, ProviderFields, Reservation, ReservationState, ScientificDomain, Structure,
     Tariff, TariffBasis, TariffFields, UnitKind,
 };
-
-/// `to_proto` and `from_proto` for a domain enum and its protobuf enum; an unspecified or
-/// unknown protobuf value has no domain value.
-macro_rules! enum_conversions {
-    ($to:ident, $from:ident, $domain:ident <=> $proto:ident { $($variant:ident => $proto_variant:ident),+ $(,)? }) => {
-        pub fn $to(value: $domain) -> i32 {
-            match value { $($domain::$variant => proto::$proto::$proto_variant as i32),+ }
-        }
-
-        pub fn $from(value: i32) -> Option<$domain> {
-            match proto::$proto::try_from(value) {
-                $(Ok(proto::$proto::$proto_variant) => Some($domain::$variant),)+
-                _ => None,
-            }
-        }
-    };
-}
 
 enum_conversions!(kind_to_proto, kind_from_proto, InfrastructureKind <=> InfrastructureKind {
     Research => Research, Technology => Technology, Both => Both,

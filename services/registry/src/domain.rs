@@ -1,27 +1,6 @@
 //! The registry's domain: catalogue entities, the rules their fields obey, and [`RegistryError`].
 //! No tonic and no SQL here.
 
-/// Declares a closed set of values with its stable storage name.
-macro_rules! stored_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $stored:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-
-            pub fn as_stored(self) -> &'static str {
-                match self { $(Self::$variant => $stored),+ }
-            }
-
-            pub fn from_stored(text: &str) -> Option<Self> {
-                match text { $($stored => Some(Self::$variant),)+ _ => None }
-            }
-        }
-    };
-}
-
 pub mod calendar;
 mod catalogue;
 mod fields;

@@ -2,27 +2,7 @@
 //! contract's enum name, so a stored row reads as the API's value; a slot's `PENDING` (an offer
 //! whose registry reservation is not yet known to be taken) is known only to the store.
 
-/// Declares a closed set of values with its stable storage name.
-macro_rules! stored_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident => $stored:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$variant_meta])* $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-
-            /// The name the store keeps.
-            pub fn as_stored(self) -> &'static str {
-                match self { $(Self::$variant => $stored),+ }
-            }
-
-            pub fn from_stored(text: &str) -> Option<Self> {
-                match text { $($stored => Some(Self::$variant),)+ _ => None }
-            }
-        }
-    };
-}
+use rti_platform::stored_enum;
 
 stored_enum!(
     /// A call takes proposals and rulebook amendments while open; its allocation is approved once.

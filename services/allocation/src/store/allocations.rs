@@ -70,7 +70,7 @@ impl AllocationStore {
             let status = ProposalStatus::after(line.decision.unwrap_or(LineDecision::Granted));
             let row = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT body FROM proposals WHERE id = $1{}",
-                self.lock_clause()
+                self.database.lock_clause()
             )))
             .bind(&line.proposal_id)
             .fetch_one(&mut *transaction)

@@ -64,7 +64,7 @@ impl AllocationStore {
         }
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT id FROM proposals WHERE id = $1{}",
-            self.lock_clause()
+            self.database.lock_clause()
         )))
         .bind(&offer.proposal_id)
         .fetch_one(&mut *transaction)
@@ -192,7 +192,7 @@ impl AllocationStore {
         let mut transaction = self.database.begin_write().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {SLOT_COLUMNS} FROM slots WHERE id = $1{}",
-            self.lock_clause()
+            self.database.lock_clause()
         )))
         .bind(slot_id)
         .fetch_optional(&mut *transaction)

@@ -8,11 +8,6 @@ use super::organisation::UserGroup;
 use super::request::{AccessRequest, RequestStatus};
 use super::{IntakeError, IntakeResult};
 
-/// An applicant of this organisation.
-pub fn owns(caller: &Principal, organisation_id: &str) -> bool {
-    caller.has_role(Role::Applicant) && caller.org.as_deref() == Some(organisation_id)
-}
-
 /// Admins and services see every record.
 pub fn sees_everything(caller: &Principal) -> bool {
     caller.is_admin() || caller.has_role(Role::Service)
@@ -48,11 +43,11 @@ pub fn statement_organisation(caller: &Principal, named: &str) -> IntakeResult<S
 }
 
 pub fn may_see_organisation(caller: &Principal, organisation_id: &str) -> bool {
-    sees_everything(caller) || owns(caller, organisation_id)
+    sees_everything(caller) || caller.is_applicant_of(organisation_id)
 }
 
 pub fn may_see_user_group(caller: &Principal, group: &UserGroup) -> bool {
-    sees_everything(caller) || owns(caller, &group.organisation_id)
+    sees_everything(caller) || caller.is_applicant_of(&group.organisation_id)
 }
 
 /// The refusal of a request the caller may not see, or that does not exist: the same answer
@@ -65,7 +60,7 @@ pub fn not_yours_to_see(id: &str) -> IntakeError {
 /// their infrastructures' installations.
 pub fn may_read_request(caller: &Principal, request: &AccessRequest) -> bool {
     sees_everything(caller)
-        || owns(caller, &request.organisation_id)
+        || caller.is_applicant_of(&request.organisation_id)
         || request
             .infrastructure_ids()
             .any(|infrastructure| caller.operates(infrastructure))
@@ -73,7 +68,7 @@ pub fn may_read_request(caller: &Principal, request: &AccessRequest) -> bool {
 
 /// An admin, or an applicant of the requesting organisation, acts for the requester.
 pub fn acts_for_requester(caller: &Principal, request: &AccessRequest) -> IntakeResult<()> {
-    if caller.is_admin() || owns(caller, &request.organisation_id) {
+    if caller.is_admin() || caller.is_applicant_of(&request.organisation_id) {
         Ok(())
     } else {
         Err(IntakeError::PermissionDenied(format!(

@@ -3,6 +3,8 @@
 //! covered by de minimis: at most EUR 300,000 per single undertaking over any three years
 //! (Regulation (EU) 2023/2831, SA-6).
 
+use rti_platform::stored_enum;
+
 /// SA-6: EUR 300,000, in cents.
 pub const DE_MINIMIS_CEILING_EUR_CENTS: i64 = 30_000_000;
 

@@ -4,6 +4,7 @@
 
 use super::status::{Lane, RequestStatus as Status, is_final, short_name};
 use super::{IntakeError, IntakeResult};
+use rti_platform::stored_enum;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 

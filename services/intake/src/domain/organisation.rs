@@ -5,6 +5,7 @@ use super::sme::{
     Enterprise, ExemptInvestor, Figures, Holding, SmallMidCapRule, SmeCategory, StartUpEvidence, assess_size,
     assess_start_up,
 };
+use rti_platform::stored_enum;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 

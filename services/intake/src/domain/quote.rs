@@ -5,6 +5,7 @@
 use super::aid::{self, RequesterClass};
 use super::status::{RequestStatus, refusal};
 use super::{IntakeError, IntakeResult};
+use rti_platform::stored_enum;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 

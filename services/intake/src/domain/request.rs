@@ -2,6 +2,7 @@
 //! runs under, and what happened to it (history, screening, quote, decision clock).
 
 use rti_platform::error::{InvalidInput, Violations};
+use rti_platform::stored_enum;
 use rti_platform::validate::reference;
 
 use super::clock::{ClockBreach, Deadlines};

@@ -3,6 +3,7 @@
 
 use super::names::ListedName;
 use super::{sanctions_csv, sanctions_xml};
+use rti_platform::stored_enum;
 
 stored_enum!(
     SanctionsListFormat {

@@ -5,6 +5,7 @@
 use super::names::Verdict;
 use super::sanctions::SanctionsListVersion;
 use super::screening::Outcome;
+use rti_platform::stored_enum;
 
 stored_enum!(
     /// What a reviewer decides of a held request.

@@ -1,6 +1,8 @@
 //! Where an access request is in its lane's status machine, and how a state is named in
 //! messages. The machine's edges are `lifecycle`'s.
 
+use rti_platform::stored_enum;
+
 stored_enum!(
     /// Where a request is in its lane's status machine (DESIGN §3, intake).
     RequestStatus {

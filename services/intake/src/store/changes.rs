@@ -37,7 +37,7 @@ impl IntakeStore {
         let mut transaction = self.database.begin_write().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{SELECT} WHERE r.id = $1{}",
-            self.lock_clause().replace("UPDATE", "UPDATE OF r")
+            self.database.lock_clause().replace("UPDATE", "UPDATE OF r")
         )))
         .bind(id)
         .fetch_optional(&mut *transaction)
@@ -71,7 +71,7 @@ impl RequestChange<'_> {
     /// against the ceiling again with the organisation's row locked, so that two acceptances
     /// cannot both fit into the same headroom.
     pub async fn grant_aid(&mut self, aid: i64, at: i64) -> IntakeResult<()> {
-        let lock = self.store.lock_clause();
+        let lock = self.store.database.lock_clause();
         aid::record_aid(&mut self.transaction, &self.request, aid, at, lock).await
     }
 

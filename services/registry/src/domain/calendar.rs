@@ -3,6 +3,7 @@
 //! how much downtime closes, what is free per day, which window is next.
 
 use rti_platform::error::Violations;
+use rti_platform::stored_enum;
 
 use super::catalogue::TariffBasis;
 

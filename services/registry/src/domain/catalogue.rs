@@ -2,6 +2,7 @@
 //! timestamps, which the registry sets, and its `…Fields`, which callers may set and update.
 
 use rti_platform::error::Violations;
+use rti_platform::stored_enum;
 
 use super::fields::{
     self, MAX_ACRONYM_CHARS, MAX_DESCRIPTION_CHARS, MAX_LEAD_TIME_DAYS, MAX_NAME_CHARS, MAX_TECHNIQUE_CHARS,
