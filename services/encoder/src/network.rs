@@ -12,7 +12,7 @@
 //! zeros, which is the per-sentence zero padding.
 
 use crate::EMBEDDING_DIMENSION;
-use crate::linalg::{LayerNorm, Matrix, add, relu};
+use crate::linalg::{LayerNorm, Matrix, add, relu, side_by_side};
 use crate::npz::{Array, Npz};
 
 /// The token table is stored in this many interleaved chunks: id `i` is row `i / 17` of chunk
@@ -64,7 +64,7 @@ impl Network {
         }
         let vector = |name: &str, length: usize| floats(npz, name, &[length]);
         let matrix = |name: &str, rows: usize, columns: usize| {
-            floats(npz, name, &[rows, columns]).map(|values| Matrix { rows, columns, values })
+            floats(npz, name, &[rows, columns]).map(|values| Matrix::from_row_major(rows, columns, &values))
         };
         let concatenated = |prefix: &str| -> Result<Vec<f32>, String> {
             let mut joined = Vec::new();
@@ -75,7 +75,7 @@ impl Network {
         };
         let projections = BRANCHES
             .iter()
-            .map(|(width, _)| matrix(&format!("proj{width}"), EMBEDDING_DIMENSION, BRANCH_WIDTH))
+            .map(|(width, _)| floats(npz, &format!("proj{width}"), &[EMBEDDING_DIMENSION, BRANCH_WIDTH]))
             .collect::<Result<Vec<_>, _>>()?;
         let branches = BRANCHES
             .iter()
@@ -99,7 +99,11 @@ impl Network {
             table,
             scale: vector("scale", CHUNKS)?,
             low: vector("lo", CHUNKS)?,
-            projection: Matrix::side_by_side(&projections),
+            projection: Matrix::from_row_major(
+                EMBEDDING_DIMENSION,
+                BRANCHES.len() * BRANCH_WIDTH,
+                &side_by_side(&projections, EMBEDDING_DIMENSION),
+            ),
             projection_bias: concatenated("proj_b")?,
             projection_norm: LayerNorm {
                 gain: concatenated("ln_g")?,
