@@ -41,8 +41,11 @@ impl Matrix {
             for first_row in (0..whole_blocks).step_by(ROW_BLOCK) {
                 self.block::<ROW_BLOCK>(input, output, weights, panel, first_row);
             }
-            for row in whole_blocks..input_rows {
-                self.block::<1>(input, output, weights, panel, row);
+            match input_rows - whole_blocks {
+                3 => self.block::<3>(input, output, weights, panel, whole_blocks),
+                2 => self.block::<2>(input, output, weights, panel, whole_blocks),
+                1 => self.block::<1>(input, output, weights, panel, whole_blocks),
+                _ => {}
             }
         }
     }
@@ -153,9 +156,9 @@ mod tests {
 
     #[test]
     fn multiplies_blocks_of_rows_and_the_rows_left_over_alike() {
-        // 6 input rows (a block of 4 and 2 single rows) by a 3 × 10 matrix (two panels, the
+        // 7 input rows (a block of 4 and a block of 3) by a 3 × 10 matrix (two panels, the
         // second partial), against the textbook triple loop.
-        let (rows, inner, columns) = (6, 3, 10);
+        let (rows, inner, columns) = (7, 3, 10);
         let weights: Vec<f32> = (0..inner * columns).map(|value| value as f32 * 0.5 - 3.0).collect();
         let input: Vec<f32> = (0..rows * inner).map(|value| (value % 7) as f32 - 2.0).collect();
         let output = Matrix::from_row_major(inner, columns, &weights).product(&input);
