@@ -138,7 +138,7 @@ impl SummedMap {
 }
 
 /// Everything the store's rows say about one group.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Cell {
     pub units_used: Summed,
     pub users: Counted,

@@ -220,23 +220,6 @@ impl UsageFacts {
         sites: &HashMap<String, Site>,
         cells: &mut BTreeMap<Vec<String>, Cell>,
     ) {
-        let parts = if self.records < PARALLEL_FROM_RECORDS {
-            1
-        } else {
-            std::thread::available_parallelism().map_or(1, usize::from)
-        };
-        self.add_cells_in_parts(parts, query, scope, sites, cells);
-    }
-
-    /// [`Self::add_cells`], with the users' facts tallied in `parts` runs side by side.
-    fn add_cells_in_parts(
-        &self,
-        parts: usize,
-        query: &StatisticsQuery,
-        scope: &Scope,
-        sites: &HashMap<String, Site>,
-        cells: &mut BTreeMap<Vec<String>, Cell>,
-    ) {
         let wants = |measures: &[Measure]| query.measures.iter().any(|measure| measures.contains(measure));
         let want_units = wants(&[Measure::UnitsUsed]);
         let want_users = wants(&[
@@ -258,21 +241,12 @@ impl UsageFacts {
             found,
             users,
             new_users,
-            user_orgs,
-            new_orgs,
             org_units,
             groups,
         } = match plan.packing() {
-            Some(widths) => self.tally_in_parts(parts, &plan, &wants, |fact| plan.packed(fact, &widths)),
-            None => self.tally_in_parts(parts, &plan, &wants, |fact| plan.key(fact)),
+            Some(widths) => self.tally(&plan, &wants, |fact| plan.packed(fact, &widths)),
+            None => self.tally(&plan, &wants, |fact| plan.key(fact)),
         };
-        let (mut users, mut new_users) = (users, new_users);
-        for (cell, _) in user_orgs {
-            users[cell as usize].organisations += 1;
-        }
-        for (cell, _) in new_orgs {
-            new_users[cell as usize].organisations += 1;
-        }
         let mut units: Vec<Vec<(i64, u32)>> = vec![Vec::new(); found.len()];
         for ((cell, org), total) in org_units {
             if total > 0 {
@@ -332,95 +306,13 @@ impl UsageFacts {
         }
     }
 
-    /// The tallies of every user's facts, in `parts` runs of users side by side (one per core),
-    /// merged: users fall in one part each, so only organisations and user groups, which span
-    /// users, need merging.
-    fn tally_in_parts<K: std::hash::Hash + Eq + Copy + Send>(
-        &self,
-        parts: usize,
-        plan: &Plan<'_>,
-        wants: &Wants,
-        code: impl Fn(&Fact) -> K + Sync,
-    ) -> Tallies {
-        let users = self.by_user.len();
-        let parts = parts.clamp(1, users.max(1));
-        if parts == 1 {
-            return self.tally(0..users, plan, wants, &code);
-        }
-        let step = users.div_ceil(parts);
-        let mut tallies = std::thread::scope(|scope| {
-            let running: Vec<_> = (0..parts)
-                .map(|part| {
-                    let range = part * step..((part + 1) * step).min(users);
-                    let code = &code;
-                    scope.spawn(move || self.tally(range, plan, wants, code))
-                })
-                .collect();
-            running
-                .into_iter()
-                .map(|part| part.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .collect::<Vec<_>>()
-        })
-        .into_iter();
-        let mut merged = tallies.next().unwrap_or_default();
-        for part in tallies {
-            self.merge(&mut merged, part);
-        }
-        merged
-    }
-
-    /// Adds `part`'s tallies to `into`, its cells renumbered to `into`'s.
-    fn merge(&self, into: &mut Tallies, part: Tallies) {
-        let mut cells: FastMap<Key, u32> = into
-            .found
-            .iter()
-            .enumerate()
-            .map(|(index, key)| (*key, u32::try_from(index).unwrap_or(u32::MAX)))
-            .collect();
-        let renumbered: Vec<u32> = part
-            .found
-            .iter()
-            .map(|key| {
-                *cells.entry(*key).or_insert_with(|| {
-                    into.found.push(*key);
-                    into.users.push(Counted::default());
-                    into.new_users.push(Counted::default());
-                    u32::try_from(into.found.len() - 1).unwrap_or(u32::MAX)
-                })
-            })
-            .collect();
-        for (index, (users, new_users)) in part.users.iter().zip(&part.new_users).enumerate() {
-            let cell = renumbered[index] as usize;
-            for (total, added) in [(&mut into.users[cell], users), (&mut into.new_users[cell], new_users)] {
-                total.count += added.count;
-                total.key_sum = total.key_sum.wrapping_add(added.key_sum);
-            }
-        }
-        let cell = |cell: u32| renumbered[cell as usize];
-        into.user_orgs
-            .extend(part.user_orgs.into_iter().map(|(at, org)| (cell(at), org)));
-        into.new_orgs
-            .extend(part.new_orgs.into_iter().map(|(at, org)| (cell(at), org)));
-        for ((at, org), units) in part.org_units {
-            *into.org_units.entry((cell(at), org)).or_default() += units;
-        }
-        for ((at, request), org) in part.groups {
-            into.groups
-                .entry((cell(at), request))
-                .and_modify(|first| *first = self.first_org(*first, org))
-                .or_insert(org);
-        }
-    }
-
-    /// One pass over the facts of `users`: the cells their records fall in (by `code`, one
-    /// number per cell), each user once per cell with its organisation there, and
-    /// organisations' units and user groups per cell.
+    /// One pass over the facts: the cells the query's records fall in (by `code`, one number
+    /// per cell), each user once per cell, and organisations' units and user groups per cell.
     fn tally<K: std::hash::Hash + Eq + Copy>(
         &self,
-        user_range: std::ops::Range<usize>,
         plan: &Plan<'_>,
         wants: &Wants,
-        code: &impl Fn(&Fact) -> K,
+        code: impl Fn(&Fact) -> K,
     ) -> Tallies {
         let mut keys: FastMap<K, u32> = FastMap::default();
         let mut found: Vec<Key> = Vec::new();
@@ -431,13 +323,7 @@ impl UsageFacts {
         let mut org_units: FastMap<(u32, u32), i64> = FastMap::default();
         let mut groups: FastMap<(u32, u32), u32> = FastMap::default();
         let mut mine: Vec<Seen> = Vec::new();
-        for (user, facts) in self
-            .by_user
-            .iter()
-            .enumerate()
-            .take(user_range.end)
-            .skip(user_range.start)
-        {
+        for (user, facts) in self.by_user.iter().enumerate() {
             mine.clear();
             let mut last: Option<(K, u32)> = None;
             for fact in facts {
@@ -493,11 +379,9 @@ impl UsageFacts {
                         .map(|seen| seen.org)
                         .reduce(|one, other| self.first_org(one, other))
                         .unwrap_or_default();
-                    count(&mut users[cell as usize], user_rkey, false);
-                    user_orgs.insert((cell, org));
+                    count(&mut users[cell as usize], user_rkey, user_orgs.insert((cell, org)));
                     if in_cell.iter().any(|seen| seen.new_user) {
-                        count(&mut new_users[cell as usize], user_rkey, false);
-                        new_orgs.insert((cell, org));
+                        count(&mut new_users[cell as usize], user_rkey, new_orgs.insert((cell, org)));
                     }
                 }
             }
@@ -506,8 +390,6 @@ impl UsageFacts {
             found,
             users,
             new_users,
-            user_orgs,
-            new_orgs,
             org_units,
             groups,
         }
@@ -546,21 +428,14 @@ struct Wants {
     groups: bool,
 }
 
-/// What a pass over the facts adds up, per cell (cells numbered in the order found): users'
-/// counts, and the organisations they count under as (cell, organisation) pairs.
-#[derive(Default)]
+/// What one pass over the facts adds up, per cell (cells numbered in the order found).
 struct Tallies {
     found: Vec<Key>,
     users: Vec<Counted>,
     new_users: Vec<Counted>,
-    user_orgs: FastSet<(u32, u32)>,
-    new_orgs: FastSet<(u32, u32)>,
     org_units: FastMap<(u32, u32), i64>,
     groups: FastMap<(u32, u32), u32>,
 }
-
-/// Below this many records one core tallies faster than two, threads and merging included.
-const PARALLEL_FROM_RECORDS: usize = 100_000;
 
 /// One record of a user, as a query sees it.
 struct Seen {
