@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use rti_platform::auth::{Claims, MIN_SECRET_BYTES, Role, mint_hs256};
+use rti_platform::auth::{Claims, Role, check_secret, mint_hs256};
 use rti_platform::country::normalize_country;
 use rti_platform::db::{Database, Migrations};
 use rti_platform::server::ServiceConfig;
@@ -29,13 +29,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn up(args: UpArgs) -> anyhow::Result<()> {
     let telemetry = telemetry::init(&args.telemetry, "rti")?;
+    rti_platform::db::private_directory(&args.data_dir)
+        .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
     let mut auth = args.auth.clone();
     if auth.secret.is_none() && auth.jwks_url.is_none() {
         let secret = dev_secret::read_or_create(&args.data_dir)
             .with_context(|| format!("cannot keep the development secret in {}", args.data_dir.display()))?;
         auth.secret = Some(secret);
     }
-    std::fs::create_dir_all(&args.data_dir).with_context(|| format!("cannot create {}", args.data_dir.display()))?;
     let suite = Suite::start(SuiteConfig {
         listen: args.listen,
         databases: Databases::sqlite_in(&args.data_dir),
@@ -180,12 +181,7 @@ fn token(args: TokenArgs) -> anyhow::Result<()> {
             )
         })?,
     };
-    if secret.len() < MIN_SECRET_BYTES {
-        return Err(anyhow!(
-            "RTI_AUTH_SECRET (--auth-secret) is {} bytes; it must be at least {MIN_SECRET_BYTES}",
-            secret.len()
-        ));
-    }
+    check_secret(&secret).map_err(|problem| anyhow!(problem))?;
     let subject = args.subject.unwrap_or_else(|| format!("dev-{}", args.role.as_str()));
     let mut claims = Claims::new(subject, &[args.role], args.ttl);
     claims.org = args.org;

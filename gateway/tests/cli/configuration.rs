@@ -49,6 +49,60 @@ fn missing_upstreams_are_one_line_listing_them() {
     );
 }
 
+/// The Kubernetes example once shipped this value; a stack applied as shipped must not start
+/// (anyone could mint an admin's token with it).
+const SHIPPED_PLACEHOLDER: &str = "REPLACE_ME-with-a-secret-of-at-least-32-bytes";
+
+#[test]
+fn a_placeholder_secret_fails_before_any_port_is_bound() {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let database = format!("sqlite://{}/registry.db", directory.path().display());
+    let serve = [
+        "serve",
+        "registry",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        &database,
+        "--auth-secret",
+        SHIPPED_PLACEHOLDER,
+    ];
+    assert_one_line_error(&serve, 1, &["invalid configuration", "placeholder"]);
+    assert!(!directory.path().join("registry.db").exists());
+    assert_one_line_error(
+        &["token", "--role", "admin", "--auth-secret", SHIPPED_PLACEHOLDER],
+        1,
+        &["placeholder"],
+    );
+    let repeated = "x".repeat(48);
+    assert_one_line_error(
+        &["token", "--role", "admin", "--auth-secret", &repeated],
+        1,
+        &["too predictable"],
+    );
+}
+
+#[test]
+fn the_kubernetes_manifests_ship_no_secret() {
+    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/kubernetes");
+    let kustomization = std::fs::read_to_string(directory.join("kustomization.yaml")).expect("kustomization.yaml");
+    let resources: Vec<&str> = kustomization
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or_default().trim())
+        .filter_map(|line| line.strip_prefix("- "))
+        .map(str::trim)
+        .collect();
+    assert!(resources.len() >= 6, "{resources:?}");
+    for resource in resources {
+        let text = std::fs::read_to_string(directory.join(resource)).expect(resource);
+        assert!(
+            !text.lines().any(|line| line.trim() == "kind: Secret"),
+            "{resource} applies a Secret: create rti-secrets out of band instead"
+        );
+        assert!(!text.contains("REPLACE_ME"), "{resource} holds a placeholder");
+    }
+}
+
 #[test]
 fn a_short_secret_fails_before_any_port_is_bound() {
     let directory = tempfile::tempdir().expect("tempdir");

@@ -130,6 +130,12 @@ pub enum OpenError {
     Migrate(#[source] sqlx::migrate::MigrateError),
     #[error("migration versions collide: platform and service both define version {0}")]
     VersionCollision(i64),
+    #[error("cannot create the database file {}: {source}", path.display())]
+    File {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -150,6 +156,9 @@ impl Database {
         install_default_drivers();
         let database = match url.backend {
             Backend::Sqlite => {
+                if let Some(path) = url.sqlite_path().filter(|_| !url.as_str().contains("mode=ro")) {
+                    private_file(&path).map_err(|source| OpenError::File { path, source })?;
+                }
                 let writer = sqlite_pool(url.as_str(), 1).await?;
                 // WAL is a property of the file; set it once, on the writer, before readers open.
                 sqlx::query("PRAGMA journal_mode = WAL")
@@ -243,6 +252,41 @@ impl Database {
         self.readers.close().await;
         self.writer.close().await;
     }
+}
+
+/// Creates `directory` and its missing parents readable by this process's user only (0700), and
+/// narrows an existing one to that: data directories hold companies' confidential requests and
+/// sanctions verdicts.
+pub fn private_directory(directory: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(directory)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(directory, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Creates a SQLite file readable and writable by this process's user only (0600) before SQLite
+/// opens it, and narrows an existing one to that; SQLite gives its `-wal` and `-shm` files the
+/// database file's mode.
+fn private_file(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    drop(file);
+    Ok(())
 }
 
 async fn sqlite_pool(url: &str, max_connections: u32) -> Result<AnyPool, OpenError> {
