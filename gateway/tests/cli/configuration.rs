@@ -253,6 +253,9 @@ fn an_sqlite_file_that_cannot_be_created_is_one_line() {
             "http://127.0.0.1:1",
         ],
         1,
-        &["cannot create the database file", "/proc/no-such-directory/reporting.db"],
+        &[
+            "cannot create the database file",
+            "/proc/no-such-directory/reporting.db",
+        ],
     );
 }

@@ -78,7 +78,18 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
+    pub aud: Option<Audience>,
+    /// Not valid before (seconds since the epoch), when the issuer sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+}
+
+/// A token's `aud`: one audience or several (RFC 7519 §4.1.3 allows both).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
 }
 
 impl Claims {
@@ -96,6 +107,7 @@ impl Claims {
             exp: now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)),
             iss: None,
             aud: None,
+            nbf: None,
         }
     }
 }
@@ -178,6 +190,9 @@ struct Inner {
     issuer: Option<String>,
     audience: Option<String>,
 }
+
+/// The longest a token may live, from `iat` to `exp`: a stolen token is worth a day at most.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// The shortest HS256 secret accepted: 256 bits, as RFC 7518 §3.2 requires.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -296,7 +311,12 @@ impl Authenticator {
         };
         let mut validation = Validation::new(header.alg);
         validation.leeway = 30;
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.validate_nbf = true;
+        // A configured issuer or audience is required, not only compared when present.
+        let mut required = vec!["exp", "sub"];
+        required.extend(self.inner.issuer.as_ref().map(|_| "iss"));
+        required.extend(self.inner.audience.as_ref().map(|_| "aud"));
+        validation.set_required_spec_claims(&required);
         match &self.inner.issuer {
             Some(issuer) => validation.set_issuer(&[issuer]),
             None => validation.iss = None,
@@ -309,7 +329,23 @@ impl Authenticator {
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
             _ => AuthError::Invalid(error.to_string()),
         })?;
-        Ok(Principal::from_claims(data.claims))
+        let claims = data.claims;
+        if claims.exp.saturating_sub(claims.iat) > MAX_TOKEN_LIFETIME.as_secs() as i64 {
+            return Err(AuthError::Invalid(format!(
+                "it lives longer than the {} hours a token may",
+                MAX_TOKEN_LIFETIME.as_secs() / 3600
+            )));
+        }
+        let principal = Principal::from_claims(claims);
+        // With an identity provider, people's tokens come from it; the shared secret signs only
+        // the suite's own service tokens.
+        if header.alg == Algorithm::HS256
+            && self.inner.jwks.is_some()
+            && principal.roles != BTreeSet::from([Role::Service])
+        {
+            return Err(AuthError::AlgorithmNotAccepted(header.alg));
+        }
+        Ok(principal)
     }
 }
 
@@ -395,6 +431,78 @@ mod tests {
         let token = mint_hs256(SECRET, &claims).expect("signs");
         let principal = authenticator().verify(&token).await.expect("valid");
         assert_eq!(principal.roles, BTreeSet::from([Role::Funder]));
+    }
+
+    fn configured(issuer: Option<&str>, audience: Option<&str>, jwks: bool) -> Authenticator {
+        Authenticator::new(&AuthConfig {
+            secret: Some(SECRET.into()),
+            issuer: issuer.map(str::to_owned),
+            audience: audience.map(str::to_owned),
+            jwks_url: jwks.then(|| "http://127.0.0.1:1/jwks.json".parse().expect("url")),
+            ..AuthConfig::default()
+        })
+        .expect("valid config")
+    }
+
+    fn signed(edit: impl FnOnce(&mut Claims)) -> String {
+        let mut claims = Claims::new("x", &[Role::Admin], Duration::from_secs(600));
+        edit(&mut claims);
+        mint_hs256(SECRET, &claims).expect("signs")
+    }
+
+    #[tokio::test]
+    async fn a_configured_issuer_and_audience_are_required_and_an_audience_may_be_a_list() {
+        let auth = configured(Some("https://id.example"), Some("rti"), false);
+        let both = |claims: &mut Claims| {
+            claims.iss = Some("https://id.example".into());
+            claims.aud = Some(Audience::Many(vec!["other".into(), "rti".into()]));
+        };
+        assert!(auth.verify(&signed(both)).await.is_ok(), "aud as a list naming us");
+        let one = signed(|claims| {
+            claims.iss = Some("https://id.example".into());
+            claims.aud = Some(Audience::One("rti".into()));
+        });
+        assert!(auth.verify(&one).await.is_ok(), "aud as a string");
+        let no_issuer = signed(|claims| claims.aud = Some(Audience::One("rti".into())));
+        assert!(matches!(auth.verify(&no_issuer).await, Err(AuthError::Invalid(_))));
+        let no_audience = signed(|claims| claims.iss = Some("https://id.example".into()));
+        assert!(matches!(auth.verify(&no_audience).await, Err(AuthError::Invalid(_))));
+        let elsewhere = signed(|claims| {
+            claims.iss = Some("https://id.example".into());
+            claims.aud = Some(Audience::Many(vec!["other".into()]));
+        });
+        assert!(matches!(auth.verify(&elsewhere).await, Err(AuthError::Invalid(_))));
+        // Unconfigured, neither is needed.
+        assert!(authenticator().verify(&signed(|_| {})).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_token_is_refused_before_its_nbf_and_when_it_lives_longer_than_a_day() {
+        let auth = authenticator();
+        let later = signed(|claims| claims.nbf = Some(claims.iat + 3600));
+        assert!(matches!(auth.verify(&later).await, Err(AuthError::Invalid(_))));
+        let started = signed(|claims| claims.nbf = Some(claims.iat - 60));
+        assert!(auth.verify(&started).await.is_ok());
+        let long = signed(|claims| claims.exp = claims.iat + 25 * 3600);
+        assert!(matches!(auth.verify(&long).await, Err(AuthError::Invalid(reason)) if reason.contains("24 hours")));
+        let day = signed(|claims| claims.exp = claims.iat + 24 * 3600);
+        assert!(auth.verify(&day).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn with_a_jwks_the_secret_signs_only_service_tokens() {
+        let auth = configured(None, None, true);
+        assert_eq!(
+            auth.verify(&signed(|_| {})).await,
+            Err(AuthError::AlgorithmNotAccepted(Algorithm::HS256)),
+            "an admin token signed with the shared secret"
+        );
+        let service = signed(|claims| claims.roles = vec!["service".into()]);
+        assert!(auth.verify(&service).await.is_ok());
+        let both = signed(|claims| claims.roles = vec!["service".into(), "admin".into()]);
+        assert!(auth.verify(&both).await.is_err());
+        // Without a JWKS the secret signs everyone's tokens, as in development.
+        assert!(authenticator().verify(&signed(|_| {})).await.is_ok());
     }
 
     #[test]

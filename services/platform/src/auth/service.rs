@@ -85,7 +85,7 @@ impl ServiceCall {
                 }
                 let mut claims = Claims::new(subject.clone(), &[Role::Service], TOKEN_TTL);
                 claims.iss = issuer.clone();
-                claims.aud = audience.clone();
+                claims.aud = audience.clone().map(super::Audience::One);
                 let token = mint_hs256(secret, &claims)
                     .map_err(|error| tonic::Status::internal(format!("cannot sign a service token: {error}")))?;
                 *cached = Some((token.clone(), claims.exp));
