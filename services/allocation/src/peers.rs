@@ -78,8 +78,15 @@ impl Peers {
         }))
     }
 
-    /// Holds `units` of a capacity window under the slot's id; a retry takes nothing more.
-    pub async fn reserve(&self, slot_id: &str, window_id: &str, units: i64) -> AllocationResult<()> {
+    /// Holds `units` of a capacity window of `installation_id` under the slot's id; a retry takes
+    /// nothing more. The registry refuses a window of another installation.
+    pub async fn reserve(
+        &self,
+        slot_id: &str,
+        installation_id: &str,
+        window_id: &str,
+        units: i64,
+    ) -> AllocationResult<()> {
         self.registry
             .clone()
             .reserve_capacity(registry::ReserveCapacityRequest {
@@ -87,6 +94,7 @@ impl Peers {
                 window_id: window_id.to_owned(),
                 units,
                 reference: format!("allocation slot {slot_id}"),
+                installation_id: installation_id.to_owned(),
             })
             .await
             .map_err(|status| AllocationError::upstream("registry", &status))?;

@@ -130,7 +130,11 @@ impl AllocationService {
 
     /// Reserves a PENDING slot's units in the registry (idempotent on the slot id) and marks it HELD.
     async fn hold(&self, slot: &Slot) -> AllocationResult<Slot> {
-        if let Err(error) = self.peers.reserve(&slot.id, &slot.window_id, slot.units).await {
+        if let Err(error) = self
+            .peers
+            .reserve(&slot.id, &slot.installation_id, &slot.window_id, slot.units)
+            .await
+        {
             if let AllocationError::Upstream { code, .. } = &error
                 && !matches!(
                     code,

@@ -17,6 +17,7 @@ rti_platform::backend_tests!(
     an_accepted_industrial_request_gets_a_slot_without_a_call,
     a_retried_offer_returns_the_same_slot_and_holds_once,
     an_offer_takes_at_most_what_was_granted_and_not_yet_offered,
+    an_offer_never_holds_a_window_of_another_installation,
 );
 
 /// A PL university's proposal granted `asks` (site, units).
@@ -342,5 +343,33 @@ async fn an_offer_takes_at_most_what_was_granted_and_not_yet_offered(backend: Ba
         .await
         .expect_err("not granted");
     assert_eq!(early.code(), Code::FailedPrecondition, "{early:?}");
+    world.stop().await;
+}
+
+/// Issue 13, item 1 (confused deputy): window ids are public, and allocation reserves with its
+/// service token; an operator naming its own installation with a competitor's window holds
+/// nothing there.
+async fn an_offer_never_holds_a_window_of_another_installation(backend: Backend) {
+    let Some(world) = world(backend).await else { return };
+    let granted = granted(&world, &[(&world.de, 10)]).await;
+    let operator = world.de.operator();
+    let mut request = offer(&granted.proposal.id, &world.de, 3);
+    request.window_id = world.fr.window.id.clone();
+    let refused = world
+        .offer_slot(&operator, request)
+        .await
+        .expect_err("the FR installation's window");
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert!(refused.message().contains("window"), "{refused:?}");
+    assert_eq!(
+        reserved(&world, &world.fr).await,
+        0,
+        "nothing held at the FR installation"
+    );
+    assert_eq!(reserved(&world, &world.de).await, 0);
+    world
+        .offer_slot(&operator, offer(&granted.proposal.id, &world.de, 3))
+        .await
+        .expect("its own window");
     world.stop().await;
 }

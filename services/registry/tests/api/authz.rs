@@ -6,7 +6,7 @@ use rti_platform::auth::Role;
 use rti_platform::authz::Access;
 use rti_platform::backend_tests;
 use rti_platform::db::Backend;
-use rti_platform::testing::{call_with_empty_request, operator_token, token};
+use rti_platform::testing::{call_with_empty_request, operator_token, token, violated_fields};
 use rti_platform::time::timestamp_from_micros;
 use rti_proto::common::Money;
 use rti_proto::pbjson_types::FieldMask;
@@ -244,6 +244,7 @@ async fn manage(
         window_id: window_id.into(),
         units: 1,
         reference: String::new(),
+        installation_id: installation_id.into(),
     };
     codes.push(code(
         client.reserve_capacity(with_token(request, caller)).await.map(drop),
@@ -293,18 +294,39 @@ async fn operators_manage_only_their_own_calendars(backend: Backend) {
         "the admin's reservation is in the other installation"
     );
     let service_token = token(Role::Service);
+    let reserve_in = |installation_id: &str, reservation_id: &str| proto::ReserveCapacityRequest {
+        reservation_id: reservation_id.into(),
+        window_id: windows[1].id.clone(),
+        units: 2,
+        reference: "allocation".into(),
+        installation_id: installation_id.into(),
+    };
     let reserved = client
-        .reserve_capacity(with_token(
-            proto::ReserveCapacityRequest {
-                reservation_id: "allocation-1".into(),
-                window_id: windows[1].id.clone(),
-                units: 2,
-                reference: "allocation".into(),
-            },
-            &service_token,
-        ))
+        .reserve_capacity(with_token(reserve_in(&theirs.id, "allocation-1"), &service_token))
         .await;
-    assert!(reserved.is_ok(), "allocation reserves anywhere: {reserved:?}");
+    assert!(
+        reserved.is_ok(),
+        "allocation reserves at any installation: {reserved:?}"
+    );
+    // Issue 13, item 1: naming one's own installation with a competitor's window holds nothing,
+    // for an operator and for the service that acts for one.
+    for caller in [&operator, &service_token] {
+        let confused = client
+            .reserve_capacity(with_token(reserve_in(&mine.id, "confused-deputy"), caller))
+            .await
+            .expect_err("a window of another installation");
+        assert_eq!(violated_fields(&confused), ["window_id"], "{confused:?}");
+    }
+    // Issue 13, item 5: whether a window exists is not told before whether the caller may ask.
+    let unknown_window = proto::ReserveCapacityRequest {
+        window_id: "0190f2d4-0000-7000-8000-000000000000".into(),
+        ..reserve_in(&theirs.id, "probe")
+    };
+    let probe = client
+        .reserve_capacity(with_token(unknown_window, &operator))
+        .await
+        .expect_err("not the operator's installation");
+    assert_eq!(probe.code(), Code::PermissionDenied, "{probe:?}");
     let anonymous = client
         .list_tariffs(proto::ListTariffsRequest {
             installation_id: theirs.id.clone(),

@@ -45,24 +45,25 @@ pub async fn add_window(
         .map(tonic::Response::into_inner)
 }
 
-fn reserve_request(reservation_id: &str, window_id: &str, units: i64) -> proto::ReserveCapacityRequest {
+fn reserve_request(reservation_id: &str, window: &proto::CapacityWindow, units: i64) -> proto::ReserveCapacityRequest {
     proto::ReserveCapacityRequest {
         reservation_id: reservation_id.into(),
-        window_id: window_id.into(),
+        window_id: window.id.clone(),
         units,
         reference: "allocation 42".into(),
+        installation_id: window.installation_id.clone(),
     }
 }
 
 async fn reserve(
     client: &mut RegistryServiceClient<Channel>,
     reservation_id: &str,
-    window_id: &str,
+    window: &proto::CapacityWindow,
     units: i64,
 ) -> Result<proto::Reservation, tonic::Status> {
     client
         .reserve_capacity(with_token(
-            reserve_request(reservation_id, window_id, units),
+            reserve_request(reservation_id, window, units),
             &token(Role::Service),
         ))
         .await
@@ -125,7 +126,7 @@ async fn windows_downtime_and_availability(backend: Backend) {
         .expect_err("ends before it starts");
     assert_eq!(violated_fields(&backwards), ["window.end_time"]);
 
-    reserve(&mut client, "hold-1", &window.id, 4).await.expect("reserved");
+    reserve(&mut client, "hold-1", &window, 4).await.expect("reserved");
     let downtime = client
         .add_downtime(with_token(
             proto::AddDowntimeRequest {
@@ -232,8 +233,8 @@ async fn sixty_four_concurrent_reservations_take_exactly_the_window(backend: Bac
     let (installation_id, window) = installation_with_window(&service, 10).await;
     let calls = (0..64).map(|index| {
         let mut client = service.client();
-        let window_id = window.id.clone();
-        tokio::spawn(async move { reserve(&mut client, &format!("race-{index}"), &window_id, 1).await })
+        let window = window.clone();
+        tokio::spawn(async move { reserve(&mut client, &format!("race-{index}"), &window, 1).await })
     });
     let outcomes = futures::future::join_all(calls).await;
     let mut won = BTreeSet::new();
@@ -256,8 +257,8 @@ async fn sixty_four_concurrent_reservations_take_exactly_the_window(backend: Bac
     // Every winner retried twice at once: the same reservations, no unit more.
     let retries = won.iter().flat_map(|id| [id.clone(), id.clone()]).map(|id| {
         let mut client = service.client();
-        let window_id = window.id.clone();
-        tokio::spawn(async move { reserve(&mut client, &id, &window_id, 1).await })
+        let window = window.clone();
+        tokio::spawn(async move { reserve(&mut client, &id, &window, 1).await })
     });
     for outcome in futures::future::join_all(retries).await {
         let reservation = outcome.expect("task").expect("a retry returns the reservation");
@@ -277,8 +278,8 @@ async fn reservations_are_idempotent_and_release_once(backend: Backend) {
     // Eight concurrent first calls with one id: one reservation of two units.
     let same = (0..8).map(|_| {
         let mut client = service.client();
-        let window_id = window.id.clone();
-        tokio::spawn(async move { reserve(&mut client, "booking-7", &window_id, 2).await })
+        let window = window.clone();
+        tokio::spawn(async move { reserve(&mut client, "booking-7", &window, 2).await })
     });
     let created: BTreeSet<i64> = futures::future::join_all(same)
         .await
@@ -295,11 +296,11 @@ async fn reservations_are_idempotent_and_release_once(backend: Backend) {
     assert_eq!(created.len(), 1, "one reservation, returned to every call");
     assert_eq!(window_state(&mut client, &installation_id).await.reserved_units, 2);
 
-    let other_units = reserve(&mut client, "booking-7", &window.id, 3)
+    let other_units = reserve(&mut client, "booking-7", &window, 3)
         .await
         .expect_err("same id, other request");
     assert_eq!(other_units.code(), Code::AlreadyExists);
-    let too_many = reserve(&mut client, "booking-8", &window.id, 5)
+    let too_many = reserve(&mut client, "booking-8", &window, 5)
         .await
         .expect_err("only four free");
     assert_eq!(too_many.code(), Code::FailedPrecondition);
@@ -319,9 +320,13 @@ async fn reservations_are_idempotent_and_release_once(backend: Backend) {
         .expect_err("bad reservation");
     assert_eq!(
         violated_fields(&bad),
-        ["reservation_id", "window_id", "units", "reference"]
+        ["reservation_id", "window_id", "installation_id", "units", "reference"]
     );
-    let missing = reserve(&mut client, "booking-9", "0190f2d4-0000-7000-8000-000000000000", 1)
+    let nowhere = proto::CapacityWindow {
+        id: "0190f2d4-0000-7000-8000-000000000000".into(),
+        ..window.clone()
+    };
+    let missing = reserve(&mut client, "booking-9", &nowhere, 1)
         .await
         .expect_err("no such window");
     assert_eq!(missing.code(), Code::NotFound);

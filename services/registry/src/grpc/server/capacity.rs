@@ -208,6 +208,7 @@ pub(super) async fn reserve_capacity(
         &mut violations,
     );
     require_id(&message.window_id, "window_id", &mut violations);
+    require_id(&message.installation_id, "installation_id", &mut violations);
     calendar::units(message.units, "units", &mut violations);
     text(
         &mut message.reference,
@@ -217,10 +218,21 @@ pub(super) async fn reserve_capacity(
         &mut violations,
     );
     violations.into_result()?;
-    let window = api.store.get_window(&message.window_id).await?;
+    // Who may reserve here is answered before whether the window exists.
     if !caller.has_role(Role::Service) {
-        api.operated_installation(&caller, &window.installation_id, "window_id")
+        api.operated_installation(&caller, &message.installation_id, "installation_id")
             .await?;
+    }
+    // Whoever asks, the suite's services included: a window of another installation is refused,
+    // so that no caller can hold a competitor's capacity by naming its window (window ids are
+    // public through GetAvailability).
+    let window = api.store.get_window(&message.window_id).await?;
+    if window.installation_id != message.installation_id {
+        return Err(InvalidInput::single(
+            "window_id",
+            format!("is not a window of installation {}", message.installation_id),
+        )
+        .into());
     }
     let reservation = api
         .store
