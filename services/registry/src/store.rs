@@ -264,19 +264,23 @@ impl RegistryStore {
             .ok_or_else(|| not_found("installation", id))
     }
 
-    /// A page of installations, of one infrastructure when `infrastructure_id` is not empty.
+    /// A page of installations, of one infrastructure when `infrastructure_id` is not empty;
+    /// drafts only `with_drafts`.
     pub async fn list_installations(
         &self,
         infrastructure_id: &str,
+        with_drafts: bool,
         page: &PageRequest,
     ) -> RegistryResult<(Vec<Installation>, String)> {
         let rows: Vec<InstallationRow> = sqlx::query_as(sql!(
-            "{} WHERE ($1 = '' OR infrastructure_id = $1) AND id > $2 ORDER BY id LIMIT $3",
+            "{} WHERE ($1 = '' OR infrastructure_id = $1) AND ($4 = 1 OR status <> 'draft') AND id > $2 \
+             ORDER BY id LIMIT $3",
             InstallationRow::SELECT
         ))
         .bind(infrastructure_id)
         .bind(page.after_id.as_deref().unwrap_or(""))
         .bind(page.fetch_limit())
+        .bind(i32::from(with_drafts))
         .fetch_all(self.database.readers())
         .await?;
         let mut installations = rows

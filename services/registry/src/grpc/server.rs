@@ -3,11 +3,11 @@
 //! `AuthLayer`, by the table in `authz.rs`.
 
 use prost::Message;
-use rti_platform::auth::Principal;
+use rti_platform::auth::{Principal, Role};
 use rti_platform::error::{FailedPrecondition, InvalidInput, Violations};
 use rti_platform::events::{EventStream, Outbox};
 use rti_platform::pagination::PageRequest;
-use rti_platform::server::caller;
+use rti_platform::server::{caller, principal};
 use rti_platform::store::IdempotencyKey;
 use rti_proto::common::SubscribeRequest;
 use rti_proto::registry as proto;
@@ -64,6 +64,11 @@ impl RegistryApi {
         }
         Ok(installation)
     }
+}
+
+/// Who may read a draft installation: an admin, the suite's services, its infrastructure's operator.
+fn sees_drafts_of(caller: &Principal, infrastructure_id: &str) -> bool {
+    caller.has_role(Role::Service) || caller.operates(infrastructure_id)
 }
 
 fn required<'a, T>(value: Option<&'a T>, field: &str, violations: &mut Violations) -> Option<&'a T> {
@@ -306,7 +311,21 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<proto::GetInstallationRequest>,
     ) -> Result<Response<proto::Installation>, Status> {
-        let installation = self.store.get_installation(&request.into_inner().id).await?;
+        let caller = principal(&request).cloned();
+        let id = request.into_inner().id;
+        let installation = self.store.get_installation(&id).await?;
+        // Issue 13, item 5: a draft is not public; to anyone who may not see it, it does not exist.
+        if installation.status == InstallationStatus::Draft
+            && !caller
+                .as_ref()
+                .is_some_and(|caller| sees_drafts_of(caller, &installation.infrastructure_id))
+        {
+            return Err(RegistryError::NotFound {
+                entity: "installation",
+                id,
+            }
+            .into());
+        }
         Ok(Response::new(convert::installation(&installation)))
     }
 
@@ -314,6 +333,7 @@ impl RegistryService for RegistryApi {
         &self,
         request: Request<proto::ListInstallationsRequest>,
     ) -> Result<Response<proto::ListInstallationsResponse>, Status> {
+        let caller = principal(&request).cloned();
         let message = request.into_inner();
         let mut violations = Violations::new();
         let page = PageRequest::parse(
@@ -323,7 +343,17 @@ impl RegistryService for RegistryApi {
             &mut violations,
         );
         violations.into_result()?;
-        let (installations, next_page_token) = self.store.list_installations(&message.infrastructure_id, &page).await?;
+        // Drafts only for whoever may see every one of them: an admin, the suite's services, the
+        // operator of the one infrastructure asked for.
+        let with_drafts = caller.as_ref().is_some_and(|caller| {
+            caller.is_admin()
+                || caller.has_role(Role::Service)
+                || (!message.infrastructure_id.is_empty() && caller.operates(&message.infrastructure_id))
+        });
+        let (installations, next_page_token) = self
+            .store
+            .list_installations(&message.infrastructure_id, with_drafts, &page)
+            .await?;
         Ok(Response::new(proto::ListInstallationsResponse {
             installations: installations.iter().map(convert::installation).collect(),
             next_page_token,

@@ -68,13 +68,41 @@ async fn creates_and_reads_back_the_whole_catalogue(backend: Backend) {
         .into_inner();
     assert_eq!(created_installation.status, proto::InstallationStatus::Draft as i32);
     let read_installation = client
-        .get_installation(proto::GetInstallationRequest {
-            id: created_installation.id.clone(),
-        })
+        .get_installation(with_token(
+            proto::GetInstallationRequest {
+                id: created_installation.id.clone(),
+            },
+            &admin,
+        ))
         .await
         .expect("read installation")
         .into_inner();
     assert_eq!(read_installation, created_installation);
+    // Issue 13, item 5: a draft is not public, neither read nor listed.
+    let hidden = client
+        .get_installation(proto::GetInstallationRequest {
+            id: created_installation.id.clone(),
+        })
+        .await
+        .expect_err("a draft, anonymously");
+    assert_eq!(hidden.code(), tonic::Code::NotFound, "{hidden:?}");
+    let listed = |token: Option<&str>| {
+        let mut client = client.clone();
+        let request = proto::ListInstallationsRequest::default();
+        let request = match token {
+            Some(token) => with_token(request, token),
+            None => tonic::Request::new(request),
+        };
+        async move {
+            let page = client.list_installations(request).await.expect("lists").into_inner();
+            page.installations
+                .into_iter()
+                .map(|installation| installation.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(!listed(None).await.contains(&created_installation.id));
+    assert!(listed(Some(&admin)).await.contains(&created_installation.id));
     let read_provider = client
         .get_provider(proto::GetProviderRequest {
             id: created_provider.id.clone(),
