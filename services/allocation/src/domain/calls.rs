@@ -126,7 +126,7 @@ impl Call {
         self.installations
             .iter()
             .map(|installation| u64::try_from(installation.units).unwrap_or(0))
-            .sum()
+            .fold(0, u64::saturating_add)
     }
 
     /// TA-6's cap in percent under the rulebook in force (the programme's without one).

@@ -27,7 +27,7 @@ pub fn planned_units(grant_planned_units: i64, offered_units: impl IntoIterator<
     if grant_planned_units > 0 {
         grant_planned_units
     } else {
-        offered_units.into_iter().sum()
+        offered_units.into_iter().fold(0, i64::saturating_add)
     }
 }
 
@@ -79,5 +79,12 @@ mod tests {
         assert!((ledger.non_eu_granted_share - 0.25).abs() < 1e-9);
         assert!((ledger.non_eu_delivered_share - 0.10).abs() < 1e-9);
         assert!(share(5, 0).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn offered_units_that_overflow_saturate_rather_than_wrap() {
+        assert_eq!(planned_units(0, [i64::MAX, 5]), i64::MAX);
+        assert_eq!(planned_units(0, [3, 5]), 8);
+        assert_eq!(planned_units(7, [i64::MAX, 5]), 7);
     }
 }

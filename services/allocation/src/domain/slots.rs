@@ -9,6 +9,9 @@ use super::states::{Lane, SlotStatus};
 pub const DEFAULT_HOLD_SECONDS: i64 = 7 * 24 * 3600;
 /// The longest hold an operator may give.
 pub const MAX_HOLD_SECONDS: i64 = 30 * 24 * 3600;
+/// The most units one call offers at an installation, or one slot holds: the registry's largest
+/// window. Sums of units then stay far from overflowing.
+pub const MAX_UNITS: i64 = 1_000_000_000;
 
 /// A slot as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +100,11 @@ pub fn check_delivery(slot_units: i64, delivered_units: i64, lost_units: i64, vi
     if lost_units < 0 {
         violations.add("lost_units", "must be 0 or more");
     }
-    if delivered_units + lost_units > slot_units {
+    // Checked: two huge figures must be refused, never wrapped round into a small one.
+    if delivered_units
+        .checked_add(lost_units)
+        .is_none_or(|sum| sum > slot_units)
+    {
         violations.add(
             "delivered_units",
             format!("delivered and lost units exceed the slot's {slot_units} units"),
@@ -108,6 +115,15 @@ pub fn check_delivery(slot_units: i64, delivered_units: i64, lost_units: i64, vi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delivered_and_lost_units_that_overflow_are_refused_not_wrapped() {
+        let mut violations = Violations::new();
+        check_delivery(10, i64::MAX, 1, &mut violations);
+        check_delivery(10, 6, 4, &mut violations);
+        let refused = violations.into_result().expect_err("the overflowing pair");
+        assert_eq!(refused.0.len(), 1, "{refused:?}");
+    }
 
     #[test]
     fn a_hold_of_zero_seconds_lasts_seven_days() {

@@ -16,7 +16,7 @@ use crate::convert::{
     time_from_proto,
 };
 use crate::domain::calls::{Call, PanelMember, RulebookVersion};
-use crate::domain::slots::MAX_HOLD_SECONDS;
+use crate::domain::slots::{MAX_HOLD_SECONDS, MAX_UNITS};
 use crate::service::{DeliveryCommand, FeasibilityCommand, NewCall, OfferCommand, ReviewCommand};
 
 pub fn new_call(caller: &Principal, message: proto::CreateCallRequest) -> Result<NewCall, InvalidInput> {
@@ -59,6 +59,8 @@ pub fn new_call(caller: &Principal, message: proto::CreateCallRequest) -> Result
         }
         if given.units <= 0 {
             violations.add(format!("{field}.units"), "must be greater than 0");
+        } else if given.units > MAX_UNITS {
+            violations.add(format!("{field}.units"), format!("must be at most {MAX_UNITS}"));
         }
         let equivalent = validate::countries(
             &given.equivalent_ri_countries,
@@ -204,6 +206,8 @@ pub fn offer(message: proto::OfferSlotRequest) -> Result<OfferCommand, InvalidIn
     validate::text(&message.window_id, "window_id", 128, true, &mut violations);
     if message.units <= 0 {
         violations.add("units", "must be greater than 0");
+    } else if message.units > MAX_UNITS {
+        violations.add("units", format!("must be at most {MAX_UNITS}"));
     }
     if !(0..=MAX_HOLD_SECONDS).contains(&message.hold_seconds) {
         violations.add(

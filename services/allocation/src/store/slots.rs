@@ -79,7 +79,10 @@ impl AllocationStore {
         .fetch_one(&mut *transaction)
         .await?
         .try_get::<i64, _>(0)?;
-        if live + offer.units > offer.entitled_units {
+        if live
+            .checked_add(offer.units)
+            .is_none_or(|total| total > offer.entitled_units)
+        {
             return Err(AllocationError::FailedPrecondition(format!(
                 "{} units do not fit: request {} may have {} units at installation {} and {} are already offered",
                 offer.units, offer.proposal_id, offer.entitled_units, offer.installation_id, live

@@ -18,6 +18,7 @@ rti_platform::backend_tests!(
     a_retried_offer_returns_the_same_slot_and_holds_once,
     an_offer_takes_at_most_what_was_granted_and_not_yet_offered,
     an_offer_never_holds_a_window_of_another_installation,
+    units_beyond_any_window_are_refused_by_name,
 );
 
 /// A PL university's proposal granted `asks` (site, units).
@@ -371,5 +372,19 @@ async fn an_offer_never_holds_a_window_of_another_installation(backend: Backend)
         .offer_slot(&operator, offer(&granted.proposal.id, &world.de, 3))
         .await
         .expect("its own window");
+    world.stop().await;
+}
+
+/// Issue 13, item 6: units beyond any window are refused by name, never summed into a wrapped value.
+async fn units_beyond_any_window_are_refused_by_name(backend: Backend) {
+    let Some(world) = world(backend).await else { return };
+    let granted = granted(&world, &[(&world.de, 10)]).await;
+    let operator = world.de.operator();
+    let refused = world
+        .offer_slot(&operator, offer(&granted.proposal.id, &world.de, i64::MAX))
+        .await
+        .expect_err("more units than any window");
+    assert_eq!(violated_fields(&refused), ["units"], "{refused:?}");
+    assert_eq!(reserved(&world, &world.de).await, 0);
     world.stop().await;
 }
