@@ -148,11 +148,15 @@ impl IntakeService {
         if id.is_empty() {
             return Err(InvalidInput::single("id", "is required").into());
         }
-        let group = self.store.get_user_group(id).await?;
+        let not_yours = || IntakeError::PermissionDenied(format!("user group {id:?} is not yours to see"));
+        let group = match self.store.get_user_group(id).await {
+            Ok(group) => group,
+            // Whether an id exists is told only to who may see every group (issue 13, item 5).
+            Err(IntakeError::NotFound { .. }) if !access::sees_everything(caller) => return Err(not_yours()),
+            Err(error) => return Err(error),
+        };
         if !access::may_see_user_group(caller, &group) {
-            return Err(IntakeError::PermissionDenied(format!(
-                "user group {id:?} is not yours to see"
-            )));
+            return Err(not_yours());
         }
         Ok(group)
     }

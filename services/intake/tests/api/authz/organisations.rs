@@ -170,6 +170,35 @@ async fn people_and_user_groups_are_registered_only_for_the_applicants_own_organ
         Code::PermissionDenied,
         "a group of another organisation",
     );
+    // Issue 13, item 5: a group that does not exist is not told apart from another's.
+    let get = |id: &str, caller: &str| {
+        let request = with_token(proto::GetUserGroupRequest { id: id.into() }, caller);
+        let mut client = world.client();
+        async move { client.get_user_group(request).await }
+    };
+    let foreign = expect_ok(
+        client
+            .create_user_group(with_token(group_request(&theirs.id, &by_admin.id), &token(Role::Admin)))
+            .await,
+        "an admin makes a group of the other organisation",
+    );
+    expect_ok(get(&group.id, &applicant).await, "its own group");
+    let nowhere = new_id();
+    expect_code(
+        &get(&foreign.id, &applicant).await,
+        Code::PermissionDenied,
+        "another's group",
+    );
+    expect_code(
+        &get(&nowhere, &applicant).await,
+        Code::PermissionDenied,
+        "no such group",
+    );
+    expect_code(
+        &get(&nowhere, &token(Role::Admin)).await,
+        Code::NotFound,
+        "no such group, to an admin",
+    );
     world.stop().await;
 }
 
