@@ -27,9 +27,12 @@ impl AllocationStore {
         body.reviews.clear();
         body.feasibility.clear();
         let now = now_micros();
-        let updated = sqlx::query(
-            "UPDATE proposals SET call_id = $2, lane = $3, status = $4, organisation_id = $5, body = $6, \
-             updated_at = $7 WHERE id = $1",
+        // One statement for a new proposal and a changed one; a changed one keeps its created_at.
+        sqlx::query(
+            "INSERT INTO proposals (id, call_id, lane, status, organisation_id, body, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (id) DO UPDATE SET call_id = excluded.call_id, \
+             lane = excluded.lane, status = excluded.status, organisation_id = excluded.organisation_id, \
+             body = excluded.body, updated_at = excluded.updated_at",
         )
         .bind(&proposal.id)
         .bind(&proposal.call_id)
@@ -40,21 +43,6 @@ impl AllocationStore {
         .bind(now)
         .execute(&mut *transaction)
         .await?;
-        if updated.rows_affected() == 0 {
-            sqlx::query(
-                "INSERT INTO proposals (id, call_id, lane, status, organisation_id, body, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-            )
-            .bind(&proposal.id)
-            .bind(&proposal.call_id)
-            .bind(Lane::stored_name(proposal.lane))
-            .bind(ProposalStatus::stored_name(proposal.status))
-            .bind(&proposal.organisation_id)
-            .bind(to_json(&body)?)
-            .bind(now)
-            .execute(&mut *transaction)
-            .await?;
-        }
         sqlx::query("DELETE FROM proposal_users WHERE proposal_id = $1")
             .bind(&proposal.id)
             .execute(&mut *transaction)
