@@ -327,6 +327,21 @@ async fn operators_manage_only_their_own_calendars(backend: Backend) {
         .await
         .expect_err("not the operator's installation");
     assert_eq!(probe.code(), Code::PermissionDenied, "{probe:?}");
+    // Issue 13, item 5: nor whether a reservation exists, to an operator; an admin, who may
+    // release any, hears NOT_FOUND.
+    let unknown_reservation = || proto::ReleaseCapacityRequest {
+        reservation_id: "no-such-reservation".into(),
+    };
+    let probe = client
+        .release_capacity(with_token(unknown_reservation(), &operator))
+        .await
+        .expect_err("an unknown reservation");
+    assert_eq!(probe.code(), Code::PermissionDenied, "{probe:?}");
+    let unknown = client
+        .release_capacity(with_token(unknown_reservation(), &admin))
+        .await
+        .expect_err("an unknown reservation");
+    assert_eq!(unknown.code(), Code::NotFound, "{unknown:?}");
     let anonymous = client
         .list_tariffs(proto::ListTariffsRequest {
             installation_id: theirs.id.clone(),

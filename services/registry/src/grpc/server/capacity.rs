@@ -11,7 +11,7 @@ use tonic::{Request, Response, Status};
 
 use super::{RegistryApi, require_id, required};
 use crate::convert;
-use crate::domain::{NewWindow, availability, calendar, text};
+use crate::domain::{NewWindow, RegistryError, availability, calendar, text};
 
 pub(super) async fn set_tariff(
     api: &RegistryApi,
@@ -255,7 +255,19 @@ pub(super) async fn release_capacity(
     let mut violations = Violations::new();
     require_id(&reservation_id, "reservation_id", &mut violations);
     violations.into_result()?;
-    let existing = api.store.get_reservation(&reservation_id).await?;
+    let existing = match api.store.get_reservation(&reservation_id).await {
+        Ok(existing) => existing,
+        // Issue 13, item 5: who may release is answered before whether the reservation exists,
+        // so an operator cannot probe other installations' reservation ids. Admins and the
+        // suite's services, who may release any reservation, hear NOT_FOUND.
+        Err(RegistryError::NotFound { .. }) if !caller.is_admin() && !caller.has_role(Role::Service) => {
+            return Err(RegistryError::PermissionDenied(format!(
+                "reservation {reservation_id:?} is not one of your installations'"
+            ))
+            .into());
+        }
+        Err(error) => return Err(error.into()),
+    };
     if !caller.has_role(Role::Service) {
         api.operated_installation(&caller, &existing.installation_id, "reservation_id")
             .await?;
