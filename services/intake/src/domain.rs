@@ -10,6 +10,7 @@ pub mod names;
 pub mod organisation;
 pub mod quote;
 pub mod request;
+pub mod request_view;
 pub mod sanctions;
 pub mod sanctions_csv;
 pub mod sanctions_xml;

@@ -81,25 +81,27 @@ pub fn acts_for_requester(caller: &Principal, request: &AccessRequest) -> Intake
 /// How much of a request an operator must operate to act on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operated {
-    /// Every requested installation (a quote prices all of them).
+    /// Every requested installation: a quote prices all of them, and a decision (decline,
+    /// close) ends the request at all of them, so one operator never decides for another's.
     All,
     /// At least one.
     Any,
-    /// At least one, or the caller is a service (allocation closes what it allocated).
-    AnyOrService,
+    /// Every requested installation, or the caller is a service (allocation closes what it
+    /// allocated).
+    AllOrService,
 }
 
 /// An admin, or an operator of the request's installations (as `operated` asks).
 pub fn operates_request(caller: &Principal, request: &AccessRequest, operated: Operated) -> IntakeResult<()> {
     let mut infrastructures = request.infrastructure_ids();
     let allowed = caller.is_admin()
-        || (operated == Operated::AnyOrService && caller.has_role(Role::Service))
+        || (operated == Operated::AllOrService && caller.has_role(Role::Service))
         || (caller.has_role(Role::Operator)
             && match operated {
-                Operated::All => infrastructures.all(|infrastructure| caller.operates(infrastructure)),
-                Operated::Any | Operated::AnyOrService => {
-                    infrastructures.any(|infrastructure| caller.operates(infrastructure))
+                Operated::All | Operated::AllOrService => {
+                    infrastructures.all(|infrastructure| caller.operates(infrastructure))
                 }
+                Operated::Any => infrastructures.any(|infrastructure| caller.operates(infrastructure)),
             });
     if allowed {
         Ok(())
@@ -112,7 +114,8 @@ pub fn operates_request(caller: &Principal, request: &AccessRequest, operated: O
 }
 
 /// Allocation's panel (a service) declines transnational proposals in review; operators decline
-/// industrial requests they cannot serve.
+/// industrial requests they cannot serve, when they operate every installation the request names
+/// (issue 13, item 5: an operator of one installation does not end a request at another's).
 pub fn may_decline(caller: &Principal, request: &AccessRequest) -> IntakeResult<()> {
     if request.status == RequestStatus::InReview {
         if sees_everything(caller) {
@@ -127,7 +130,7 @@ pub fn may_decline(caller: &Principal, request: &AccessRequest) -> IntakeResult<
             "a service declines only transnational proposals in review".to_owned(),
         ))
     } else {
-        operates_request(caller, request, Operated::Any)
+        operates_request(caller, request, Operated::All)
     }
 }
 
@@ -252,7 +255,13 @@ mod tests {
         );
         let service = principal(&[Role::Service], None, &[]);
         assert!(operates_request(&service, &request, Operated::Any).is_err());
-        assert!(operates_request(&service, &request, Operated::AnyOrService).is_ok());
+        assert!(operates_request(&service, &request, Operated::AllOrService).is_ok());
+        assert!(
+            operates_request(&operator, &request, Operated::AllOrService).is_err(),
+            "closing needs an operator of every installation"
+        );
+        let both = principal(&[Role::Operator], None, &["infra-1", "infra-2"]);
+        assert!(operates_request(&both, &request, Operated::AllOrService).is_ok());
     }
 
     #[test]
@@ -262,9 +271,18 @@ mod tests {
         let in_review = example(Lane::Transnational, RequestStatus::InReview);
         assert!(may_decline(&service, &in_review).is_ok());
         assert!(may_decline(&operator, &in_review).is_err());
-        let feasibility = example(Lane::Industrial, RequestStatus::Feasibility);
+        let mut feasibility = example(Lane::Industrial, RequestStatus::Feasibility);
         assert!(may_decline(&service, &feasibility).is_err());
         assert!(may_decline(&operator, &feasibility).is_ok());
+        let mut second = feasibility.installations[0].clone();
+        second.infrastructure_id = "infra-2".to_owned();
+        feasibility.installations.push(second);
+        assert!(
+            may_decline(&operator, &feasibility).is_err(),
+            "declining needs an operator of every installation the request names"
+        );
+        let both = principal(&[Role::Operator], None, &["infra-1", "infra-2"]);
+        assert!(may_decline(&both, &feasibility).is_ok());
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::{IntakeService, now};
 use crate::domain::access::{self, Operated};
 use crate::domain::clock::{self, Clock, DecisionClock, Milestone};
 use crate::domain::request::{AccessRequest, Lane};
+use crate::domain::request_view::as_seen_by;
 use crate::domain::{Checked, IntakeResult};
 use crate::store::RequestFilter;
 
@@ -64,11 +65,11 @@ impl IntakeService {
         let mut change = self.store.begin_change(id).await?;
         let request = change.request();
         if !clock::acknowledgeable(request.lane, request.status, request.deadlines.as_ref())? {
-            return Ok(change.into_request());
+            return Ok(as_seen_by(caller, change.into_request()));
         }
         let at = now();
         let breach = clock::acknowledge(change.request_mut().deadlines.as_mut(), at, &caller.subject);
-        change.commit_fields(breach, at).await
+        Ok(as_seen_by(caller, change.commit_fields(breach, at).await?))
     }
 
     /// A page of the open industrial-lane requests the caller operates with a milestone past
@@ -94,7 +95,7 @@ impl IntakeService {
                     .into_iter()
                     .map(|(milestone, _)| milestone)
                     .collect();
-                (request, milestones)
+                (as_seen_by(caller, request), milestones)
             })
             .collect();
         Ok((overdue, next_page_token))

@@ -10,6 +10,7 @@ use crate::domain::access::Operated;
 use crate::domain::aid::requester_class;
 use crate::domain::quote::{self, Acceptance, Priced, Pricing, Quote};
 use crate::domain::request::{AccessRequest, RequestStatus, Transition};
+use crate::domain::request_view::as_seen_by;
 use crate::domain::{IntakeError, IntakeResult, lifecycle};
 
 impl IntakeService {
@@ -28,9 +29,10 @@ impl IntakeService {
         let summary = quote::summary(&quote);
         let mut change = self.store.begin_change(id).await?;
         change.request_mut().quote = Some(quote);
-        change
+        let quoted = change
             .commit(vec![Transition::by(&caller.subject, RequestStatus::Quoted, summary)])
-            .await
+            .await?;
+        Ok(as_seen_by(caller, quoted))
     }
 
     /// The quote: tariffs in force from the registry, the requester's class discount, and the

@@ -13,6 +13,7 @@ use crate::domain::access::{self, Operated};
 use crate::domain::request::{
     AccessRequest, AgreementKind, AgreementTemplate, Lane, NewAccessRequest, RequestStatus, dissemination_refusal,
 };
+use crate::domain::request_view::as_seen_by;
 use crate::domain::{Checked, IntakeError, IntakeResult, lifecycle, read};
 use crate::store::RequestFilter;
 use rti_platform::store::IdempotencyKey;
@@ -124,8 +125,10 @@ impl IntakeService {
         Ok(violations.into_result()?)
     }
 
+    /// The request as the caller may see it (`request_view`).
     pub async fn get_access_request(&self, caller: &Principal, id: &str) -> IntakeResult<AccessRequest> {
-        self.readable_request(caller, id).await
+        let request = self.readable_request(caller, id).await?;
+        Ok(as_seen_by(caller, request))
     }
 
     /// A page of the requests the caller may see (`access::listing_scope`) that pass the filters.
@@ -142,7 +145,12 @@ impl IntakeService {
             organisation_id: command.organisation_id,
             overdue_at: None,
         };
-        self.store.list_access_requests(&scope, &filter, &page).await
+        let (requests, next_page_token) = self.store.list_access_requests(&scope, &filter, &page).await?;
+        let requests = requests
+            .into_iter()
+            .map(|request| as_seen_by(caller, request))
+            .collect();
+        Ok((requests, next_page_token))
     }
 
     /// The requester withdraws, with `reason` or a default one; again is a no-op.
@@ -158,18 +166,18 @@ impl IntakeService {
         change.commit(steps).await
     }
 
-    /// An operator of one of the installations, or allocation, closes the request.
+    /// An operator of every installation the request names, or allocation, closes the request.
     pub async fn close_access_request(
         &self,
         caller: &Principal,
         id: &str,
         reason: Checked<String>,
     ) -> IntakeResult<AccessRequest> {
-        self.operated_request(caller, id, Operated::AnyOrService).await?;
+        self.operated_request(caller, id, Operated::AllOrService).await?;
         let reason = reason.into_result()?;
         let change = self.store.begin_change(id).await?;
         let steps = lifecycle::closing(change.request(), &caller.subject, &reason);
-        change.commit(steps).await
+        Ok(as_seen_by(caller, change.commit(steps).await?))
     }
 
     /// Declines a request in FEASIBILITY, QUOTED or IN_REVIEW (`access::may_decline` says who).
@@ -184,6 +192,6 @@ impl IntakeService {
         let reason = reason.into_result()?;
         let change = self.store.begin_change(id).await?;
         let steps = lifecycle::declining(change.request(), &caller.subject, &reason)?;
-        change.commit(steps).await
+        Ok(as_seen_by(caller, change.commit(steps).await?))
     }
 }

@@ -19,6 +19,7 @@ use crate::helpers::*;
 mod operators;
 mod organisations;
 mod requests;
+mod shared;
 
 rti_platform::backend_tests!(every_rpc_admits_exactly_the_roles_its_rule_names,);
 

@@ -1,5 +1,6 @@
 //! Operators act on requests for their own infrastructures only: quotes, declines and closes;
-//! the requesting organisation accepts.
+//! the requesting organisation accepts. A request for one installation here; `shared.rs` has
+//! requests that name two operators' installations.
 
 use super::*;
 
@@ -93,9 +94,8 @@ async fn accepted(world: &World, applicant: &str) -> proto::AccessRequest {
 }
 
 /// An operator quotes only when it operates the infrastructure of every requested installation.
-/// The test world's installations all belong to one infrastructure, so the difference between
-/// "every" and "any" (a request spanning two infrastructures, quoted by the operator of one)
-/// needs a second infrastructure and is not walked here.
+/// Requests spanning two infrastructures, and what the operator of one may do and read of them,
+/// are walked in `shared.rs`.
 async fn only_an_operator_of_the_requested_infrastructure_quotes(backend: Backend) {
     let Some((world, applicant)) = priced_world(backend).await else {
         return;
