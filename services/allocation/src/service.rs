@@ -35,7 +35,7 @@ pub struct AllocationService {
 /// How a caller may see a proposal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum View {
-    /// Coordinators, admins, services: everything.
+    /// Admins, services, the coordinator of the proposal's call: everything.
     Full,
     /// A panel member: the proposal and the own review.
     Reviewer,
@@ -43,9 +43,15 @@ enum View {
     Party,
 }
 
-/// Coordinators, admins and the suite's services see every proposal and review.
+/// Admins and the suite's services see every call's proposals and reviews.
 pub fn oversees(caller: &Principal) -> bool {
-    caller.is_admin() || caller.has_role(Role::Coordinator) || caller.has_role(Role::Service)
+    caller.is_admin() || caller.has_role(Role::Service)
+}
+
+/// Issue 13, item 5: a coordinator acts on the calls it created (`Call::coordinator`, the
+/// creating token's subject) and on no other; admins on every call.
+pub fn coordinates(caller: &Principal, call: &Call) -> bool {
+    caller.is_admin() || (caller.has_role(Role::Coordinator) && call.coordinator == caller.subject)
 }
 
 fn denied(what: String) -> AllocationError {
@@ -73,9 +79,46 @@ impl AllocationService {
         self.store.get_call(call_id).await
     }
 
-    /// How `caller` may see `proposal`, or why not at all.
+    /// The call named by a request field, when `caller` coordinates it (calls are public, so
+    /// whether one exists tells nothing).
+    async fn coordinated_call(&self, caller: &Principal, call_id: &str, field: &str) -> AllocationResult<Call> {
+        let call = self.open_call(call_id, field).await?;
+        if coordinates(caller, &call) {
+            Ok(call)
+        } else {
+            Err(denied(format!("call {} is another coordinator's", call.id)))
+        }
+    }
+
+    /// A stored proposal named by a request field, which must be set. To a caller who does not
+    /// oversee every proposal, an unknown id is "not yours", as a proposal of others is, so
+    /// that request ids cannot be probed.
+    async fn find_visible(&self, caller: &Principal, id: &str, field: &str) -> AllocationResult<(Proposal, View)> {
+        if id.is_empty() {
+            return Err(InvalidInput::single(field, "is required").into());
+        }
+        match self.store.get_proposal(id).await {
+            Ok(proposal) => {
+                let view = self.view(caller, &proposal).await?;
+                Ok((proposal, view))
+            }
+            Err(AllocationError::NotFound { .. }) if !oversees(caller) => {
+                Err(denied(format!("proposal {id} is not yours to see")))
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// How `caller` may see `proposal`, or why not at all. A coordinator sees the proposals of
+    /// its own calls, and never an industrial-lane request, which has no call.
     async fn view(&self, caller: &Principal, proposal: &Proposal) -> AllocationResult<View> {
         if oversees(caller) {
+            return Ok(View::Full);
+        }
+        if caller.has_role(Role::Coordinator)
+            && !proposal.call_id.is_empty()
+            && coordinates(caller, &self.store.get_call(&proposal.call_id).await?)
+        {
             return Ok(View::Full);
         }
         if caller.is_applicant_of(&proposal.organisation_id) {
@@ -127,13 +170,9 @@ impl AllocationService {
     }
 
     /// The proposal as `caller` may see it.
-    async fn visible(&self, caller: &Principal, mut proposal: Proposal) -> AllocationResult<Proposal> {
-        match self.view(caller, &proposal).await? {
-            View::Full => {}
-            View::Reviewer => proposal.reviews.retain(|review| review.reviewer == caller.subject),
-            View::Party => proposal.reviews.clear(),
-        }
-        Ok(proposal)
+    async fn visible(&self, caller: &Principal, proposal: Proposal) -> AllocationResult<Proposal> {
+        let view = self.view(caller, &proposal).await?;
+        Ok(shown(caller, proposal, view))
     }
 
     /// A reviewer on the proposal's panel.
@@ -144,4 +183,14 @@ impl AllocationService {
         }
         Ok(())
     }
+}
+
+/// `proposal` as `view` shows it to `caller`.
+fn shown(caller: &Principal, mut proposal: Proposal, view: View) -> Proposal {
+    match view {
+        View::Full => {}
+        View::Reviewer => proposal.reviews.retain(|review| review.reviewer == caller.subject),
+        View::Party => proposal.reviews.clear(),
+    }
+    proposal
 }

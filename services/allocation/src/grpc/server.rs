@@ -40,16 +40,18 @@ impl AllocationService for AllocationApi {
     }
 
     async fn amend_rulebook(&self, request: Request<proto::AmendRulebookRequest>) -> Reply<proto::Call> {
+        let caller = caller(&request)?;
         let message = request.into_inner();
         let rulebook = convert::amended_rulebook(&message)?;
-        let call = self.service.amend_rulebook(&message.call_id, rulebook).await?;
+        let call = self.service.amend_rulebook(&caller, &message.call_id, rulebook).await?;
         Ok(Response::new(call_to_proto(&call)))
     }
 
     async fn set_panel(&self, request: Request<proto::SetPanelRequest>) -> Reply<proto::Panel> {
+        let caller = caller(&request)?;
         let message = request.into_inner();
         let members = convert::panel(&message.members)?;
-        let panel = self.service.set_panel(&message.call_id, &members).await?;
+        let panel = self.service.set_panel(&caller, &message.call_id, &members).await?;
         Ok(Response::new(panel_to_proto(panel)))
     }
 
@@ -78,8 +80,9 @@ impl AllocationService for AllocationApi {
         &self,
         request: Request<proto::EvaluateEligibilityRequest>,
     ) -> Reply<proto::Proposal> {
+        let caller = caller(&request)?;
         let id = request.into_inner().proposal_id;
-        let proposal = self.service.evaluate_eligibility(&id).await?;
+        let proposal = self.service.evaluate_eligibility(&caller, &id).await?;
         Ok(Response::new(proposal_to_proto(&proposal)))
     }
 
@@ -109,8 +112,9 @@ impl AllocationService for AllocationApi {
     }
 
     async fn get_ranking(&self, request: Request<proto::GetRankingRequest>) -> Reply<proto::Ranking> {
+        let caller = caller(&request)?;
         let call_id = request.into_inner().call_id;
-        let (call_id, ranked) = self.service.ranking(&call_id).await?;
+        let (call_id, ranked) = self.service.ranking(&caller, &call_id).await?;
         Ok(Response::new(proto::Ranking {
             call_id,
             proposals: ranked.into_iter().map(ranked_to_proto).collect(),
@@ -187,8 +191,9 @@ impl AllocationService for AllocationApi {
     }
 
     async fn get_ledger(&self, request: Request<proto::GetLedgerRequest>) -> Reply<proto::Ledger> {
+        let caller = caller(&request)?;
         let call_id = request.into_inner().call_id;
-        let ledger = self.service.ledger(&call_id).await?;
+        let ledger = self.service.ledger(&caller, &call_id).await?;
         Ok(Response::new(ledger_to_proto(ledger)))
     }
 

@@ -75,8 +75,13 @@ impl AllocationService {
 
     /// TA-15: a new rulebook version, while the call is open; every proposal still in the call
     /// is judged again under it.
-    pub async fn amend_rulebook(&self, call_id: &str, amended: RulebookVersion) -> AllocationResult<Call> {
-        let call = self.open_call(call_id, "call_id").await?;
+    pub async fn amend_rulebook(
+        &self,
+        caller: &Principal,
+        call_id: &str,
+        amended: RulebookVersion,
+    ) -> AllocationResult<Call> {
+        let call = self.coordinated_call(caller, call_id, "call_id").await?;
         if !call.accepts_amendments() {
             return Err(AllocationError::FailedPrecondition(format!(
                 "call {} is already allocated; its rules can no longer change",
@@ -95,8 +100,13 @@ impl AllocationService {
     }
 
     /// Replaces the call's panel (TA-7: a panel of experts).
-    pub async fn set_panel(&self, call_id: &str, members: &[PanelMember]) -> AllocationResult<Panel> {
-        let call = self.open_call(call_id, "call_id").await?;
+    pub async fn set_panel(
+        &self,
+        caller: &Principal,
+        call_id: &str,
+        members: &[PanelMember],
+    ) -> AllocationResult<Panel> {
+        let call = self.coordinated_call(caller, call_id, "call_id").await?;
         self.store.set_panel(&call.id, members).await?;
         let members = self.store.panel(&call.id).await?;
         let independent: Vec<bool> = members.iter().map(|member| member.independent).collect();
@@ -108,8 +118,8 @@ impl AllocationService {
     }
 
     /// The call's units granted, delivered and lost, against TA-6's denominator.
-    pub async fn ledger(&self, call_id: &str) -> AllocationResult<Ledger> {
-        let call = self.open_call(call_id, "call_id").await?;
+    pub async fn ledger(&self, caller: &Principal, call_id: &str) -> AllocationResult<Ledger> {
+        let call = self.coordinated_call(caller, call_id, "call_id").await?;
         let units = self.store.ledger_units(&call.id).await?;
         Ok(Ledger::measure(
             &call.id,

@@ -2,11 +2,10 @@
 //! industrial-lane requests waiting for slots, and what each caller may see of them.
 
 use rti_platform::auth::Principal;
-use rti_platform::error::InvalidInput;
 use rti_platform::pagination::PageRequest;
 use rti_proto::intake;
 
-use super::AllocationService;
+use super::{AllocationService, View, denied, shown};
 use crate::convert;
 use crate::domain::proposals::Proposal;
 use crate::domain::{Lane, ProposalStatus};
@@ -16,11 +15,8 @@ use crate::store::Cursor;
 impl AllocationService {
     /// The proposal as `caller` may see it.
     pub async fn get_proposal(&self, caller: &Principal, id: &str) -> AllocationResult<Proposal> {
-        if id.is_empty() {
-            return Err(InvalidInput::single("id", "is required").into());
-        }
-        let proposal = self.store.get_proposal(id).await?;
-        self.visible(caller, proposal).await
+        let (proposal, view) = self.find_visible(caller, id, "id").await?;
+        Ok(shown(caller, proposal, view))
     }
 
     /// The call's proposals `caller` may see, by id; others' proposals, and those the reviewer
@@ -55,12 +51,12 @@ impl AllocationService {
     }
 
     /// Judges a TA proposal again, with its group read again from intake (members or their
-    /// employers may have changed).
-    pub async fn evaluate_eligibility(&self, id: &str) -> AllocationResult<Proposal> {
-        if id.is_empty() {
-            return Err(InvalidInput::single("proposal_id", "is required").into());
+    /// employers may have changed): for an admin, a service, or the coordinator of its call.
+    pub async fn evaluate_eligibility(&self, caller: &Principal, id: &str) -> AllocationResult<Proposal> {
+        let (stored, view) = self.find_visible(caller, id, "proposal_id").await?;
+        if view != View::Full {
+            return Err(denied(format!("proposal {id} is not of a call you coordinate")));
         }
-        let stored = self.store.get_proposal(id).await?;
         if stored.lane != Some(Lane::Transnational) {
             return Err(AllocationError::FailedPrecondition(format!(
                 "{id} is an industrial-lane request: it has no panel and no eligibility rules"

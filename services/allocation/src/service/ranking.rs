@@ -5,7 +5,7 @@ use rti_platform::auth::Principal;
 use rti_platform::ids::new_id;
 use rti_platform::time::now_micros;
 
-use super::{AllocationService, oversees, rulebook};
+use super::{AllocationService, coordinates, oversees, rulebook};
 use crate::domain::allocations::{self, Allocation};
 use crate::domain::calls::Call;
 use crate::domain::evaluation;
@@ -23,8 +23,8 @@ pub struct AllocationRun {
 
 impl AllocationService {
     /// Every proposal of the call in review or decided, best first.
-    pub async fn ranking(&self, call_id: &str) -> AllocationResult<(String, Vec<Ranked>)> {
-        let call = self.open_call(call_id, "call_id").await?;
+    pub async fn ranking(&self, caller: &Principal, call_id: &str) -> AllocationResult<(String, Vec<Ranked>)> {
+        let call = self.coordinated_call(caller, call_id, "call_id").await?;
         let ranked = self.rank(&call).await?.into_iter().map(|(entry, _)| entry).collect();
         Ok((call.id, ranked))
     }
@@ -64,7 +64,7 @@ impl AllocationService {
         call_id: &str,
         dry_run: bool,
     ) -> AllocationResult<AllocationRun> {
-        let call = self.open_call(call_id, "call_id").await?;
+        let call = self.coordinated_call(caller, call_id, "call_id").await?;
         if call.status != Some(CallStatus::Open) && !dry_run {
             return Err(AllocationError::FailedPrecondition(format!(
                 "call {} is already allocated; an allocation is approved once",
@@ -90,12 +90,12 @@ impl AllocationService {
         Ok(AllocationRun { allocation, dry_run })
     }
 
-    /// The call's stored allocation; callers who do not oversee see only the lines of proposals
-    /// they may see.
+    /// The call's stored allocation; callers who neither oversee every call nor coordinate this
+    /// one see only the lines of proposals they may see.
     pub async fn get_allocation(&self, caller: &Principal, call_id: &str) -> AllocationResult<Allocation> {
         let call = self.open_call(call_id, "call_id").await?;
         let mut allocation = self.store.get_allocation(&call.id).await?;
-        if !oversees(caller) {
+        if !oversees(caller) && !coordinates(caller, &call) {
             let mut lines = Vec::new();
             for line in allocation.lines {
                 let proposal = self.store.get_proposal(&line.proposal_id).await?;

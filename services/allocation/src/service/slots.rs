@@ -253,11 +253,9 @@ impl AllocationService {
 
     /// A request's slots, for whoever may see the request.
     pub async fn list_slots(&self, caller: &Principal, access_request_id: &str) -> AllocationResult<RequestSlots> {
-        if access_request_id.is_empty() {
-            return Err(InvalidInput::single("access_request_id", "is required").into());
-        }
-        let proposal = self.store.get_proposal(access_request_id).await?;
-        self.view(caller, &proposal).await?;
+        let (proposal, _) = self
+            .find_visible(caller, access_request_id, "access_request_id")
+            .await?;
         let slots = self.store.slots_of(access_request_id).await?;
         let scheduled = self.store.scheduled(&proposal.id, proposal.requested.len()).await?;
         Ok(RequestSlots { slots, scheduled })

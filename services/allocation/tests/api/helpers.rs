@@ -307,6 +307,11 @@ pub fn coordinator() -> String {
     signed(COORDINATOR, Role::Coordinator)
 }
 
+/// A coordinator token with `subject`: another programme's coordinator than [`COORDINATOR`].
+pub fn coordinator_named(subject: &str) -> String {
+    signed(subject, Role::Coordinator)
+}
+
 /// A reviewer token with `subject`, the name a panel lists.
 pub fn reviewer(subject: &str) -> String {
     signed(subject, Role::Reviewer)

@@ -6,6 +6,7 @@ mod allocating;
 mod authz;
 mod calls;
 mod concurrency;
+mod coordinators;
 mod eligibility;
 mod events;
 mod helpers;
