@@ -79,23 +79,27 @@ impl Peers {
     }
 
     /// Holds `units` of a capacity window of `installation_id` under the slot's id; a retry takes
-    /// nothing more. The registry refuses a window of another installation.
+    /// nothing more. The registry refuses a window of another installation. The call gives up,
+    /// and the registry with it, after `deadline` (`grpc-timeout`).
     pub async fn reserve(
         &self,
         slot_id: &str,
         installation_id: &str,
         window_id: &str,
         units: i64,
+        deadline: std::time::Duration,
     ) -> AllocationResult<()> {
+        let mut request = tonic::Request::new(registry::ReserveCapacityRequest {
+            reservation_id: slot_id.to_owned(),
+            window_id: window_id.to_owned(),
+            units,
+            reference: format!("allocation slot {slot_id}"),
+            installation_id: installation_id.to_owned(),
+        });
+        request.set_timeout(deadline);
         self.registry
             .clone()
-            .reserve_capacity(registry::ReserveCapacityRequest {
-                reservation_id: slot_id.to_owned(),
-                window_id: window_id.to_owned(),
-                units,
-                reference: format!("allocation slot {slot_id}"),
-                installation_id: installation_id.to_owned(),
-            })
+            .reserve_capacity(request)
             .await
             .map_err(|status| AllocationError::upstream("registry", &status))?;
         Ok(())

@@ -1,6 +1,6 @@
 //! Intake's events as the feed receives them: a TA request in review becomes a proposal here,
 //! evaluated at once; an accepted industrial-lane request waits for the operator's slots; a
-//! withdrawn or declined one leaves review. Each change is stored with the stream's cursor, so a
+//! withdrawn or declined one leaves review and its slots end. Each change is stored with the stream's cursor, so a
 //! replay changes nothing twice.
 
 use rti_proto::common::Event;
@@ -55,7 +55,8 @@ impl AllocationService {
                 }
             }
             (_, AccessRequestStatus::Withdrawn | AccessRequestStatus::Declined) => {
-                self.withdraw(&change.access_request_id, cursor).await?
+                self.withdraw(&change.access_request_id).await?;
+                false
             }
             _ => false,
         };

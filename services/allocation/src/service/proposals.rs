@@ -109,13 +109,18 @@ impl AllocationService {
         self.store.get_proposal(&proposal.id).await
     }
 
-    /// A request withdrawn or declined in intake leaves review; `false` when it is unknown here.
-    pub(super) async fn withdraw(&self, id: &str, cursor: Cursor<'_>) -> AllocationResult<bool> {
+    /// A request withdrawn or declined in intake leaves review and its slots end, their units
+    /// freed (issue 13, item 7). The proposal is stored as withdrawn first, so that an offer
+    /// completing meanwhile sees it (`hold`); the caller moves the feed's cursor last, so that
+    /// a crash in between is finished by the replay.
+    pub(super) async fn withdraw(&self, id: &str) -> AllocationResult<()> {
         let Some(mut proposal) = self.store.find_proposal(id).await? else {
-            return Ok(false);
+            return Ok(());
         };
-        proposal.status = Some(ProposalStatus::Withdrawn);
-        self.store.save_proposal(&proposal, cursor, Vec::new()).await?;
-        Ok(true)
+        if proposal.status != Some(ProposalStatus::Withdrawn) {
+            proposal.status = Some(ProposalStatus::Withdrawn);
+            self.store.save_proposal(&proposal, None, Vec::new()).await?;
+        }
+        self.end_slots_of(id).await
     }
 }

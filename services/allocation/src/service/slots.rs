@@ -1,7 +1,10 @@
 //! Slots: offer → hold (units reserved in the registry until expiry) → the applicant accepts →
-//! the operator confirms → delivery recorded. An ended slot (declined, expired) releases its
-//! reservation; the release is retried until the registry confirms it. The sweep ends holds
-//! past their expiry and offers interrupted between the registry and the store.
+//! the operator confirms → delivery recorded. An ended slot (declined, expired, or its request
+//! withdrawn or declined in intake) releases its reservation; the release is retried until the
+//! registry confirms it. The sweep ends holds past their expiry and offers interrupted between
+//! the registry and the store.
+
+use std::time::Duration;
 
 use rti_platform::auth::Principal;
 use rti_platform::error::{InvalidInput, Violations};
@@ -18,6 +21,9 @@ use crate::error::{AllocationError, AllocationResult};
 use crate::store::OfferStart;
 
 use SlotStatus::{Accepted, Confirmed, Declined, Delivered, Expired, Held, Pending};
+
+/// Why the slots of a request withdrawn or declined in intake ended.
+const REQUEST_ENDED: &str = "the access request was withdrawn or declined; its units were released";
 
 /// An operator's offer, validated.
 #[derive(Debug, Clone)]
@@ -82,6 +88,12 @@ impl AllocationService {
             )));
         }
         let entitled_units = match proposal.lane {
+            _ if proposal.status == Some(ProposalStatus::Withdrawn) => {
+                return Err(AllocationError::FailedPrecondition(format!(
+                    "request {} was withdrawn or declined: it gets no slot",
+                    proposal.id
+                )));
+            }
             Some(Lane::Industrial) => requested.units,
             _ if proposal.status == Some(ProposalStatus::Granted) => {
                 self.store.granted_units(&proposal.id, &command.installation_id).await?
@@ -108,17 +120,7 @@ impl AllocationService {
         };
         let slot = match self.store.begin_offer(&offer).await? {
             OfferStart::Existing(slot) if !slot.pending() => return Ok(slot),
-            OfferStart::Existing(slot) => {
-                // A retry of an interrupted offer resumes it, unless the sweeper may already be
-                // ending it (then the reservation could outlive the slot).
-                if now_micros() - slot.created_at >= self.pending_grace_micros() {
-                    return Err(AllocationError::FailedPrecondition(format!(
-                        "the offer {} was interrupted and is being withdrawn; offer again with a new request_id",
-                        slot.id
-                    )));
-                }
-                slot
-            }
+            OfferStart::Existing(slot) => slot,
             OfferStart::New(slot) => slot,
         };
         self.hold(&slot).await
@@ -128,17 +130,52 @@ impl AllocationService {
         i64::try_from(self.options.pending_grace.as_micros()).unwrap_or(i64::MAX)
     }
 
-    /// Reserves a PENDING slot's units in the registry (idempotent on the slot id) and marks it HELD.
+    /// How long a reservation for a PENDING slot may still take, or `None` when it is too late
+    /// to ask (issue 13, item 7).
+    ///
+    /// The sweeper ends a slot still PENDING `pending_grace` after its offer began and releases
+    /// its reservation id; a reservation the registry commits after that release would hold
+    /// units for no slot. So every attempt, a retry's included, carries a gRPC deadline that
+    /// ends half the grace after the offer began. The deadline travels as `grpc-timeout` and
+    /// the registry's server enforces it too, from the moment the call reaches it: a call still
+    /// running then is dropped and its transaction rolled back, so nothing is reserved after
+    /// it. The other half of the grace is the margin for the call's transit and for a commit
+    /// already under way when the deadline fires. A deadline was chosen over reservations with
+    /// an expiry of their own in the registry: it needs no second clock there, and a confirmed
+    /// slot's booking never has to be renewed.
+    fn reservation_deadline(&self, slot: &Slot) -> Option<Duration> {
+        let ends_at = slot.created_at.saturating_add(self.pending_grace_micros() / 2);
+        let left = ends_at.saturating_sub(now_micros());
+        u64::try_from(left)
+            .ok()
+            .filter(|micros| *micros > 0)
+            .map(Duration::from_micros)
+    }
+
+    /// Reserves a PENDING slot's units in the registry (idempotent on the slot id) and marks it
+    /// HELD; if its request was withdrawn meanwhile, the hold ends at once.
     async fn hold(&self, slot: &Slot) -> AllocationResult<Slot> {
+        let Some(deadline) = self.reservation_deadline(slot) else {
+            // The sweeper may already be ending the slot: a reservation now could outlive it.
+            return Err(AllocationError::FailedPrecondition(format!(
+                "the offer {} was interrupted and is being withdrawn; offer again with a new request_id",
+                slot.id
+            )));
+        };
         if let Err(error) = self
             .peers
-            .reserve(&slot.id, &slot.installation_id, &slot.window_id, slot.units)
+            .reserve(&slot.id, &slot.installation_id, &slot.window_id, slot.units, deadline)
             .await
         {
             if let AllocationError::Upstream { code, .. } = &error
                 && !matches!(
                     code,
-                    tonic::Code::Unavailable | tonic::Code::DeadlineExceeded | tonic::Code::Unknown
+                    // Cancelled: the deadline fired (tonic's name for it); whether the registry
+                    // committed just before is unknown.
+                    tonic::Code::Unavailable
+                        | tonic::Code::DeadlineExceeded
+                        | tonic::Code::Cancelled
+                        | tonic::Code::Unknown
                 )
             {
                 // The registry refused (no capacity, unknown window): nothing is held.
@@ -157,9 +194,21 @@ impl AllocationService {
                 "injected crash: the registry holds the units and the slot is not yet written as held".to_owned(),
             ));
         }
-        self.store
+        let held = self
+            .store
             .transition(&slot.id, &[Pending], Held, SlotUpdate::default())
-            .await
+            .await?;
+        // A withdrawal that listed the request's slots while this one was PENDING left it to
+        // this check, which runs after the withdrawal was stored.
+        let proposal = self.store.get_proposal(&held.access_request_id).await?;
+        if proposal.status == Some(ProposalStatus::Withdrawn) {
+            self.end(&held.id, &[Held], Declined, REQUEST_ENDED).await?;
+            return Err(AllocationError::FailedPrecondition(format!(
+                "request {} was withdrawn or declined meanwhile; the slot ended",
+                proposal.id
+            )));
+        }
+        Ok(held)
     }
 
     /// The slot, if `caller` is the applicant of the request's organisation or operates the
@@ -288,24 +337,37 @@ impl AllocationService {
     /// Ends a held slot whose time is up, then frees its units.
     async fn expire(&self, slot_id: &str) -> AllocationResult<()> {
         let reason = "the hold expired before the applicant accepted";
-        self.end(slot_id, Held, reason).await
+        self.end(slot_id, &[Held], Expired, reason).await
     }
 
     /// Ends an offer interrupted between the registry and this store, then frees what the
     /// registry may hold for it.
     async fn abandon(&self, slot_id: &str) -> AllocationResult<()> {
         let reason = "the offer was interrupted before the hold was recorded; its units were released";
-        self.end(slot_id, Pending, reason).await
+        self.end(slot_id, &[Pending], Expired, reason).await
     }
 
-    /// Moves a slot from `from` to EXPIRED (unless a concurrent step moved it first), then
+    /// Issue 13, item 7: ends every slot of a request withdrawn or declined in intake that
+    /// holds or books capacity, and frees its units. A slot still PENDING is ended by `hold`
+    /// once its reservation answers, or by the sweep if it never does.
+    pub(super) async fn end_slots_of(&self, access_request_id: &str) -> AllocationResult<()> {
+        let live = [Held, Accepted, Confirmed];
+        for slot in self.store.slots_of(access_request_id).await? {
+            if live.contains(&slot.status) {
+                self.end(&slot.id, &live, Declined, REQUEST_ENDED).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves a slot from one of `from` to `to` (unless a concurrent step moved it first), then
     /// frees its units.
-    async fn end(&self, slot_id: &str, from: SlotStatus, reason: &str) -> AllocationResult<()> {
+    async fn end(&self, slot_id: &str, from: &[SlotStatus], to: SlotStatus, reason: &str) -> AllocationResult<()> {
         let update = SlotUpdate {
             reason: Some(reason.to_owned()),
             ..SlotUpdate::default()
         };
-        match self.store.transition(slot_id, &[from], Expired, update).await {
+        match self.store.transition(slot_id, from, to, update).await {
             Ok(_) | Err(AllocationError::FailedPrecondition(_)) => {}
             Err(error) => return Err(error),
         }

@@ -165,7 +165,7 @@ async fn an_offer_interrupted_after_the_reservation_is_recovered_after_a_restart
     assert_eq!(reserved().await, 7, "the retried offer is reserved once, not twice");
     assert_eq!(slots_of(&world, &retried.id).await.len(), 1);
 
-    // Restarted with the tests' grace of a second: the offer nobody retried is released.
+    // Restarted with the tests' short grace: the offer nobody retried is released.
     world.restart_allocation(fast_options()).await;
     eventually("the orphaned reservation to be released", || async {
         let slots = slots_of(&world, &released.id).await;

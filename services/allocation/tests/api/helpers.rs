@@ -6,6 +6,7 @@ mod calls;
 mod catalogue;
 mod people;
 mod rpc;
+mod slow_registry;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,6 +35,7 @@ pub use catalogue::Site;
 use catalogue::{add_site, add_window, create_installation};
 pub use people::*;
 pub use rpc::*;
+pub use slow_registry::SlowRegistry;
 
 /// Units of the capacity window every site opens with, from tomorrow for sixty days.
 pub const SITE_WINDOW_UNITS: i64 = 100;
@@ -87,11 +89,12 @@ pub struct World {
     running: Vec<JoinHandle<Result<(), StartError>>>,
 }
 
-/// The options of the tests: holds are swept every 200 ms, interrupted offers after a second.
+/// The options of the tests: holds are swept every 200 ms, interrupted offers after four
+/// seconds (a reservation may take two, enough for a busy test machine).
 pub fn fast_options() -> Options {
     Options {
         sweep_interval: Duration::from_millis(200),
-        pending_grace: Duration::from_secs(1),
+        pending_grace: Duration::from_secs(4),
         follow_intake: true,
         crash_after_reservation: false,
     }
@@ -257,12 +260,29 @@ impl World {
     /// Stops the allocation alone (registry and intake keep running) and starts a new one on the
     /// same database with `options`.
     pub async fn restart_allocation(&mut self, options: Options) {
+        let upstreams = self.upstreams.clone();
+        self.restart_allocation_with(&upstreams, options).await;
+    }
+
+    async fn restart_allocation_with(&mut self, upstreams: &Upstreams, options: Options) {
         self.allocation.shutdown.cancel();
         (&mut self.allocation.running)
             .await
             .expect("task")
             .expect("the allocation stops cleanly");
-        self.allocation = start_allocation(&self.allocation_database, &self.upstreams, options).await;
+        self.allocation = start_allocation(&self.allocation_database, upstreams, options).await;
+    }
+
+    /// Restarts the allocation with `options` against a registry that holds every reservation
+    /// for `delay` before it takes it ([`SlowRegistry`]).
+    pub async fn slow_reservations(&mut self, delay: Duration, options: Options) -> SlowRegistry {
+        let slow = SlowRegistry::start(self.registry.clone(), delay, self.shutdown.child_token());
+        let upstreams = Upstreams {
+            registry: uri(slow.address),
+            ..self.upstreams.clone()
+        };
+        self.restart_allocation_with(&upstreams, options).await;
+        slow
     }
 
     pub async fn stop(self) {

@@ -12,3 +12,4 @@ mod events;
 mod helpers;
 mod review;
 mod slots;
+mod withdrawals;
