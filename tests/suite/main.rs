@@ -5,4 +5,5 @@ mod discovery;
 mod otlp_export;
 mod passthrough;
 mod relevance;
+mod tenant_scope;
 mod tracing_context;
