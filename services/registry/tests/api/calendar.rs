@@ -3,11 +3,12 @@
 //! are idempotent and never over-book a window, whatever the concurrency.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use rti_platform::auth::Role;
 use rti_platform::backend_tests;
 use rti_platform::db::Backend;
-use rti_platform::testing::token;
+use rti_platform::testing::{WriterHold, token};
 use rti_platform::time::{now_micros, timestamp_from_micros};
 use rti_proto::registry as proto;
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
@@ -367,8 +368,39 @@ async fn reservations_are_idempotent_and_release_once(backend: Backend) {
     assert_eq!(violated_fields(&unnamed), ["reservation_id"]);
 }
 
+/// Issue 13, item 7: allocation gives each reservation a deadline shorter than its sweeper's
+/// grace period, which holds only if the registry gives the call up at that deadline too: a
+/// reservation still waiting for the store then is never taken, even once the store is free.
+async fn a_reservation_past_its_deadline_is_never_taken(backend: Backend) {
+    let Some(service) = spawn_service(backend).await else {
+        return;
+    };
+    let mut client = service.client();
+    let (installation_id, window) = installation_with_window(&service, 6).await;
+    let hold = WriterHold::take(&service.database.url).await;
+    let mut late = with_token(reserve_request("late-1", &window, 4), &token(Role::Service));
+    late.set_timeout(Duration::from_millis(300));
+    let gave_up = client
+        .reserve_capacity(late)
+        .await
+        .expect_err("the deadline passes while the store is held");
+    assert!(
+        matches!(gave_up.code(), Code::Cancelled | Code::DeadlineExceeded),
+        "{gave_up:?}"
+    );
+    hold.release().await;
+    let after = window_state(&mut client, &installation_id).await;
+    assert_eq!(after.reserved_units, 0, "nothing was taken after the deadline");
+    // The other way: with the store free, the same reservation is taken within a deadline.
+    let mut in_time = with_token(reserve_request("late-1", &window, 4), &token(Role::Service));
+    in_time.set_timeout(Duration::from_secs(10));
+    client.reserve_capacity(in_time).await.expect("reserved in time");
+    assert_eq!(window_state(&mut client, &installation_id).await.reserved_units, 4);
+}
+
 backend_tests!(
     windows_downtime_and_availability,
     sixty_four_concurrent_reservations_take_exactly_the_window,
-    reservations_are_idempotent_and_release_once
+    reservations_are_idempotent_and_release_once,
+    a_reservation_past_its_deadline_is_never_taken
 );
