@@ -26,14 +26,7 @@ const DAY: i64 = 86_400_000_000;
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// A fictional sanctions list (every name invented).
-const SANCTIONS_XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<export xmlns="http://eu.europa.ec/fpi/fsd/export" generationDate="2026-11-20T18:00:00.000+01:00">
-  <sanctionEntity euReferenceNumber="EU.FICT.1" logicalId="FICT.0001">
-    <regulation programme="RUS"/>
-    <subjectType code="person" classificationCode="P"/>
-    <nameAlias wholeName="Boris Invented-Testname"/>
-  </sanctionEntity>
-</export>"#;
+const SANCTIONS_XML: &str = include_str!("fixtures/sanctions.xml");
 
 /// A published installation of an infrastructure of its own, priced at EUR `cents` an hour.
 async fn priced_installation(channel: &Channel, name: &str, cents: i64) -> registry::Installation {
@@ -65,29 +58,18 @@ async fn priced_installation(channel: &Channel, name: &str, cents: i64) -> regis
         registry.create_infrastructure(with_token(request, &admin)).await,
         "infrastructure",
     );
+    // A demo installation without security tags (a flag would hold every request for review).
+    let (_, demo) = rti_gateway::demo::catalogue::installations()
+        .expect("the demo catalogue parses")
+        .into_iter()
+        .find(|(_, installation)| {
+            installation.critical_technology_areas.is_empty() && installation.dual_use_categories.is_empty()
+        })
+        .expect("an untagged demo installation");
     let draft = registry::Installation {
         infrastructure_id: infrastructure.id,
         name: name.into(),
-        countries: vec!["DE".into()],
-        access_types: vec![registry::AccessType::Physical as i32],
-        access_modes: vec![
-            registry::AccessMode::Market as i32,
-            registry::AccessMode::Excellence as i32,
-        ],
-        unit_of_access: Some(registry::UnitOfAccess {
-            kind: registry::UnitKind::Hour as i32,
-            description: "one hour".into(),
-        }),
-        annual_capacity_units: 2000,
-        trl_min: 3,
-        trl_max: 7,
-        typical_lead_time_days: 10,
-        scientific_domains: vec![registry::ScientificDomain::PhysicalSciencesEngineering as i32],
-        descriptions: vec![registry::LocalizedText {
-            language: "en".into(),
-            text: format!("{name}: a suite test's installation."),
-        }],
-        ..Default::default()
+        ..demo
     };
     let request = registry::CreateInstallationRequest {
         installation: Some(draft),
@@ -151,17 +133,11 @@ async fn operators_and_coordinators_reach_only_their_own_through_the_gateway(bac
     );
     let organisation_id = rti_platform::ids::new_id();
     let applicant = applicant_of(&organisation_id);
+    // A research organisation: its requester class needs no accounts.
     let organisation = intake::Organisation {
-        legal_name: "Acme Photonics".into(),
-        country: "DE".into(),
-        kind: intake::OrganisationKind::Company as i32,
-        legal_form: "GmbH".into(),
-        figures: Some(intake::Figures {
-            headcount_awu: 12.0,
-            turnover_eur_cents: 150_000_000,
-            balance_sheet_eur_cents: 90_000_000,
-        }),
-        reference_year: 2025,
+        legal_name: "Institut für Sensorik".into(),
+        country: "AT".into(),
+        kind: intake::OrganisationKind::ResearchOrganisation as i32,
         ..Default::default()
     };
     let request = intake::RegisterOrganisationRequest {

@@ -182,26 +182,23 @@ pub fn may_set_clock(caller: &Principal, installation: Option<(&str, &str)>) -> 
     }
 }
 
+/// A caller for tests: `roles`, acting for `org`, operating `infrastructures`.
+#[cfg(test)]
+pub(crate) fn principal(roles: &[Role], org: Option<&str>, infrastructures: &[&str]) -> Principal {
+    Principal {
+        subject: "someone".to_owned(),
+        roles: roles.iter().copied().collect(),
+        org: org.map(str::to_owned),
+        infrastructures: infrastructures.iter().map(|id| (*id).to_owned()).collect(),
+        country: None,
+        eu: true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
     use super::*;
     use crate::domain::request::{Lane, example};
-
-    fn principal(roles: &[Role], org: Option<&str>, infrastructures: &[&str]) -> Principal {
-        Principal {
-            subject: "someone".to_owned(),
-            roles: roles.iter().copied().collect(),
-            org: org.map(str::to_owned),
-            infrastructures: infrastructures
-                .iter()
-                .map(|id| (*id).to_owned())
-                .collect::<BTreeSet<_>>(),
-            country: None,
-            eu: true,
-        }
-    }
 
     #[test]
     fn an_applicant_acts_only_for_its_own_organisation() {

@@ -67,30 +67,15 @@ fn keep_lines(quote: &mut Quote, installations: &[&str]) {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
-
     use rti_platform::auth::Role;
 
     use super::*;
+    use crate::domain::access::principal;
     use crate::domain::aid::RequesterClass;
     use crate::domain::names::Verdict;
     use crate::domain::quote::{AidBasis, QuoteLine};
     use crate::domain::request::{Lane, StatusTransition, example};
     use crate::domain::screening_record::{ReviewDecision, Screening, ScreeningHit, ScreeningReview};
-
-    fn principal(roles: &[Role], org: Option<&str>, infrastructures: &[&str]) -> Principal {
-        Principal {
-            subject: "someone".to_owned(),
-            roles: roles.iter().copied().collect(),
-            org: org.map(str::to_owned),
-            infrastructures: infrastructures
-                .iter()
-                .map(|id| (*id).to_owned())
-                .collect::<BTreeSet<_>>(),
-            country: None,
-            eu: true,
-        }
-    }
 
     fn line(installation_id: &str, market: i64, charged: i64) -> QuoteLine {
         QuoteLine {
