@@ -360,15 +360,21 @@ impl AllocationService {
         Ok(())
     }
 
-    /// Moves a slot from one of `from` to `to` (unless a concurrent step moved it first), then
-    /// frees its units.
+    /// Moves a slot from one of `from` to `to`, then frees its units. When a concurrent step
+    /// moved the slot first, its units are freed only if that step ended it too: a hold the
+    /// applicant accepted meanwhile, or a booking delivered meanwhile, keeps its reservation.
     async fn end(&self, slot_id: &str, from: &[SlotStatus], to: SlotStatus, reason: &str) -> AllocationResult<()> {
         let update = SlotUpdate {
             reason: Some(reason.to_owned()),
             ..SlotUpdate::default()
         };
         match self.store.transition(slot_id, from, to, update).await {
-            Ok(_) | Err(AllocationError::FailedPrecondition(_)) => {}
+            Ok(_) => {}
+            Err(AllocationError::FailedPrecondition(_)) => {
+                if !SlotStatus::ENDED.contains(&self.store.get_slot(slot_id).await?.status) {
+                    return Ok(());
+                }
+            }
             Err(error) => return Err(error),
         }
         self.release(slot_id).await;
