@@ -134,12 +134,22 @@ async fn run(name: &str, url: DatabaseUrl, records: usize) -> Result<(), Box<dyn
             query_times.push(started.elapsed());
         }
     }
+    // The plain SQL aggregate runs on the records as a table of their own, indexed by period, as
+    // a database built for SQL would hold them (the service keeps them as a journal of batches,
+    // which the view usage_records unfolds: aggregating over the view would parse every batch).
+    for statement in [
+        "CREATE TABLE plain_usage AS SELECT * FROM usage_records",
+        "CREATE INDEX plain_usage_by_period ON plain_usage (period_start)",
+        "ANALYZE plain_usage",
+    ] {
+        sqlx::query(statement).execute(&pool).await?;
+    }
     let mut direct_times = Vec::new();
     for run in 0..QUERY_RUNS + 3 {
         let started = Instant::now();
         let found = sqlx::query(
             "SELECT home_country, installation_id, (month / 100) * 10 + ((month % 100) + 2) / 3 AS quarter, \
-             COUNT(DISTINCT user_key), CAST(SUM(units_used) AS BIGINT) FROM usage_records \
+             COUNT(DISTINCT user_key), CAST(SUM(units_used) AS BIGINT) FROM plain_usage \
              WHERE period_start >= $1 AND period_start < $2 GROUP BY 1, 2, 3",
         )
         .bind(JAN_2026)

@@ -3,7 +3,9 @@
 //! researcher counts, and the disclosure control's key secret. Portable SQL on SQLite and
 //! PostgreSQL; where they differ it says so here.
 
+mod entitlements;
 mod facts;
+mod journal;
 mod projections;
 mod reports;
 mod statistics;
@@ -32,6 +34,7 @@ pub struct ReportingStore {
     database: Database,
     secret: std::sync::Arc<KeySecret>,
     facts: std::sync::Arc<facts::SharedFacts>,
+    entitlements: std::sync::Arc<entitlements::EntitlementCache>,
 }
 
 impl ReportingStore {
@@ -46,6 +49,7 @@ impl ReportingStore {
             database,
             secret: std::sync::Arc::new(secret),
             facts: std::sync::Arc::default(),
+            entitlements: std::sync::Arc::default(),
         })
     }
 

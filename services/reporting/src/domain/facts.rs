@@ -1,14 +1,17 @@
 //! Usage facts held in memory: every usage record reduced to what statistics group, filter and
-//! count by, its texts replaced by small numbers, kept per user. A query's usage cells come from
-//! one pass over them: each user's records are grouped into the query's cells on their own
-//! (distinct users need nothing more), organisations' units and user groups are summed per cell
-//! in hash maps. This is the work a SQL aggregate does over every record for every question,
+//! count by, its texts replaced by small numbers, kept per organisation and user. A query's usage
+//! cells come from one pass over them (`facts/tally.rs`): each user's records are grouped into
+//! the query's cells on their own (distinct users need nothing more), each organisation's units
+//! are summed per cell before they are added. This is the work a SQL aggregate does over every record for every question,
 //! done on data already laid out for it (docs/benchmarks.md has the figures).
 //!
 //! The store keeps the facts current: it loads them from the usage records batch by batch, in
-//! the order batches were written, and adds each batch it writes itself as it commits.
+//! the order batches were written, and adds each batch it writes itself as it commits. The
+//! facts also remember each record's id and values (by digest) and the units recorded per
+//! request and installation: what the checks of the next records (TA-10) read.
 
 mod plan;
+mod tally;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -16,10 +19,15 @@ use super::Measure;
 use super::cells::{Cell, Counted, Summed};
 use super::query::{Scope, StatisticsQuery};
 use plan::{FastMap, FastSet, Key, Plan};
+use tally::{Tallies, UserFacts};
 
 /// One usage record as the facts take it.
 #[derive(Debug, Clone, Copy)]
 pub struct FactInput<'record> {
+    /// The record id's digest ([`super::usage::UsageRecord::id_digest`]).
+    pub record: u128,
+    /// The leading bits of the record's fingerprint.
+    pub fingerprint: u128,
     pub user_key: &'record str,
     pub user_rkey: u32,
     pub org_key: &'record str,
@@ -37,6 +45,14 @@ pub struct FactInput<'record> {
     /// YYYYMM.
     pub month: i32,
     pub units_used: i64,
+}
+
+/// Whose record key [`UsageFacts::known_key`] looks up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnownKey {
+    User,
+    Organisation,
+    UserGroup,
 }
 
 /// Where an installation is, as the registry's projection says (empty when it does not know).
@@ -77,12 +93,11 @@ impl Dictionary {
     }
 }
 
-/// One record, its user implied by the list it sits in.
+/// One record, its organisation and user implied by the lists it sits in.
 #[derive(Debug, Clone, Copy)]
 struct Fact {
     period_start: i64,
     units: i64,
-    org: u32,
     request: u32,
     installation: u32,
     month: i32,
@@ -108,7 +123,18 @@ pub struct UsageFacts {
     user_rkeys: Vec<u32>,
     org_rkeys: Vec<u32>,
     request_rkeys: Vec<u32>,
-    by_user: Vec<Vec<Fact>>,
+    /// Per organisation, the records of each of its users, a user's records together.
+    by_org: Vec<Vec<UserFacts>>,
+    /// Where a user's records under an organisation are in `by_org`.
+    places: FastMap<(u32, u32), u32>,
+    /// Per user, the first organisation it recorded usage for, and whether it has others.
+    user_orgs: Vec<(u32, bool)>,
+    /// How many users have records under more than one organisation.
+    multi_org_users: usize,
+    /// Each record's fingerprint by its id's digest.
+    fingerprints: FastMap<u128, u128>,
+    /// Units recorded per (request, installation).
+    used: FastMap<(u32, u32), i64>,
     /// The months the facts span, as year × 12 + month − 1 (empty for none).
     months: std::ops::Range<i32>,
 }
@@ -126,7 +152,12 @@ impl Default for UsageFacts {
             user_rkeys: Vec::new(),
             org_rkeys: Vec::new(),
             request_rkeys: Vec::new(),
-            by_user: Vec::new(),
+            by_org: Vec::new(),
+            places: FastMap::default(),
+            user_orgs: Vec::new(),
+            multi_org_users: 0,
+            fingerprints: FastMap::default(),
+            used: FastMap::default(),
             months: 0..0,
         }
     }
@@ -140,6 +171,33 @@ impl UsageFacts {
 
     pub fn records(&self) -> usize {
         self.records
+    }
+
+    /// The fingerprint (leading bits) of the record whose id has `digest`, if it was recorded.
+    pub fn fingerprint_of(&self, digest: u128) -> Option<u128> {
+        self.fingerprints.get(&digest).copied()
+    }
+
+    /// The units recorded so far for `request_id` at `installation_id`.
+    pub fn used_units(&self, request_id: &str, installation_id: &str) -> i64 {
+        let (Some(request), Some(installation)) =
+            (self.requests.find(request_id), self.installations.find(installation_id))
+        else {
+            return 0;
+        };
+        self.used.get(&(request, installation)).copied().unwrap_or(0)
+    }
+
+    /// The record key of a user, an organisation or a user group already known, by its id.
+    pub fn known_key(&self, kind: KnownKey, id: &str) -> Option<u32> {
+        let (dictionary, keys) = match kind {
+            KnownKey::User => (&self.users, &self.user_rkeys),
+            KnownKey::Organisation => (&self.organisations, &self.org_rkeys),
+            KnownKey::UserGroup => (&self.requests, &self.request_rkeys),
+        };
+        dictionary
+            .find(id)
+            .and_then(|number| keys.get(number as usize).copied())
     }
 
     /// Applies the records of `batch` if it is the batch after the last one applied (batches
@@ -184,15 +242,15 @@ impl UsageFacts {
             record.request_id,
             record.group_rkey,
         );
-        if self.by_user.len() <= user as usize {
-            self.by_user.push(Vec::new());
-        }
+        let installation = self.installations.number(record.installation_id);
+        self.fingerprints.insert(record.record, record.fingerprint);
+        let used = self.used.entry((request, installation)).or_default();
+        *used = used.saturating_add(record.units_used);
         let fact = Fact {
             period_start: record.period_start,
             units: record.units_used,
-            org,
             request,
-            installation: self.installations.number(record.installation_id),
+            installation,
             month: record.month,
             country: self.labels.number(record.home_country),
             mode: self.labels.number(record.access_mode),
@@ -207,8 +265,33 @@ impl UsageFacts {
         } else {
             self.months.start.min(month)..self.months.end.max(month + 1)
         };
-        self.by_user[user as usize].push(fact);
+        self.file(user, org, fact);
         self.records += 1;
+    }
+
+    /// Files a record under its organisation and user.
+    fn file(&mut self, user: u32, org: u32, fact: Fact) {
+        match self.user_orgs.get_mut(user as usize) {
+            None => self.user_orgs.push((org, false)),
+            Some((first, multi)) => {
+                if *first != org && !*multi {
+                    *multi = true;
+                    self.multi_org_users += 1;
+                }
+            }
+        }
+        if self.by_org.len() <= org as usize {
+            self.by_org.resize_with(org as usize + 1, Vec::new);
+        }
+        let users = &mut self.by_org[org as usize];
+        let place = *self.places.entry((org, user)).or_insert_with(|| {
+            users.push(UserFacts {
+                user,
+                facts: Vec::new(),
+            });
+            u32::try_from(users.len() - 1).unwrap_or(u32::MAX)
+        });
+        users[place as usize].facts.push(fact);
     }
 
     /// Adds the usage measures of `query` within `scope` to `cells`, one cell per group that
@@ -241,18 +324,14 @@ impl UsageFacts {
             found,
             users,
             new_users,
-            org_units,
+            units: mut org_units,
             groups,
         } = match plan.packing() {
             Some(widths) => self.tally(&plan, &wants, |fact| plan.packed(fact, &widths)),
             None => self.tally(&plan, &wants, |fact| plan.key(fact)),
         };
-        let mut units: Vec<Vec<(i64, u32)>> = vec![Vec::new(); found.len()];
-        for ((cell, org), total) in org_units {
-            if total > 0 {
-                units[cell as usize].push((total, self.org_rkeys[org as usize]));
-            }
-        }
+        org_units.resize_with(found.len(), Vec::new);
+        let mut units = org_units;
         let mut user_groups = vec![Counted::default(); found.len()];
         let mut group_orgs: FastSet<(u32, u32)> = FastSet::default();
         for ((cell, request), org) in groups {
@@ -306,95 +385,6 @@ impl UsageFacts {
         }
     }
 
-    /// One pass over the facts: the cells the query's records fall in (by `code`, one number
-    /// per cell), each user once per cell, and organisations' units and user groups per cell.
-    fn tally<K: std::hash::Hash + Eq + Copy>(
-        &self,
-        plan: &Plan<'_>,
-        wants: &Wants,
-        code: impl Fn(&Fact) -> K,
-    ) -> Tallies {
-        let mut keys: FastMap<K, u32> = FastMap::default();
-        let mut found: Vec<Key> = Vec::new();
-        let mut users: Vec<Counted> = Vec::new();
-        let mut new_users: Vec<Counted> = Vec::new();
-        let mut user_orgs: FastSet<(u32, u32)> = FastSet::default();
-        let mut new_orgs: FastSet<(u32, u32)> = FastSet::default();
-        let mut org_units: FastMap<(u32, u32), i64> = FastMap::default();
-        let mut groups: FastMap<(u32, u32), u32> = FastMap::default();
-        let mut mine: Vec<Seen> = Vec::new();
-        for (user, facts) in self.by_user.iter().enumerate() {
-            mine.clear();
-            let mut last: Option<(K, u32)> = None;
-            for fact in facts {
-                if !plan.admits(fact) {
-                    continue;
-                }
-                let key = code(fact);
-                let cell = match last {
-                    Some((last_key, cell)) if last_key == key => cell,
-                    _ => {
-                        let cell = *keys.entry(key).or_insert_with(|| {
-                            found.push(plan.key(fact));
-                            users.push(Counted::default());
-                            new_users.push(Counted::default());
-                            u32::try_from(found.len() - 1).unwrap_or(u32::MAX)
-                        });
-                        last = Some((key, cell));
-                        cell
-                    }
-                };
-                mine.push(Seen {
-                    cell,
-                    org: fact.org,
-                    request: fact.request,
-                    new_user: fact.new_user,
-                    units: fact.units,
-                });
-            }
-            // The user's records per cell, organisation and user group: the maps shared by
-            // all users are touched once per run, not once per record.
-            mine.sort_unstable_by_key(|seen| (seen.cell, seen.org, seen.request));
-            let user_rkey = u64::from(self.user_rkeys[user]);
-            for in_cell in mine.chunk_by(|one, other| one.cell == other.cell) {
-                let cell = in_cell[0].cell;
-                for of_org in in_cell.chunk_by(|one, other| one.org == other.org) {
-                    if wants.units {
-                        *org_units.entry((cell, of_org[0].org)).or_default() +=
-                            of_org.iter().map(|seen| seen.units).sum::<i64>();
-                    }
-                    if wants.groups {
-                        for in_group in of_org.chunk_by(|one, other| one.request == other.request) {
-                            groups
-                                .entry((cell, in_group[0].request))
-                                .and_modify(|org| *org = self.first_org(*org, in_group[0].org))
-                                .or_insert(in_group[0].org);
-                        }
-                    }
-                }
-                if wants.users {
-                    // The user once per cell, with the first of its organisations there (by id).
-                    let org = in_cell
-                        .iter()
-                        .map(|seen| seen.org)
-                        .reduce(|one, other| self.first_org(one, other))
-                        .unwrap_or_default();
-                    count(&mut users[cell as usize], user_rkey, user_orgs.insert((cell, org)));
-                    if in_cell.iter().any(|seen| seen.new_user) {
-                        count(&mut new_users[cell as usize], user_rkey, new_orgs.insert((cell, org)));
-                    }
-                }
-            }
-        }
-        Tallies {
-            found,
-            users,
-            new_users,
-            org_units,
-            groups,
-        }
-    }
-
     /// Of two organisations, the one whose id sorts first.
     fn first_org(&self, one: u32, other: u32) -> u32 {
         if one == other || self.organisations.text(one) <= self.organisations.text(other) {
@@ -426,24 +416,6 @@ struct Wants {
     units: bool,
     users: bool,
     groups: bool,
-}
-
-/// What one pass over the facts adds up, per cell (cells numbered in the order found).
-struct Tallies {
-    found: Vec<Key>,
-    users: Vec<Counted>,
-    new_users: Vec<Counted>,
-    org_units: FastMap<(u32, u32), i64>,
-    groups: FastMap<(u32, u32), u32>,
-}
-
-/// One record of a user, as a query sees it.
-struct Seen {
-    cell: u32,
-    org: u32,
-    request: u32,
-    new_user: bool,
-    units: i64,
 }
 
 #[cfg(test)]

@@ -10,8 +10,10 @@ use futures::TryStreamExt;
 use sqlx::Row;
 
 use super::ReportingStore;
+use super::journal::{self, JournalRow};
 use crate::domain::facts::{FactInput, Site, UsageFacts};
-use crate::error::ReportingResult;
+use crate::domain::usage::{Fingerprint, id_digest};
+use crate::error::{ReportingError, ReportingResult};
 
 /// The facts and the lock that lets one load run at a time.
 #[derive(Debug, Default)]
@@ -20,47 +22,30 @@ pub(super) struct SharedFacts {
     loading: tokio::sync::Mutex<()>,
 }
 
-/// A record as the database returns it, until its whole batch is read.
-struct Loaded {
-    batch: i64,
-    user_key: String,
-    user_rkey: i64,
-    org_key: String,
-    org_rkey: i64,
-    request_id: String,
-    group_rkey: i64,
-    installation_id: String,
-    home_country: String,
-    requester_type: String,
-    access_mode: String,
-    lane: String,
-    funding_scheme: String,
-    new_user: i32,
-    period_start: i64,
-    month: i32,
-    units_used: i64,
-}
-
-impl Loaded {
-    fn input(&self) -> FactInput<'_> {
-        FactInput {
-            user_key: &self.user_key,
-            user_rkey: rkey(self.user_rkey),
-            org_key: &self.org_key,
-            org_rkey: rkey(self.org_rkey),
-            request_id: &self.request_id,
-            group_rkey: rkey(self.group_rkey),
-            installation_id: &self.installation_id,
-            home_country: &self.home_country,
-            requester_type: &self.requester_type,
-            access_mode: &self.access_mode,
-            lane: &self.lane,
-            funding_scheme: &self.funding_scheme,
-            new_user: self.new_user != 0,
-            period_start: self.period_start,
-            month: self.month,
-            units_used: self.units_used,
-        }
+impl JournalRow<'_> {
+    fn input(&self) -> ReportingResult<FactInput<'_>> {
+        let fingerprint = Fingerprint::leading_of_hex(&self.21)
+            .ok_or_else(|| ReportingError::Corrupt(format!("usage record {} has no hex fingerprint", self.0)))?;
+        Ok(FactInput {
+            record: id_digest(&self.0),
+            fingerprint,
+            user_key: &self.4,
+            user_rkey: rkey(self.5),
+            org_key: &self.6,
+            org_rkey: rkey(self.7),
+            request_id: &self.1,
+            group_rkey: rkey(self.8),
+            installation_id: &self.2,
+            home_country: &self.9,
+            requester_type: &self.10,
+            access_mode: &self.11,
+            lane: &self.12,
+            funding_scheme: &self.13,
+            new_user: self.15 != 0,
+            period_start: self.16,
+            month: self.18,
+            units_used: self.19,
+        })
     }
 }
 
@@ -79,10 +64,10 @@ impl SharedFacts {
         facts.apply_next(batch, records);
     }
 
-    fn apply_loaded(&self, batch: i64, records: &[Loaded]) {
+    fn apply_loaded(&self, batch: i64, records: Vec<FactInput<'_>>) {
         // A batch this process wrote may have been applied while the load read it.
         let mut facts = self.facts.write().unwrap_or_else(PoisonError::into_inner);
-        facts.load(batch, records.iter().map(Loaded::input));
+        facts.load(batch, records);
     }
 }
 
@@ -107,46 +92,22 @@ impl ReportingStore {
             return Ok(self.facts.clone());
         }
         let started = std::time::Instant::now();
-        let mut rows = sqlx::query(
-            "SELECT batch, user_key, user_rkey, org_key, org_rkey, request_id, group_rkey, installation_id, \
-             home_country, requester_type, access_mode, lane, funding_scheme, new_user, period_start, month, \
-             units_used FROM usage_records WHERE batch > $1 AND batch <= $2 ORDER BY batch",
-        )
-        .bind(from)
-        .bind(latest)
-        .fetch(self.database.readers());
-        let mut pending: Vec<Loaded> = Vec::new();
+        let mut batches = sqlx::query("SELECT id, body FROM usage_batches WHERE id > $1 AND id <= $2 ORDER BY id")
+            .bind(from)
+            .bind(latest)
+            .fetch(self.database.readers());
         let mut loaded = 0usize;
-        while let Some(row) = rows.try_next().await? {
-            let record = Loaded {
-                batch: row.try_get(0)?,
-                user_key: row.try_get(1)?,
-                user_rkey: row.try_get(2)?,
-                org_key: row.try_get(3)?,
-                org_rkey: row.try_get(4)?,
-                request_id: row.try_get(5)?,
-                group_rkey: row.try_get(6)?,
-                installation_id: row.try_get(7)?,
-                home_country: row.try_get(8)?,
-                requester_type: row.try_get(9)?,
-                access_mode: row.try_get(10)?,
-                lane: row.try_get(11)?,
-                funding_scheme: row.try_get(12)?,
-                new_user: row.try_get(13)?,
-                period_start: row.try_get(14)?,
-                month: row.try_get(15)?,
-                units_used: row.try_get(16)?,
-            };
-            if pending.last().is_some_and(|last| last.batch != record.batch) {
-                self.facts.apply_loaded(pending[0].batch, &pending);
-                loaded += pending.len();
-                pending.clear();
-            }
-            pending.push(record);
-        }
-        if let Some(first) = pending.first() {
-            self.facts.apply_loaded(first.batch, &pending);
-            loaded += pending.len();
+        while let Some(row) = batches.try_next().await? {
+            let batch: i64 = row.try_get(0)?;
+            let body: String = row.try_get(1)?;
+            let records = journal::decode(&body)
+                .map_err(|error| ReportingError::Corrupt(format!("usage batch {batch} does not read back: {error}")))?;
+            let inputs = records
+                .iter()
+                .map(JournalRow::input)
+                .collect::<ReportingResult<Vec<_>>>()?;
+            loaded += inputs.len();
+            self.facts.apply_loaded(batch, inputs);
         }
         // Batches with no record left (none are written empty) and the records before batches.
         self.facts

@@ -6,6 +6,7 @@
 mod authz;
 mod disclosure;
 mod helpers;
+mod journal;
 mod measures;
 mod normalisation;
 mod replicas;

@@ -17,6 +17,7 @@ rti_platform::backend_tests!(
     each_check_refuses_a_record_naming_its_field,
     an_operator_records_usage_only_at_its_own_infrastructures,
     a_stream_keeps_the_good_records_and_reports_each_bad_one,
+    a_record_is_checked_against_the_projections_as_they_stand_when_it_arrives,
 );
 
 pub struct UsageFixture {
@@ -429,4 +430,38 @@ async fn a_stream_keeps_the_good_records_and_reports_each_bad_one(backend: Backe
         .await
         .expect("answers");
     assert_eq!(value(&total[0], "units_used"), Shown::Integer(2));
+}
+
+/// Entitlements are kept between batches (`store/entitlements.rs`): a slot reported after a
+/// record was refused for lying outside every slot lets the same record in.
+async fn a_record_is_checked_against_the_projections_as_they_stand_when_it_arrives(backend: Backend) {
+    let Some(world) = exact(backend).await else { return };
+    let fixture = usage_fixture(&world);
+    world.caught_up().await;
+    let in_april = record(
+        &fixture.industrial,
+        &fixture.cleanroom,
+        "u-1",
+        "o-1",
+        "DE",
+        date(4, 2),
+        date(4, 3),
+        1,
+    );
+    let status = record_usage(&world, &admin(), in_april.clone())
+        .await
+        .expect_err("no slot in April yet");
+    assert_eq!(
+        rti_platform::testing::failed_subjects(&status),
+        ["record.period_start"],
+        "{status:?}"
+    );
+    world.slot(&fixture.industrial, &fixture.cleanroom, 2, date(4, 1), date(4, 5), None);
+    world.caught_up().await;
+    assert!(
+        record_usage(&world, &admin(), in_april)
+            .await
+            .expect("kept once the slot is known"),
+        "the April slot admits the record"
+    );
 }

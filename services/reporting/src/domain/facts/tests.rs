@@ -8,6 +8,8 @@ const DAY: i64 = 86_400_000_000;
 
 fn record<'a>(user: &'a str, org: &'a str, installation: &'a str, day: i64, units: i64) -> FactInput<'a> {
     FactInput {
+        record: crate::domain::usage::id_digest(&format!("{user}/{org}/{installation}/{day}/{units}")),
+        fingerprint: 7,
         user_key: user,
         user_rkey: 1,
         org_key: org,
@@ -124,4 +126,52 @@ fn a_countrys_scope_admits_its_users_and_its_installations() {
     assert_eq!(count("DE"), [("DE/".to_owned(), 1)]);
     assert_eq!(count("FR"), [("IT/FR".to_owned(), 1)]);
     assert!(count("PL").is_empty());
+}
+
+#[test]
+fn the_facts_remember_each_record_and_the_units_used_per_request_and_installation() {
+    let mut facts = UsageFacts::default();
+    facts.load(
+        0,
+        [
+            record("u1", "o1", "lab-fr", 1, 3),
+            record("u2", "o1", "lab-fr", 2, 4),
+            record("u1", "o1", "lab-de", 3, 5),
+        ],
+    );
+    assert_eq!(facts.used_units("request", "lab-fr"), 7);
+    assert_eq!(facts.used_units("request", "lab-de"), 5);
+    assert_eq!(facts.used_units("request", "elsewhere"), 0);
+    assert_eq!(facts.used_units("another request", "lab-fr"), 0);
+    assert_eq!(facts.fingerprint_of(record("u1", "o1", "lab-fr", 1, 3).record), Some(7));
+    assert_eq!(facts.fingerprint_of(record("u9", "o1", "lab-fr", 1, 3).record), None);
+    assert_eq!(facts.known_key(KnownKey::User, "u1"), Some(1));
+    assert_eq!(facts.known_key(KnownKey::Organisation, "o1"), Some(10));
+    assert_eq!(facts.known_key(KnownKey::UserGroup, "request"), Some(100));
+    assert_eq!(facts.known_key(KnownKey::User, "nobody"), None);
+}
+
+#[test]
+fn a_user_of_several_organisations_adds_no_organisation_its_first_one_already_brought() {
+    let mut facts = UsageFacts::default();
+    facts.load(
+        1,
+        [
+            record("u-1", "o-b", "lab-fr", 1, 3),
+            record("u-1", "o-a", "lab-fr", 2, 4),
+            record("u-2", "o-a", "lab-fr", 3, 2),
+        ],
+    );
+    let mut cells = BTreeMap::new();
+    facts.add_cells(&query(&["month"]), &Scope::Everything, &sites(), &mut cells);
+    let january = &cells[&vec!["2026-01".to_owned()]];
+    // u-1 counts under o-a, its first organisation by id, where u-2 already is: one organisation.
+    assert_eq!((january.users.count, january.users.organisations), (2, 1));
+    assert_eq!((january.new_users.count, january.new_users.organisations), (2, 1));
+    // Units still go to the organisation of each record: o-a 6, o-b 3.
+    let units = january.units_used;
+    assert_eq!(
+        (units.total, units.largest, units.second, units.organisations),
+        (9, 6, 3, 2)
+    );
 }
