@@ -43,7 +43,7 @@ impl App {
 
     pub async fn build_with(config: ServiceConfig, upstreams: Upstreams, options: Options) -> Result<Self, StartError> {
         let credentials = ServiceCall::from_config(&config.auth, "allocation").map_err(StartError::Config)?;
-        let upstream_limits = config.upstream.clone();
+        let upstream_limits = config.limits.upstream.clone();
         let host = Host::build(SPEC, config).await?;
         let store = AllocationStore::new(host.database().clone(), host.outbox().clone());
         let peers = Peers::connect_lazy(&upstreams, credentials, &upstream_limits);
@@ -71,10 +71,7 @@ impl App {
         }
         let api = AllocationApi::new(self.service, self.host.outbox().clone(), self.host.stopping());
         let server = AllocationServiceServer::new(api).max_decoding_message_size(self.host.max_decoding_message_size());
-        let served = self
-            .host
-            .serve(Routes::new(server), shutdown)
-            .await;
+        let served = self.host.serve(Routes::new(server), shutdown).await;
         for task in background {
             task.abort();
         }

@@ -36,7 +36,7 @@ pub struct App {
 impl App {
     /// `registry` is where intake checks requested installations (`http://host:port`).
     pub async fn build(config: ServiceConfig, registry: http::Uri) -> Result<Self, StartError> {
-        let registry = config.upstream.channel(registry);
+        let registry = config.limits.upstream.channel(registry);
         let host = Host::build(SPEC, config).await?;
         let store = IntakeStore::new(host.database().clone(), host.outbox().clone());
         store
@@ -59,7 +59,8 @@ impl App {
     pub async fn run_until(self, shutdown: CancellationToken) -> Result<(), StartError> {
         // 64 MiB for `ImportSanctionsList` alone; the host's limit layer holds every other call to
         // its own limit (`rti_platform::limits`).
-        let server = IntakeServiceServer::new(self.api).max_decoding_message_size(self.host.max_decoding_message_size());
+        let server =
+            IntakeServiceServer::new(self.api).max_decoding_message_size(self.host.max_decoding_message_size());
         self.host.serve(Routes::new(server), shutdown).await
     }
 }

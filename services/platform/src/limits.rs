@@ -82,6 +82,24 @@ pub fn call_kind(path: &str) -> CallKind {
     }
 }
 
+/// Every limit of a service or of the gateway, each group with its settings.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Limits {
+    #[command(flatten)]
+    pub calls: CallLimits,
+    #[command(flatten)]
+    pub listener: ListenerLimits,
+    #[command(flatten)]
+    pub upstream: UpstreamLimits,
+}
+
+impl Limits {
+    pub fn validate(&self) -> Result<(), String> {
+        self.calls.validate()?;
+        self.listener.validate()
+    }
+}
+
 /// How large a call's messages and how long a call may be; the gateway and every service apply
 /// the same.
 #[derive(Debug, Clone, Args)]
@@ -166,10 +184,18 @@ impl CallLimits {
 #[derive(Debug, Clone, Args)]
 pub struct ListenerLimits {
     /// The most connections served at once; more wait in the kernel's accept queue.
-    #[arg(long = "max-connections", env = "RTI_SERVER_MAX_CONNECTIONS", default_value_t = 1024)]
-    pub max_connections: usize,
+    #[arg(
+        long = "connection-limit",
+        env = "RTI_SERVER_CONNECTION_LIMIT",
+        default_value_t = 1024
+    )]
+    pub connection_limit: usize,
     /// The most calls (HTTP/2 streams) in progress on one connection.
-    #[arg(long = "max-calls-per-connection", env = "RTI_SERVER_MAX_CALLS_PER_CONNECTION", default_value_t = 128)]
+    #[arg(
+        long = "max-calls-per-connection",
+        env = "RTI_SERVER_MAX_CALLS_PER_CONNECTION",
+        default_value_t = 128
+    )]
     pub max_calls_per_connection: u32,
     /// How often an idle HTTP/2 connection is pinged.
     #[arg(long = "http2-keepalive-interval", env = "RTI_SERVER_HTTP2_KEEPALIVE_INTERVAL", default_value = "30s", value_parser = parse_duration)]
@@ -186,7 +212,7 @@ pub struct ListenerLimits {
 impl Default for ListenerLimits {
     fn default() -> Self {
         Self {
-            max_connections: 1024,
+            connection_limit: 1024,
             max_calls_per_connection: 128,
             http2_keepalive_interval: Duration::from_secs(30),
             http2_keepalive_timeout: Duration::from_secs(10),
@@ -197,7 +223,7 @@ impl Default for ListenerLimits {
 
 impl ListenerLimits {
     pub fn validate(&self) -> Result<(), String> {
-        if self.max_connections == 0 || self.max_calls_per_connection == 0 {
+        if self.connection_limit == 0 || self.max_calls_per_connection == 0 {
             return Err("the most connections and calls per connection must be at least 1".into());
         }
         if self.http2_keepalive_interval.is_zero()
@@ -257,8 +283,14 @@ mod tests {
         assert_eq!(limits.max_message_bytes_of(IMPORT), 64 * MIB);
         assert_eq!(limits.max_message_bytes_of(CREATE), 4 * MIB);
         assert_eq!(limits.max_message_bytes_of(INGEST), 64 * 1024);
-        assert_eq!(limits.largest_message_bytes_of_service("rti.intake.v1.IntakeService"), 64 * MIB);
-        assert_eq!(limits.largest_message_bytes_of_service("rti.registry.v1.RegistryService"), 4 * MIB);
+        assert_eq!(
+            limits.largest_message_bytes_of_service("rti.intake.v1.IntakeService"),
+            64 * MIB
+        );
+        assert_eq!(
+            limits.largest_message_bytes_of_service("rti.registry.v1.RegistryService"),
+            4 * MIB
+        );
         assert_eq!(limits.largest_message_bytes_of_service("rti.intake.v1.Intake"), 4 * MIB);
     }
 
@@ -291,7 +323,7 @@ mod tests {
         assert!(tiny.validate().is_err());
         assert!(ListenerLimits::default().validate().is_ok());
         let no_connections = ListenerLimits {
-            max_connections: 0,
+            connection_limit: 0,
             ..ListenerLimits::default()
         };
         assert!(no_connections.validate().is_err());

@@ -22,7 +22,7 @@ use crate::authz::AuthzTable;
 use crate::config::AuthConfig;
 use crate::db::{Database, DatabaseUrl, Migrations, OpenError};
 use crate::events::Outbox;
-use crate::limits::{CallLimits, ConnectionCap, DeadlineLayer, ListenerLimits, MessageLimitLayer, UpstreamLimits};
+use crate::limits::{ConnectionCap, DeadlineLayer, Limits, MessageLimitLayer};
 pub use layers::{AuthLayer, InFlight, InFlightGuard, REQUEST_ID_HEADER, RequestLayer};
 
 /// What the platform needs to know about a service.
@@ -46,12 +46,9 @@ pub struct ServiceConfig {
     pub drain_timeout: Duration,
     /// How often health re-checks the store.
     pub readiness_interval: Duration,
-    /// The largest message and the deadline of a call.
-    pub calls: CallLimits,
-    /// Connections, keep-alive and calls per connection.
-    pub listener: ListenerLimits,
-    /// How calls to the suite's other services are made.
-    pub upstream: UpstreamLimits,
+    /// The largest message and the deadline of a call; connections, keep-alive and calls per
+    /// connection; how calls to the suite's other services are made.
+    pub limits: Limits,
 }
 
 impl ServiceConfig {
@@ -63,9 +60,7 @@ impl ServiceConfig {
             auth,
             drain_timeout: Duration::from_secs(20),
             readiness_interval: Duration::from_secs(5),
-            calls: CallLimits::default(),
-            listener: ListenerLimits::default(),
-            upstream: UpstreamLimits::default(),
+            limits: Limits::default(),
         }
     }
 }
@@ -109,8 +104,7 @@ pub struct Host {
 impl Host {
     pub async fn build(spec: ServiceSpec, config: ServiceConfig) -> Result<Self, StartError> {
         let authenticator = Authenticator::new(&config.auth).map_err(StartError::Config)?;
-        config.calls.validate().map_err(StartError::Config)?;
-        config.listener.validate().map_err(StartError::Config)?;
+        config.limits.validate().map_err(StartError::Config)?;
         let database = Database::open(&config.database_url, spec.migrations, config.max_connections).await?;
         let listener = TcpListener::bind(config.listen)
             .await
@@ -152,6 +146,7 @@ impl Host {
     /// limit, behind the per-call check.
     pub fn max_decoding_message_size(&self) -> usize {
         self.config
+            .limits
             .calls
             .largest_message_bytes_of_service(self.spec.authz.service)
     }
@@ -192,12 +187,12 @@ impl Host {
         // callers who passed it.
         let layers = tower::ServiceBuilder::new()
             .layer(RequestLayer::new(self.in_flight.clone()))
-            .layer(DeadlineLayer::new(self.config.calls.clone()))
+            .layer(DeadlineLayer::new(self.config.limits.calls.clone()))
             .layer(AuthLayer::new(self.authenticator.clone(), self.spec.authz))
-            .layer(MessageLimitLayer::new(self.config.calls.clone()))
+            .layer(MessageLimitLayer::new(self.config.limits.calls.clone()))
             .into_inner();
-        let listener_limits = &self.config.listener;
-        let incoming = ConnectionCap::new(listener_limits.max_connections)
+        let listener_limits = &self.config.limits.listener;
+        let incoming = ConnectionCap::new(listener_limits.connection_limit)
             .incoming(TcpIncoming::from(self.listener).with_nodelay(Some(true)));
         let (stop_accepting, stop_signal) = tokio::sync::oneshot::channel::<()>();
         let mut server = tokio::spawn(

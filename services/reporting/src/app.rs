@@ -46,7 +46,7 @@ impl App {
     pub async fn build_with(config: ServiceConfig, upstreams: Upstreams, options: Options) -> Result<Self, StartError> {
         options.disclosure.validate().map_err(StartError::Config)?;
         let credentials = ServiceCall::from_config(&config.auth, "reporting").map_err(StartError::Config)?;
-        let upstream_limits = config.upstream.clone();
+        let upstream_limits = config.limits.upstream.clone();
         let host = Host::build(SPEC, config).await?;
         let store = ReportingStore::open(host.database().clone(), options.key_secret())
             .await
@@ -94,10 +94,7 @@ impl App {
         }));
         let api = ReportingApi::new(self.service, self.host.outbox().clone(), self.host.stopping());
         let server = ReportingServiceServer::new(api).max_decoding_message_size(self.host.max_decoding_message_size());
-        let served = self
-            .host
-            .serve(Routes::new(server), shutdown)
-            .await;
+        let served = self.host.serve(Routes::new(server), shutdown).await;
         for task in background {
             task.abort();
         }

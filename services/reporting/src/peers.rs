@@ -1,12 +1,12 @@
 //! The event streams reporting follows, each a `Subscribe` call with a service token.
 
 use rti_platform::auth::ServiceCall;
+use rti_platform::limits::UpstreamLimits;
 use rti_proto::allocation::allocation_service_client::AllocationServiceClient;
 use rti_proto::common::{Event, SubscribeRequest};
 use rti_proto::intake::intake_service_client::IntakeServiceClient;
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
 use tonic::service::interceptor::InterceptedService;
-use rti_platform::limits::UpstreamLimits;
 use tonic::transport::Channel;
 
 use crate::config::Upstreams;

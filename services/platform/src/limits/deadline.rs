@@ -162,7 +162,11 @@ mod tests {
 
     #[test]
     fn writes_a_deadline_that_reads_back() {
-        for deadline in [Duration::from_millis(1), Duration::from_secs(60), Duration::from_secs(600)] {
+        for deadline in [
+            Duration::from_millis(1),
+            Duration::from_secs(60),
+            Duration::from_secs(600),
+        ] {
             assert_eq!(parse_grpc_timeout(&format_grpc_timeout(deadline)), Some(deadline));
         }
         let days = Duration::from_secs(10 * 86_400);
@@ -197,15 +201,24 @@ mod tests {
         let started = std::time::Instant::now();
         let response = service.call(asked_an_hour).await.expect("an answer");
         let took = started.elapsed();
-        assert!(took >= Duration::from_millis(200) && took < Duration::from_secs(4), "{took:?}");
+        assert!(
+            took >= Duration::from_millis(200) && took < Duration::from_secs(4),
+            "{took:?}"
+        );
         let status = tonic::Status::from_header_map(response.headers()).expect("a status");
         assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
-        let named_none = http::Request::builder().uri("/rti.x.v1.X/Get").body(()).expect("a request");
+        let named_none = http::Request::builder()
+            .uri("/rti.x.v1.X/Get")
+            .body(())
+            .expect("a request");
         service.call(named_none).await.expect("an answer");
         let seen = seen.lock().expect("not poisoned").clone();
-        assert_eq!(seen, [
+        assert_eq!(
+            seen,
+            [
                 Some(http::HeaderValue::from_static("200m")),
                 Some(http::HeaderValue::from_static("100m"))
-            ]);
+            ]
+        );
     }
 }

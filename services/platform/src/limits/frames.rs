@@ -199,8 +199,15 @@ mod tests {
     }
 
     /// A body that yields `chunks` one by one.
-    fn chunked(chunks: Vec<Vec<u8>>) -> http_body_util::StreamBody<futures::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, std::convert::Infallible>>>> {
-        let frames: Vec<_> = chunks.into_iter().map(|chunk| Ok(Frame::data(Bytes::from(chunk)))).collect();
+    fn chunked(
+        chunks: Vec<Vec<u8>>,
+    ) -> http_body_util::StreamBody<
+        futures::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, std::convert::Infallible>>>,
+    > {
+        let frames: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| Ok(Frame::data(Bytes::from(chunk))))
+            .collect();
         http_body_util::StreamBody::new(futures::stream::iter(frames))
     }
 
@@ -232,11 +239,20 @@ mod tests {
             let chunks = vec![stream[..split].to_vec(), stream[split..].to_vec()];
             let status = read(chunks, 10).await.expect_err("over the limit");
             assert_eq!(status.code(), tonic::Code::ResourceExhausted);
-            assert_eq!(status.message(), "a message of Import is 11 bytes; the limit is 10 bytes (10 bytes)");
+            assert_eq!(
+                status.message(),
+                "a message of Import is 11 bytes; the limit is 10 bytes (10 bytes)"
+            );
         }
         // Only the prefix of the oversized message needs to arrive.
-        let status = read(vec![vec![0, 0, 0x40, 0, 1]], 4 * 1024 * 1024).await.expect_err("4 MiB + 1");
-        assert!(status.message().ends_with("the limit is 4194304 bytes (4 MiB)"), "{}", status.message());
+        let status = read(vec![vec![0, 0, 0x40, 0, 1]], 4 * 1024 * 1024)
+            .await
+            .expect_err("4 MiB + 1");
+        assert!(
+            status.message().ends_with("the limit is 4194304 bytes (4 MiB)"),
+            "{}",
+            status.message()
+        );
     }
 
     #[tokio::test]
@@ -245,6 +261,9 @@ mod tests {
         let refusal = body.refusal();
         assert!(refusal.get().is_none());
         assert!(body.frame().await.expect("a frame").is_err());
-        assert_eq!(refusal.get().map(tonic::Status::code), Some(tonic::Code::ResourceExhausted));
+        assert_eq!(
+            refusal.get().map(tonic::Status::code),
+            Some(tonic::Code::ResourceExhausted)
+        );
     }
 }
