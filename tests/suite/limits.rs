@@ -187,7 +187,6 @@ async fn every_repeated_field_over_its_bound_is_refused_by_name(backend: Backend
                 .map(|installation_id| intake_proto::RequestedInstallation {
                     installation_id,
                     units: 1,
-                    ..Default::default()
                 })
                 .collect(),
             ..Default::default()

@@ -242,8 +242,9 @@ pub struct UpstreamLimits {
     /// How long a connection attempt to another service may take.
     #[arg(long = "upstream-connect-timeout", env = "RTI_SERVICE_UPSTREAM_CONNECT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub connect_timeout: Duration,
-    /// How long a call to another service may take before it fails with DEADLINE_EXCEEDED
-    /// (until the first response for an event stream).
+    /// How long a call from one service to another may take (until the first response for an
+    /// event stream); the gateway gives each call the deadline of --default-deadline and
+    /// --max-deadline instead.
     #[arg(long = "upstream-deadline", env = "RTI_SERVICE_UPSTREAM_DEADLINE", default_value = "15s", value_parser = parse_duration)]
     pub deadline: Duration,
 }
@@ -308,6 +309,29 @@ mod tests {
         assert_eq!(limits.deadline_of(subscribe, Some(secs(86_400))), Some(secs(600)));
     }
 
+    #[tokio::test]
+    async fn a_channel_gives_up_on_an_upstream_that_never_answers_within_its_deadline() {
+        // Listening, so the connection opens, but nothing ever reads or answers on it.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let address = silent.local_addr().expect("bound");
+        let limits = UpstreamLimits {
+            connect_timeout: Duration::from_millis(200),
+            deadline: Duration::from_millis(300),
+        };
+        let uri: http::Uri = format!("http://{address}").parse().expect("a URI");
+        let mut client = tonic_health::pb::health_client::HealthClient::new(limits.channel(uri));
+        let started = std::time::Instant::now();
+        let answer = tokio::time::timeout(
+            Duration::from_secs(10),
+            client.check(tonic_health::pb::HealthCheckRequest::default()),
+        )
+        .await
+        .expect("the channel gives up by itself");
+        assert!(answer.is_err(), "{answer:?}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        drop(silent);
+    }
+
     #[test]
     fn contradictory_limits_are_refused() {
         assert!(CallLimits::default().validate().is_ok());
@@ -315,7 +339,7 @@ mod tests {
             max_deadline: Duration::from_secs(1),
             ..CallLimits::default()
         };
-        assert!(short_max.validate().unwrap_err().contains("maximum deadline"));
+        assert!(short_max.validate().expect_err("refused").contains("maximum deadline"));
         let tiny = CallLimits {
             max_message_bytes: 10,
             ..CallLimits::default()

@@ -1,7 +1,7 @@
 //! Checks of request fields every service makes the same way; each problem is added to the
 //! request's [`Violations`] under the field's name, so all of them are reported at once.
 //! Repeated fields are bounded ([`at_most`]) before anything reads their entries, and their
-//! duplicates found in one pass ([`repeated_indexes`], [`dedup_in_order`]), never by comparing
+//! duplicates found in one pass ([`repeats`], [`dedup_in_order`]), never by comparing
 //! every entry with every other.
 
 use std::collections::HashSet;
@@ -21,13 +21,10 @@ pub fn at_most<T>(values: &[T], field: &str, max: usize, violations: &mut Violat
     true
 }
 
-/// The indexes of the entries whose key an earlier entry already had, in order.
-pub fn repeated_indexes<K: Eq + Hash>(keys: impl IntoIterator<Item = K>) -> Vec<usize> {
+/// For each entry, whether an earlier entry already had its key.
+pub fn repeats<K: Eq + Hash>(keys: impl IntoIterator<Item = K>) -> Vec<bool> {
     let mut seen = HashSet::new();
-    keys.into_iter()
-        .enumerate()
-        .filter_map(|(index, key)| (!seen.insert(key)).then_some(index))
-        .collect()
+    keys.into_iter().map(|key| !seen.insert(key)).collect()
 }
 
 /// Drops the entries equal to an earlier one, keeping the first of each in its place.
@@ -85,14 +82,17 @@ mod tests {
 
     #[test]
     fn duplicates_are_found_and_dropped_in_one_pass_keeping_the_first() {
-        assert_eq!(repeated_indexes(["a", "b", "a", "c", "b", "a"]), [2, 4, 5]);
-        assert!(repeated_indexes(Vec::<u8>::new()).is_empty());
+        assert_eq!(
+            repeats(["a", "b", "a", "c", "b", "a"]),
+            [false, false, true, false, true, true]
+        );
+        assert!(repeats(Vec::<u8>::new()).is_empty());
         let mut values = vec![3, 1, 3, 2, 1];
         dedup_in_order(&mut values);
         assert_eq!(values, [3, 1, 2]);
         // A hundred thousand entries take one pass, not five billion comparisons.
         let many: Vec<u32> = (0..100_000).chain(0..100_000).collect();
-        assert_eq!(repeated_indexes(&many).len(), 100_000);
+        assert_eq!(repeats(&many).iter().filter(|repeated| **repeated).count(), 100_000);
     }
 
     #[test]

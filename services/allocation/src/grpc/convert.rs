@@ -11,8 +11,7 @@ use rti_platform::store::IdempotencyKey;
 use rti_proto::allocation as proto;
 
 use super::validate::{
-    self, MAX_CALL_INSTALLATIONS, MAX_CRITERIA, MAX_PANEL_MEMBERS, MAX_TEXT_CHARS, MAX_TITLE_CHARS, at_most,
-    repeated_indexes,
+    self, MAX_CALL_INSTALLATIONS, MAX_CRITERIA, MAX_PANEL_MEMBERS, MAX_TEXT_CHARS, MAX_TITLE_CHARS, at_most, repeats,
 };
 use crate::convert::{
     criterion_from_proto, installation_from_proto, panel_member_from_proto, rulebook_from_proto, score_from_proto,
@@ -56,9 +55,7 @@ pub fn new_call(caller: &Principal, message: proto::CreateCallRequest) -> Result
     } else {
         &[]
     };
-    for index in repeated_indexes(given_installations.iter().map(|given| &given.installation_id)) {
-        violations.add(format!("installations[{index}].installation_id"), "is listed twice");
-    }
+    let repeated = repeats(given_installations.iter().map(|given| &given.installation_id));
     let mut installations = Vec::with_capacity(given_installations.len());
     for (index, given) in given_installations.iter().enumerate() {
         let field = format!("installations[{index}]");
@@ -67,6 +64,9 @@ pub fn new_call(caller: &Principal, message: proto::CreateCallRequest) -> Result
             &format!("{field}.installation_id"),
             &mut violations,
         );
+        if repeated[index] {
+            violations.add(format!("{field}.installation_id"), "is listed twice");
+        }
         if given.units <= 0 {
             violations.add(format!("{field}.units"), "must be greater than 0");
         } else if given.units > MAX_UNITS {
@@ -158,12 +158,13 @@ pub fn panel(members: &[proto::PanelMember]) -> Result<Vec<PanelMember>, Invalid
     } else {
         &[]
     };
+    let repeated = repeats(members.iter().map(|member| &member.reviewer));
     for (index, member) in members.iter().enumerate() {
         let field = format!("members[{index}].reviewer");
         validate::text(&member.reviewer, &field, 200, true, &mut violations);
-    }
-    for index in repeated_indexes(members.iter().map(|member| &member.reviewer)) {
-        violations.add(format!("members[{index}].reviewer"), "is listed twice");
+        if repeated[index] {
+            violations.add(field, "is listed twice");
+        }
     }
     violations.into_result()?;
     Ok(members.iter().map(panel_member_from_proto).collect())

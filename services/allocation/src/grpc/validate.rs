@@ -3,7 +3,7 @@
 
 use rti_platform::country::normalize_country;
 use rti_platform::error::Violations;
-pub use rti_platform::validate::{at_most, reference, repeated_indexes, text};
+pub use rti_platform::validate::{at_most, reference, repeats, text};
 use rti_proto::allocation as proto;
 
 use crate::domain::calls::{DEFAULT_MIN_GRANT_PERCENT, DEFAULT_NON_EU_CAP_PERCENT};
@@ -102,6 +102,7 @@ pub fn criteria(given: &[proto::Criterion], violations: &mut Violations) -> Vec<
     if !at_most(given, "criteria", MAX_CRITERIA, violations) {
         return Vec::new();
     }
+    let repeated = repeats(given.iter().map(|criterion| criterion.name.trim()));
     let mut criteria: Vec<proto::Criterion> = Vec::with_capacity(given.len());
     for (index, criterion) in given.iter().enumerate() {
         let name = text(
@@ -111,16 +112,16 @@ pub fn criteria(given: &[proto::Criterion], violations: &mut Violations) -> Vec<
             true,
             violations,
         );
+        if repeated[index] {
+            violations.add(format!("criteria[{index}].name"), "is listed twice");
+        }
+        if !(criterion.weight.is_finite() && criterion.weight > 0.0) {
+            violations.add(format!("criteria[{index}].weight"), "must be greater than 0");
+        }
         criteria.push(proto::Criterion {
             name,
             weight: criterion.weight,
         });
-        if !(criterion.weight.is_finite() && criterion.weight > 0.0) {
-            violations.add(format!("criteria[{index}].weight"), "must be greater than 0");
-        }
-    }
-    for index in repeated_indexes(criteria.iter().map(|criterion| &criterion.name)) {
-        violations.add(format!("criteria[{index}].name"), "is listed twice");
     }
     criteria
 }

@@ -10,7 +10,7 @@ use rti_platform::country::normalize_country;
 use rti_platform::error::{InvalidInput, Violations};
 use rti_platform::pagination::PageRequest;
 use rti_platform::store::IdempotencyKey;
-use rti_platform::validate::{at_most, reference, repeated_indexes, text};
+use rti_platform::validate::{at_most, reference, repeats, text};
 use rti_proto::intake as proto;
 
 use crate::convert::{
@@ -141,12 +141,7 @@ fn access_request(value: &proto::AccessRequest, violations: &mut Violations) -> 
     } else {
         &[]
     };
-    for position in repeated_indexes(installations.iter().map(|installation| &installation.installation_id)) {
-        violations.add(
-            format!("access_request.installations[{position}].installation_id"),
-            "is already requested above",
-        );
-    }
+    let repeated = repeats(installations.iter().map(|installation| &installation.installation_id));
     for (position, installation) in installations.iter().enumerate() {
         let field = format!("access_request.installations[{position}]");
         reference(
@@ -154,6 +149,9 @@ fn access_request(value: &proto::AccessRequest, violations: &mut Violations) -> 
             &format!("{field}.installation_id"),
             violations,
         );
+        if repeated[position] {
+            violations.add(format!("{field}.installation_id"), "is already requested above");
+        }
         if installation.units <= 0 {
             violations.add(format!("{field}.units"), "must be at least 1");
         }

@@ -87,9 +87,9 @@ impl<B> MessageLimited<B> {
 /// `4 MiB`, `64 KiB`, `1000 bytes`.
 fn human_bytes(bytes: usize) -> String {
     const KIB: usize = 1024;
-    if bytes >= KIB * KIB && bytes % (KIB * KIB) == 0 {
+    if bytes >= KIB * KIB && bytes.is_multiple_of(KIB * KIB) {
         format!("{} MiB", bytes / (KIB * KIB))
-    } else if bytes >= KIB && bytes % KIB == 0 {
+    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
         format!("{} KiB", bytes / KIB)
     } else {
         format!("{bytes} bytes")
@@ -198,12 +198,10 @@ mod tests {
         bytes
     }
 
+    type Chunks = futures::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, std::convert::Infallible>>>;
+
     /// A body that yields `chunks` one by one.
-    fn chunked(
-        chunks: Vec<Vec<u8>>,
-    ) -> http_body_util::StreamBody<
-        futures::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, std::convert::Infallible>>>,
-    > {
+    fn chunked(chunks: Vec<Vec<u8>>) -> http_body_util::StreamBody<Chunks> {
         let frames: Vec<_> = chunks
             .into_iter()
             .map(|chunk| Ok(Frame::data(Bytes::from(chunk))))

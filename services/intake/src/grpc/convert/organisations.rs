@@ -3,7 +3,7 @@
 
 use rti_platform::auth::Principal;
 use rti_platform::error::Violations;
-use rti_platform::validate::{at_most, reference, repeated_indexes, text};
+use rti_platform::validate::{at_most, reference, repeats, text};
 use rti_proto::intake as proto;
 
 use super::{MAX_NAME_CHARS, country, date, idempotency_key, percent};
@@ -238,13 +238,13 @@ pub fn create_user_group(caller: &Principal, message: &proto::CreateUserGroupReq
     } else {
         &[]
     };
-    let repeated = repeated_indexes(members);
+    let repeated = repeats(members);
     for (position, member) in members.iter().enumerate() {
         let field = format!("user_group.member_person_ids[{position}]");
         reference(member, &field, &mut violations);
         if *member == given.leader_person_id {
             violations.add(&field, "is the leader, who is not repeated among the members");
-        } else if repeated.binary_search(&position).is_ok() {
+        } else if repeated[position] {
             violations.add(&field, "is listed twice");
         }
     }
