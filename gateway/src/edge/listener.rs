@@ -5,9 +5,7 @@
 //! goes unanswered, and one connection carries at most `max_calls_per_connection` calls.
 
 use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -15,7 +13,6 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use rti_platform::limits::{ConnectionCap, ListenerLimits};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
@@ -23,6 +20,8 @@ use tower::ServiceExt;
 
 /// What an HTTP/2 client sends first (RFC 9113 §3.4).
 const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+/// How often a connection that sent part of the HTTP/2 preface is looked at again.
+const PREFACE_POLL: Duration = Duration::from_millis(10);
 
 /// Accepts connections on `listener` and serves `router` on each until `stop` fires; returns
 /// the connections still open, for the caller to drain.
@@ -94,9 +93,9 @@ async fn serve_connection(
     let _permit = permit;
     // The protocol is told by the first bytes; a client that sends none, or a few and then
     // nothing, would otherwise hold its connection for ever.
-    let first = match tokio::time::timeout(header_read_timeout, read_protocol_preface(&stream)).await {
-        Ok(Ok(first)) if !first.is_empty() => first,
-        Ok(Ok(_)) => return,
+    match tokio::time::timeout(header_read_timeout, first_bytes_arrive(&stream)).await {
+        Ok(Ok(true)) => {}
+        Ok(Ok(false)) => return,
         Ok(Err(error)) => {
             tracing::debug!(%error, "connection failed before its first request");
             return;
@@ -108,85 +107,29 @@ async fn serve_connection(
             );
             return;
         }
-    };
+    }
     let service = TowerToHyperService::new(
         router.map_request(|request: http::Request<hyper::body::Incoming>| request.map(axum::body::Body::new)),
     );
-    let connection = builder.serve_connection_with_upgrades(TokioIo::new(Replayed::new(first, stream)), service);
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     if let Err(error) = open.watch(connection).await {
         tracing::debug!(%error, "connection ended with an error");
     }
 }
 
-/// Reads until the bytes tell HTTP/2's preface from anything else (HTTP/1), or the peer closes.
-async fn read_protocol_preface(stream: &TcpStream) -> io::Result<Vec<u8>> {
-    let mut first = Vec::with_capacity(HTTP2_PREFACE.len());
+/// Waits until the first bytes tell HTTP/2's preface from anything else (HTTP/1); false when the
+/// peer closes first. The bytes are only peeked at: hyper reads them again.
+async fn first_bytes_arrive(stream: &TcpStream) -> io::Result<bool> {
     let mut buffer = [0; HTTP2_PREFACE.len()];
-    while first.len() < HTTP2_PREFACE.len() && HTTP2_PREFACE.starts_with(&first) {
-        stream.readable().await?;
-        match stream.try_read(&mut buffer[..HTTP2_PREFACE.len() - first.len()]) {
-            Ok(0) => break,
-            Ok(read) => first.extend_from_slice(&buffer[..read]),
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-            Err(error) => return Err(error),
+    loop {
+        let seen = stream.peek(&mut buffer).await?;
+        if seen == 0 {
+            return Ok(false);
         }
-    }
-    Ok(first)
-}
-
-/// A stream that first gives back the bytes already read from it.
-struct Replayed {
-    first: Vec<u8>,
-    replayed: usize,
-    stream: TcpStream,
-}
-
-impl Replayed {
-    fn new(first: Vec<u8>, stream: TcpStream) -> Self {
-        Self {
-            first,
-            replayed: 0,
-            stream,
+        if seen == HTTP2_PREFACE.len() || !HTTP2_PREFACE.starts_with(&buffer[..seen]) {
+            return Ok(true);
         }
-    }
-}
-
-impl AsyncRead for Replayed {
-    fn poll_read(self: Pin<&mut Self>, context: &mut Context<'_>, buffer: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let left = &this.first[this.replayed..];
-        if !left.is_empty() {
-            let taken = left.len().min(buffer.remaining());
-            buffer.put_slice(&left[..taken]);
-            this.replayed += taken;
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut this.stream).poll_read(context, buffer)
-    }
-}
-
-impl AsyncWrite for Replayed {
-    fn poll_write(self: Pin<&mut Self>, context: &mut Context<'_>, buffer: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(context, buffer)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(context)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(context)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        context: &mut Context<'_>,
-        buffers: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(context, buffers)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
+        // Part of the HTTP/2 preface, which clients send whole: wait for the rest.
+        tokio::time::sleep(PREFACE_POLL).await;
     }
 }

@@ -1,7 +1,7 @@
 //! Bounds on what a caller may send and how long it may hold a listener (issue 13, items 3 and
-//! 8), the same at the gateway and at every service: the largest message of a call
-//! ([`MessageLimitLayer`], by method, so `ImportSanctionsList` alone takes tens of megabytes),
-//! the deadline of a call ([`DeadlineLayer`], a default when the caller names none, capped at a
+//! 8), the same at the gateway and at every service ([`CallLimitsLayer`]): the largest message
+//! of a call ([`MessageLimited`], by method, so `ImportSanctionsList` alone takes tens of
+//! megabytes), the deadline of a call (a default when the caller names none, capped at a
 //! maximum), the connections a listener serves at once ([`ConnectionCap`]), and channels to
 //! other services that give up on a silent host ([`UpstreamLimits::channel`]). Every value is a
 //! setting with a default that suits production.
@@ -9,6 +9,7 @@
 mod connections;
 mod deadline;
 mod frames;
+mod layer;
 
 use std::time::Duration;
 
@@ -17,10 +18,9 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::config::parse_duration;
 pub use connections::{CappedConnection, CappedIncoming, ConnectionCap};
-pub use deadline::{
-    DeadlineLayer, asked_deadline, deadline_exceeded, format_grpc_timeout, parse_grpc_timeout, set_deadline,
-};
-pub use frames::{MessageLimitLayer, MessageLimited};
+pub use deadline::{asked_deadline, deadline_exceeded, format_grpc_timeout, parse_grpc_timeout, set_deadline};
+pub use frames::MessageLimited;
+pub use layer::CallLimitsLayer;
 
 const MIB: usize = 1024 * 1024;
 

@@ -22,7 +22,7 @@ use crate::authz::AuthzTable;
 use crate::config::AuthConfig;
 use crate::db::{Database, DatabaseUrl, Migrations, OpenError};
 use crate::events::Outbox;
-use crate::limits::{ConnectionCap, DeadlineLayer, Limits, MessageLimitLayer};
+use crate::limits::{CallLimitsLayer, ConnectionCap, Limits};
 pub use layers::{AuthLayer, InFlight, InFlightGuard, REQUEST_ID_HEADER, RequestLayer};
 
 /// What the platform needs to know about a service.
@@ -183,13 +183,12 @@ impl Host {
             .add_service(health_service)
             .add_service(reflection_v1(&[service_name])?)
             .add_service(reflection_v1alpha(&[service_name])?);
-        // The deadline covers authentication (a JWKS fetch); the message limit applies to
-        // callers who passed it.
+        // Authentication (a JWKS fetch has its own timeout) comes first: the deadline and the
+        // message limit apply to callers who passed it.
         let layers = tower::ServiceBuilder::new()
             .layer(RequestLayer::new(self.in_flight.clone()))
-            .layer(DeadlineLayer::new(self.config.limits.calls.clone()))
             .layer(AuthLayer::new(self.authenticator.clone(), self.spec.authz))
-            .layer(MessageLimitLayer::new(self.config.limits.calls.clone()))
+            .layer(CallLimitsLayer::new(self.config.limits.calls.clone()))
             .into_inner();
         let listener_limits = &self.config.limits.listener;
         let incoming = ConnectionCap::new(listener_limits.connection_limit)

@@ -1,17 +1,9 @@
-//! Every call has a deadline: the caller's `grpc-timeout`, cut to the maximum of its kind of
-//! call, or the default when it names none ([`super::CallLimits::deadline_of`]). The deadline
-//! goes on in the `grpc-timeout` header, so the next hop stops too, and a call that outlives it
-//! answers DEADLINE_EXCEEDED.
+//! The `grpc-timeout` header: read, written, and the status of a call that outlived it. Every
+//! call has a deadline: the caller's, cut to the maximum of its kind of call, or the default when
+//! it names none ([`super::CallLimits::deadline_of`]); it goes on in the header, so the next hop
+//! stops too.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
-
-use tower::{Layer, Service};
-
-use super::CallLimits;
 
 pub const GRPC_TIMEOUT_HEADER: &str = "grpc-timeout";
 
@@ -75,74 +67,6 @@ pub fn deadline_exceeded(deadline: Duration) -> tonic::Status {
     ))
 }
 
-/// Gives every call its deadline ([`CallLimits::deadline_of`]) and ends it with
-/// DEADLINE_EXCEEDED when its response has not started by then.
-#[derive(Debug, Clone)]
-pub struct DeadlineLayer {
-    limits: Arc<CallLimits>,
-}
-
-impl DeadlineLayer {
-    pub fn new(limits: CallLimits) -> Self {
-        Self {
-            limits: Arc::new(limits),
-        }
-    }
-}
-
-impl<S> Layer<S> for DeadlineLayer {
-    type Service = DeadlineService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        DeadlineService {
-            inner,
-            limits: self.limits.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct DeadlineService<S> {
-    inner: S,
-    limits: Arc<CallLimits>,
-}
-
-type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
-
-impl<S, B, ResponseBody> Service<http::Request<B>> for DeadlineService<S>
-where
-    S: Service<http::Request<B>, Response = http::Response<ResponseBody>>,
-    S::Future: Send + 'static,
-    ResponseBody: Default + Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = BoxFuture<S::Response, S::Error>;
-
-    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(context)
-    }
-
-    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        let deadline = self
-            .limits
-            .deadline_of(request.uri().path(), asked_deadline(request.headers()));
-        if let Some(deadline) = deadline {
-            set_deadline(request.headers_mut(), deadline);
-        }
-        let call = self.inner.call(request);
-        Box::pin(async move {
-            let Some(deadline) = deadline else {
-                return call.await;
-            };
-            match tokio::time::timeout(deadline, call).await {
-                Ok(answered) => answered,
-                Err(_) => Ok(deadline_exceeded(deadline).into_http()),
-            }
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,54 +95,5 @@ mod tests {
         }
         let days = Duration::from_secs(10 * 86_400);
         assert_eq!(format_grpc_timeout(days), "864000S");
-    }
-
-    #[tokio::test]
-    async fn a_call_that_outlives_its_capped_deadline_answers_deadline_exceeded() {
-        let limits = CallLimits {
-            default_deadline: Duration::from_millis(100),
-            max_deadline: Duration::from_millis(200),
-            ..CallLimits::default()
-        };
-        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let recorded = seen.clone();
-        let slow = tower::service_fn(move |request: http::Request<()>| {
-            recorded
-                .lock()
-                .expect("not poisoned")
-                .push(request.headers().get(GRPC_TIMEOUT_HEADER).cloned());
-            async {
-                tokio::time::sleep(Duration::from_secs(5)).await;
-                Ok::<_, std::convert::Infallible>(http::Response::new(()))
-            }
-        });
-        let mut service = DeadlineLayer::new(limits).layer(slow);
-        let asked_an_hour = http::Request::builder()
-            .uri("/rti.x.v1.X/Get")
-            .header(GRPC_TIMEOUT_HEADER, "1H")
-            .body(())
-            .expect("a request");
-        let started = std::time::Instant::now();
-        let response = service.call(asked_an_hour).await.expect("an answer");
-        let took = started.elapsed();
-        assert!(
-            took >= Duration::from_millis(200) && took < Duration::from_secs(4),
-            "{took:?}"
-        );
-        let status = tonic::Status::from_header_map(response.headers()).expect("a status");
-        assert_eq!(status.code(), tonic::Code::DeadlineExceeded);
-        let named_none = http::Request::builder()
-            .uri("/rti.x.v1.X/Get")
-            .body(())
-            .expect("a request");
-        service.call(named_none).await.expect("an answer");
-        let seen = seen.lock().expect("not poisoned").clone();
-        assert_eq!(
-            seen,
-            [
-                Some(http::HeaderValue::from_static("200m")),
-                Some(http::HeaderValue::from_static("100m"))
-            ]
-        );
     }
 }

@@ -9,11 +9,8 @@ use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes};
 use http_body::{Body, Frame, SizeHint};
-use tower::{Layer, Service};
 
-use super::CallLimits;
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(super) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A gRPC message is a 1-byte compression flag and a 4-byte big-endian length, then the bytes.
 const PREFIX_BYTES: usize = 5;
@@ -129,59 +126,6 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
-    }
-}
-
-/// Applies [`CallLimits::max_message_bytes_of`] to every call's request body.
-#[derive(Debug, Clone)]
-pub struct MessageLimitLayer {
-    limits: Arc<CallLimits>,
-}
-
-impl MessageLimitLayer {
-    pub fn new(limits: CallLimits) -> Self {
-        Self {
-            limits: Arc::new(limits),
-        }
-    }
-}
-
-impl<S> Layer<S> for MessageLimitLayer {
-    type Service = MessageLimitService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        MessageLimitService {
-            inner,
-            limits: self.limits.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct MessageLimitService<S> {
-    inner: S,
-    limits: Arc<CallLimits>,
-}
-
-impl<S, B> Service<http::Request<B>> for MessageLimitService<S>
-where
-    S: Service<http::Request<tonic::body::Body>>,
-    B: Body<Data = Bytes> + Unpin + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(context)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let path = request.uri().path().to_owned();
-        let limit = self.limits.max_message_bytes_of(&path);
-        self.inner
-            .call(request.map(|body| tonic::body::Body::new(MessageLimited::new(body, limit, &path))))
     }
 }
 
