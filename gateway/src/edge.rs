@@ -3,12 +3,15 @@
 //! package (`routes`, `proxy`, `call_body`), after authentication at the edge (`auth`,
 //! DESIGN §4), with a request id (`request_id`) and W3C trace context (§7). The gateway itself
 //! answers reflection (v1 and v1alpha) for all four services and health for each (`health`);
-//! `server` starts and stops it from a [`GatewayConfig`] (`config`).
+//! `server` starts and stops it from a [`GatewayConfig`] (`config`) on a port with connection,
+//! header-time and keep-alive limits (`listener`); every call gets a deadline and its messages a
+//! size limit on the way (`proxy`, `rti_platform::limits`).
 
 mod auth;
 mod call_body;
 mod config;
 mod health;
+mod listener;
 mod proxy;
 mod request_id;
 mod routes;

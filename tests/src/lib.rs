@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rti_gateway::cli::suite::{Databases, Suite, SuiteConfig, SuiteError};
 use rti_platform::db::Backend;
+use rti_platform::limits::Limits;
 use rti_platform::testing::{TestDatabase, test_auth};
 pub use rti_platform::testing::{connect, with_token};
 use tokio::task::JoinHandle;
@@ -43,6 +44,7 @@ pub async fn spawn_suite(backend: Backend) -> Option<RunningSuite> {
         },
         auth: test_auth(),
         drain_timeout: Duration::from_secs(5),
+        limits: Limits::default(),
     };
     let suite = Suite::start(config).await.expect("the suite starts");
     let gateway = suite.gateway_addr();

@@ -2,6 +2,7 @@
 
 mod catalogue;
 mod discovery;
+mod limits;
 mod otlp_export;
 mod passthrough;
 mod relevance;

@@ -42,6 +42,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         databases: Databases::sqlite_in(&args.data_dir),
         auth: auth.clone(),
         drain_timeout: args.server.drain_timeout,
+        limits: args.server.limits.clone(),
     })
     .await?;
     let address = suite.gateway_addr();
@@ -219,6 +220,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = ServiceConfig::new(args.listen, args.database_url, args.auth);
     config.max_connections = args.max_connections;
     config.drain_timeout = args.server.drain_timeout;
+    config.limits = args.server.limits;
     let stop = CancellationToken::new();
     shutdown::cancel_on_signals(stop.clone());
     let outcome = match args.service {
@@ -277,6 +279,7 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<()> {
     };
     let mut config = GatewayConfig::new(args.listen, upstreams, args.auth, authz_tables());
     config.drain_timeout = args.server.drain_timeout;
+    config.limits = args.server.limits;
     let gateway = Gateway::build(config).await?;
     let stop = CancellationToken::new();
     shutdown::cancel_on_signals(stop.clone());

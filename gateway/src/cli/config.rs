@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use rti_platform::auth::Role;
 use rti_platform::config::{AuthConfig, TelemetryConfig, parse_duration};
 use rti_platform::db::DatabaseUrl;
+use rti_platform::limits::Limits;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -168,6 +169,8 @@ pub struct ServerArgs {
     /// How long in-flight calls may take to finish after SIGTERM/SIGINT.
     #[arg(long, env = "RTI_SERVER_DRAIN_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
     pub drain_timeout: Duration,
+    #[command(flatten)]
+    pub limits: Limits,
 }
 
 /// Prints help and version as clap does; any other usage error as one line, exit code 2.

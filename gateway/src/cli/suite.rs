@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rti_platform::config::AuthConfig;
 use rti_platform::db::DatabaseUrl;
+use rti_platform::limits::Limits;
 use rti_platform::server::{ServiceConfig, StartError};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -42,6 +43,8 @@ pub struct SuiteConfig {
     pub databases: Databases,
     pub auth: AuthConfig,
     pub drain_timeout: Duration,
+    /// The services' and the gateway's limits.
+    pub limits: Limits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +70,7 @@ fn service_config(database_url: &DatabaseUrl, config: &SuiteConfig) -> ServiceCo
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut service = ServiceConfig::new(loopback, database_url.clone(), config.auth.clone());
     service.drain_timeout = config.drain_timeout;
+    service.limits = config.limits.clone();
     service
 }
 
@@ -117,6 +121,7 @@ impl Suite {
         let mut gateway_config =
             GatewayConfig::new(config.listen, upstreams.clone(), config.auth.clone(), authz_tables());
         gateway_config.drain_timeout = config.drain_timeout;
+        gateway_config.limits = config.limits.clone();
         let gateway = Gateway::build(gateway_config).await?;
 
         let services_shutdown = CancellationToken::new();

@@ -1,9 +1,11 @@
 //! The body of a forwarded response, which is where a pass-through call really ends: it keeps
 //! the call counted and its span open until the last frame, records the gRPC status from the
-//! trailers, and ends the call with UNAVAILABLE when the gateway stops after the drain timeout.
+//! trailers, and ends the call with UNAVAILABLE when the gateway stops after the drain timeout,
+//! or with the gateway's refusal of one of the call's messages when that cut the upstream off.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use axum::body::Bytes;
@@ -28,6 +30,7 @@ pub(crate) struct CallBody {
     span: tracing::Span,
     _in_flight: InFlightGuard,
     hard_stop: Pin<Box<WaitForCancellationFutureOwned>>,
+    refusal: Arc<OnceLock<tonic::Status>>,
     finished: bool,
 }
 
@@ -37,14 +40,28 @@ impl CallBody {
         span: tracing::Span,
         in_flight: InFlightGuard,
         hard_stop: &CancellationToken,
+        refusal: Arc<OnceLock<tonic::Status>>,
     ) -> Self {
         Self {
             upstream,
             span,
             _in_flight: in_flight,
             hard_stop: Box::pin(hard_stop.clone().cancelled_owned()),
+            refusal,
             finished: false,
         }
+    }
+}
+
+impl CallBody {
+    fn end_with(&mut self, status: &tonic::Status) -> Poll<Option<Result<Frame<Bytes>, tonic::Status>>> {
+        self.finished = true;
+        let mut trailers = http::HeaderMap::new();
+        // Adding a status with a valid message to a header map cannot fail; if it ever did,
+        // the stream would still end, only without a status.
+        let _ = status.add_header(&mut trailers);
+        record_status(&self.span, &trailers);
+        Poll::Ready(Some(Ok(Frame::trailers(trailers))))
     }
 }
 
@@ -58,16 +75,14 @@ impl Body for CallBody {
             return Poll::Ready(None);
         }
         if this.hard_stop.as_mut().poll(context).is_ready() {
-            this.finished = true;
-            let mut trailers = http::HeaderMap::new();
-            let status = tonic::Status::unavailable("the gateway is shutting down");
-            // Adding a status with an ASCII message to a header map cannot fail; if it ever
-            // did, the stream would still end, only without a status.
-            let _ = status.add_header(&mut trailers);
-            record_status(&this.span, &trailers);
-            return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
+            return this.end_with(&tonic::Status::unavailable("the gateway is shutting down"));
         }
         let polled = Pin::new(&mut this.upstream).poll_frame(context);
+        if let Poll::Ready(Some(Err(_))) = &polled
+            && let Some(status) = this.refusal.get().cloned()
+        {
+            return this.end_with(&status);
+        }
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(trailers) = frame.trailers_ref() {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rti_platform::authz::AuthzTable;
 use rti_platform::config::AuthConfig;
+use rti_platform::limits::Limits;
 
 /// Where each of the four services answers, as `http://host:port`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,10 +31,15 @@ pub struct GatewayConfig {
     /// matching prefix wins, and a route wins over the gateway's own health and reflection when
     /// it covers their path. Empty in production.
     pub extra_routes: Vec<(String, http::Uri)>,
+    /// The largest message and the deadline of a call (the services' own limits, applied here
+    /// first); connections, header read timeout, keep-alive and calls per connection on the
+    /// port; the connect timeout to the services (a call's deadline comes from `limits.calls`,
+    /// not from `limits.upstream.deadline`).
+    pub limits: Limits,
 }
 
 impl GatewayConfig {
-    /// A configuration with a 20 s drain timeout and no extra routes.
+    /// A configuration with a 20 s drain timeout, no extra routes and the default limits.
     pub fn new(listen: SocketAddr, upstreams: Upstreams, auth: AuthConfig, authz: Vec<&'static AuthzTable>) -> Self {
         Self {
             listen,
@@ -42,6 +48,7 @@ impl GatewayConfig {
             authz,
             drain_timeout: Duration::from_secs(20),
             extra_routes: Vec::new(),
+            limits: Limits::default(),
         }
     }
 }
@@ -57,6 +64,4 @@ pub enum GatewayError {
     },
     #[error("cannot build the reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
-    #[error("the gateway server failed: {0}")]
-    Serve(#[source] std::io::Error),
 }

@@ -2,13 +2,19 @@
 //! path, metadata and body stream unchanged, and the response comes back as a stream with its
 //! trailers (`grpc-status`, `grpc-message`, `grpc-status-details-bin`), so unary and streaming
 //! calls in both directions pass alike. Authentication happens here first (DESIGN §4), and each
-//! call gets a `gateway` span that the service's own span continues (DESIGN §7).
+//! call gets a `gateway` span that the service's own span continues (DESIGN §7). Each call gets
+//! its deadline (the caller's `grpc-timeout` capped at the maximum, or the default), passed on in
+//! `grpc-timeout` and enforced here, and its messages the size limit of its method: an upstream
+//! never sees an oversized message, nor a call it could keep waiting for ever
+//! (`rti_platform::limits`).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use rti_platform::error::error_chain;
+use rti_platform::limits::{CallLimits, MessageLimited, asked_deadline, deadline_exceeded, set_deadline};
 use rti_platform::server::InFlight;
 use rti_platform::telemetry::{extract_context, inject_current_context};
 use tokio_util::sync::CancellationToken;
@@ -34,16 +40,24 @@ struct ProxyInner {
     in_flight: InFlight,
     /// Fires when the drain timeout has passed: calls still streaming end then.
     hard_stop: CancellationToken,
+    calls: CallLimits,
 }
 
 impl Proxy {
-    pub(crate) fn new(routes: RouteTable, edge: EdgeAuth, in_flight: InFlight, hard_stop: CancellationToken) -> Self {
+    pub(crate) fn new(
+        routes: RouteTable,
+        edge: EdgeAuth,
+        in_flight: InFlight,
+        hard_stop: CancellationToken,
+        calls: CallLimits,
+    ) -> Self {
         Self {
             inner: Arc::new(ProxyInner {
                 routes,
                 edge,
                 in_flight,
                 hard_stop,
+                calls,
             }),
         }
     }
@@ -58,6 +72,8 @@ pub(crate) async fn forward(State(proxy): State<Proxy>, request: Request) -> Res
     let span = call_span(&path, request.headers());
     let call = span.clone();
     let in_flight = proxy.inner.in_flight.enter();
+    let started = Instant::now();
+    let deadline = proxy.inner.calls.deadline_of(&path, asked_deadline(request.headers()));
     async move {
         if let Err(status) = proxy
             .inner
@@ -68,8 +84,14 @@ pub(crate) async fn forward(State(proxy): State<Proxy>, request: Request) -> Res
             return status_response(&call, status);
         }
         let client_version = request.version();
-        let mut request = request.map(tonic::body::Body::new);
+        let (parts, body) = request.into_parts();
+        let limited = MessageLimited::new(body, proxy.inner.calls.max_message_bytes_of(&path), &path);
+        let refusal = limited.refusal();
+        let mut request = http::Request::from_parts(parts, tonic::body::Body::new(limited));
         remove_hop_by_hop_headers(request.headers_mut());
+        if let Some(deadline) = deadline {
+            set_deadline(request.headers_mut(), deadline.saturating_sub(started.elapsed()));
+        }
         // The channel sets the upstream's authority, and speaks HTTP/2 whatever the client spoke.
         request.headers_mut().remove(http::header::HOST);
         *request.version_mut() = http::Version::HTTP_2;
@@ -77,9 +99,18 @@ pub(crate) async fn forward(State(proxy): State<Proxy>, request: Request) -> Res
             inject_current_context(request.headers_mut());
         }
 
-        let sent = match channel.ready().await {
-            Ok(ready) => ready.call(request).await,
-            Err(error) => Err(error),
+        let sending = async {
+            match channel.ready().await {
+                Ok(ready) => ready.call(request).await,
+                Err(error) => Err(error),
+            }
+        };
+        let sent = match deadline {
+            Some(deadline) => match tokio::time::timeout_at((started + deadline).into(), sending).await {
+                Ok(sent) => sent,
+                Err(_) => return status_response(&call, deadline_exceeded(deadline)),
+            },
+            None => sending.await,
         };
         match sent {
             Ok(response) => {
@@ -87,10 +118,13 @@ pub(crate) async fn forward(State(proxy): State<Proxy>, request: Request) -> Res
                 let (mut parts, body) = response.into_parts();
                 remove_hop_by_hop_headers(&mut parts.headers);
                 parts.version = client_version;
-                let body = CallBody::new(body, call, in_flight, &proxy.inner.hard_stop);
+                let body = CallBody::new(body, call, in_flight, &proxy.inner.hard_stop, refusal);
                 Response::from_parts(parts, axum::body::Body::new(body))
             }
             Err(error) => {
+                if let Some(status) = refused_or_late(&refusal, deadline, &error) {
+                    return status_response(&call, status);
+                }
                 let service = service_of(&path);
                 tracing::warn!(service, error = %error_chain(&error), "cannot reach the upstream");
                 status_response(
@@ -102,6 +136,21 @@ pub(crate) async fn forward(State(proxy): State<Proxy>, request: Request) -> Res
     }
     .instrument(span)
     .await
+}
+
+/// Why a call whose upstream failed really failed: the gateway refused one of its messages (and
+/// so cut the upstream off), or the channel gave up at the deadline the call carries.
+fn refused_or_late(
+    refusal: &OnceLock<tonic::Status>,
+    deadline: Option<Duration>,
+    error: &(dyn std::error::Error + 'static),
+) -> Option<tonic::Status> {
+    if let Some(status) = refusal.get() {
+        return Some(status.clone());
+    }
+    let timed_out =
+        std::iter::successors(Some(error), |error| error.source()).any(|error| error.is::<tonic::TimeoutExpired>());
+    deadline.filter(|_| timed_out).map(deadline_exceeded)
 }
 
 /// Health checks and reflection are not worth a trace each; every other call gets one.

@@ -2,15 +2,10 @@
 //! the registry). Data first ([`Routes`]), so tests and new services add routes without code;
 //! [`Routes::connect`] turns it into lazy channels once the runtime is up.
 
-use std::time::Duration;
-
-use tonic::transport::{Channel, Endpoint};
+use rti_platform::limits::UpstreamLimits;
+use tonic::transport::Channel;
 
 use super::config::{GatewayError, Upstreams};
-
-/// A connection attempt to an upstream gives up after this long, so a call to a host that does
-/// not answer fails with UNAVAILABLE instead of hanging.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Path prefixes and the upstream that answers each; the longest matching prefix wins.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,8 +36,11 @@ impl Routes {
     }
 
     /// Checks every route and opens a lazy channel per route: nothing connects until the first
-    /// call, so the gateway starts while the services are still starting.
-    pub(crate) fn connect(&self) -> Result<RouteTable, GatewayError> {
+    /// call, so the gateway starts while the services are still starting. A connection attempt
+    /// gives up after the connect timeout, so a call to a host that does not answer fails with
+    /// UNAVAILABLE instead of hanging; `limits.deadline` is only a backstop, since the
+    /// pass-through gives every call its own deadline.
+    pub(crate) fn connect(&self, limits: &UpstreamLimits) -> Result<RouteTable, GatewayError> {
         let mut entries = Vec::with_capacity(self.entries.len());
         for (prefix, uri) in &self.entries {
             if !prefix.starts_with('/') {
@@ -55,10 +53,7 @@ impl Routes {
                     "the upstream of {prefix} is {uri}; it must be http://host:port (TLS to upstreams is not supported)"
                 )));
             }
-            let channel = Endpoint::from(uri.clone())
-                .connect_timeout(CONNECT_TIMEOUT)
-                .tcp_nodelay(true)
-                .connect_lazy();
+            let channel = limits.channel(uri.clone());
             entries.push((prefix.clone(), channel));
         }
         Ok(RouteTable { entries })
@@ -153,10 +148,12 @@ mod tests {
     #[tokio::test]
     async fn rejects_upstreams_that_are_not_plain_http_urls() {
         let https = Routes::default().with_route("/rti.registry.v1.", uri("https://registry:1"));
-        assert!(matches!(https.connect(), Err(GatewayError::Config(message)) if message.contains("http://host:port")));
+        assert!(
+            matches!(https.connect(&UpstreamLimits::default()), Err(GatewayError::Config(message)) if message.contains("http://host:port"))
+        );
         let relative = Routes::default().with_route("/rti.registry.v1.", uri("/registry"));
-        assert!(relative.connect().is_err());
+        assert!(relative.connect(&UpstreamLimits::default()).is_err());
         let no_slash = Routes::default().with_route("rti.registry.v1.", uri("http://registry:1"));
-        assert!(no_slash.connect().is_err());
+        assert!(no_slash.connect(&UpstreamLimits::default()).is_err());
     }
 }

@@ -1,14 +1,14 @@
 //! Starting and stopping the gateway: [`Gateway::build`] checks the configuration, opens lazy
 //! channels to the upstreams and binds the port, in that order, so bad configuration fails
 //! before any port is bound; [`Gateway::serve`] serves HTTP/2 (prior knowledge) and HTTP/1 on
-//! that one port until shutdown, then drains under a timeout.
+//! that one port (`listener`) until shutdown, then drains under a timeout.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::handler::Handler;
-use axum::serve::ListenerExt;
 use rti_platform::auth::Authenticator;
+use rti_platform::limits::{ListenerLimits, UpstreamLimits};
 use rti_platform::server::{InFlight, reflection_v1, reflection_v1alpha};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -18,6 +18,7 @@ use tonic_health::pb::health_server::HealthServer;
 use super::auth::EdgeAuth;
 use super::config::{GatewayConfig, GatewayError};
 use super::health::{GatewayHealth, HealthControl, health_service};
+use super::listener::serve_until;
 use super::proxy::{Proxy, forward};
 use super::request_id::assign_request_id;
 use super::routes::{RouteTable, Routes};
@@ -32,6 +33,7 @@ pub struct Gateway {
     in_flight: InFlight,
     hard_stop: CancellationToken,
     drain_timeout: Duration,
+    limits: ListenerLimits,
 }
 
 impl Gateway {
@@ -39,13 +41,20 @@ impl Gateway {
     /// while a service is still starting) and binds the port (0 picks a free one), in that order.
     pub async fn build(config: GatewayConfig) -> Result<Gateway, GatewayError> {
         let authenticator = Authenticator::new(&config.auth).map_err(GatewayError::Config)?;
+        config.limits.validate().map_err(GatewayError::Config)?;
         let routes = config
             .extra_routes
             .iter()
             .fold(Routes::from_upstreams(&config.upstreams), |routes, (prefix, uri)| {
                 routes.with_route(prefix, uri.clone())
             });
-        let table = routes.connect()?;
+        // Every call carries its own deadline (`calls`); the channel's is a backstop as long as
+        // the longest a call may take.
+        let channel_limits = UpstreamLimits {
+            deadline: config.limits.calls.max_bulk_deadline,
+            ..config.limits.upstream.clone()
+        };
+        let table = routes.connect(&channel_limits)?;
         if let Some(orphan) = config.authz.iter().find(|authz| !table.covers_service(authz.service)) {
             return Err(GatewayError::Config(format!(
                 "the RPC table of {} has no upstream to send its calls to",
@@ -61,6 +70,7 @@ impl Gateway {
             EdgeAuth::new(authenticator, config.authz),
             in_flight.clone(),
             hard_stop.clone(),
+            config.limits.calls.clone(),
         );
         let router = router(&table, health_server, proxy)?;
 
@@ -82,6 +92,7 @@ impl Gateway {
             in_flight,
             hard_stop,
             drain_timeout: config.drain_timeout,
+            limits: config.limits.listener,
         })
     }
 
@@ -100,32 +111,25 @@ impl Gateway {
             in_flight,
             hard_stop,
             drain_timeout,
+            limits,
         } = self;
-        let listener = listener.tap_io(|tcp| {
-            // Without it small gRPC frames wait on Nagle's algorithm (perf-notes A4).
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::debug!(%error, "cannot set TCP_NODELAY");
-            }
-        });
         let stop_accepting = CancellationToken::new();
-        let server = axum::serve(listener, router).with_graceful_shutdown(stop_accepting.clone().cancelled_owned());
-        let mut server = std::pin::pin!(server.into_future());
+        let accepting = serve_until(listener, router, &limits, stop_accepting.clone());
+        let mut accepting = std::pin::pin!(accepting);
         health.set_serving();
         tracing::info!(address = %local_addr, "gateway listening");
-
+        // The accept loop ends only when told to.
         tokio::select! {
-            finished = &mut server => {
-                health.stop();
-                return finished.map_err(GatewayError::Serve);
-            }
+            _ = &mut accepting => {}
             () = shutdown.cancelled() => {}
         }
 
         // Health first, so balancers stop sending; then no new connections, and calls drain.
         health.stop();
         stop_accepting.cancel();
-        match tokio::time::timeout(drain_timeout, &mut server).await {
-            Ok(finished) => finished.map_err(GatewayError::Serve)?,
+        let open = accepting.await;
+        match tokio::time::timeout(drain_timeout, open.shutdown()).await {
+            Ok(()) => {}
             Err(_) => {
                 tracing::warn!(
                     in_flight = in_flight.count(),

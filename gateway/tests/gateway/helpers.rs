@@ -8,6 +8,7 @@ use std::time::Duration;
 use rti_gateway::{Gateway, GatewayConfig, GatewayError, Upstreams};
 use rti_platform::auth::Role;
 use rti_platform::authz::{Access, AuthzTable, RpcRule};
+use rti_platform::limits::Limits;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
@@ -158,6 +159,20 @@ impl TestGateway {
         extra_routes: Vec<(String, http::Uri)>,
         drain_timeout: Duration,
     ) -> Self {
+        Self::start_configured(upstreams, extra_routes, drain_timeout, Limits::default()).await
+    }
+
+    /// A gateway with `limits` instead of the defaults.
+    pub async fn start_limited(upstreams: Upstreams, extra_routes: Vec<(String, http::Uri)>, limits: Limits) -> Self {
+        Self::start_configured(upstreams, extra_routes, Duration::from_secs(5), limits).await
+    }
+
+    async fn start_configured(
+        upstreams: Upstreams,
+        extra_routes: Vec<(String, http::Uri)>,
+        drain_timeout: Duration,
+        limits: Limits,
+    ) -> Self {
         rti_platform::testing::init_logging();
         let mut config = GatewayConfig::new(
             "127.0.0.1:0".parse().expect("an address"),
@@ -167,6 +182,7 @@ impl TestGateway {
         );
         config.extra_routes = extra_routes;
         config.drain_timeout = drain_timeout;
+        config.limits = limits;
         let gateway = Gateway::build(config).await.expect("the gateway starts");
         let address = gateway.local_addr();
         let shutdown = CancellationToken::new();

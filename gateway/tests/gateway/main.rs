@@ -1,9 +1,11 @@
 //! The gateway end to end, against in-process tonic upstreams on port 0: reflection, health,
-//! streaming pass-through, authentication at the edge, request ids, trace context, shutdown.
+//! streaming pass-through, authentication at the edge, request ids, trace context, shutdown,
+//! message size, deadline and connection limits.
 
 mod helpers;
 
 mod edge;
 mod health;
+mod limits;
 mod pass_through;
 mod shutdown;

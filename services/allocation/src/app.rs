@@ -43,9 +43,10 @@ impl App {
 
     pub async fn build_with(config: ServiceConfig, upstreams: Upstreams, options: Options) -> Result<Self, StartError> {
         let credentials = ServiceCall::from_config(&config.auth, "allocation").map_err(StartError::Config)?;
+        let upstream_limits = config.limits.upstream.clone();
         let host = Host::build(SPEC, config).await?;
         let store = AllocationStore::new(host.database().clone(), host.outbox().clone());
-        let peers = Peers::connect_lazy(&upstreams, credentials);
+        let peers = Peers::connect_lazy(&upstreams, credentials, &upstream_limits);
         let service = AllocationService::new(store, peers, options.clone());
         Ok(Self { host, service, options })
     }
@@ -69,10 +70,8 @@ impl App {
             background.push(tokio::spawn(crate::feed::run(self.service.clone(), shutdown.clone())));
         }
         let api = AllocationApi::new(self.service, self.host.outbox().clone(), self.host.stopping());
-        let served = self
-            .host
-            .serve(Routes::new(AllocationServiceServer::new(api)), shutdown)
-            .await;
+        let server = AllocationServiceServer::new(api).max_decoding_message_size(self.host.max_decoding_message_size());
+        let served = self.host.serve(Routes::new(server), shutdown).await;
         for task in background {
             task.abort();
         }

@@ -29,6 +29,9 @@ pub enum AllocationError {
     Store(#[from] StoreError),
     #[error("a stored record is unreadable: {0}")]
     Corrupt(String),
+    /// Work moved off the async workers (the solver) stopped before it finished.
+    #[error("{0}")]
+    Task(String),
 }
 
 pub type AllocationResult<T> = Result<T, AllocationError>;

@@ -59,6 +59,10 @@ impl From<AllocationError> for Status {
                 tracing::error!(%problem, "unreadable allocation record");
                 ErrorCode::Internal.status("a stored record is unreadable")
             }
+            AllocationError::Task(ref problem) => {
+                tracing::error!(%problem, "background work failed");
+                ErrorCode::Internal.status("the allocation could not be computed")
+            }
         }
     }
 }

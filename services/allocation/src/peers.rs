@@ -2,6 +2,7 @@
 //! the registry for installations and the capacity slots hold, intake for requests and groups.
 
 use rti_platform::auth::ServiceCall;
+use rti_platform::limits::UpstreamLimits;
 use rti_proto::intake;
 use rti_proto::intake::intake_service_client::IntakeServiceClient;
 use rti_proto::registry;
@@ -29,10 +30,11 @@ pub struct Site {
 }
 
 impl Peers {
-    /// Connects on first use, so the allocation starts while the others are still starting.
-    pub fn connect_lazy(upstreams: &Upstreams, credentials: ServiceCall) -> Self {
-        let registry = Channel::builder(upstreams.registry.clone()).connect_lazy();
-        let intake = Channel::builder(upstreams.intake.clone()).connect_lazy();
+    /// Connects on first use, so the allocation starts while the others are still starting; every
+    /// connection attempt and call is bounded by `limits`.
+    pub fn connect_lazy(upstreams: &Upstreams, credentials: ServiceCall, limits: &UpstreamLimits) -> Self {
+        let registry = limits.channel(upstreams.registry.clone());
+        let intake = limits.channel(upstreams.intake.clone());
         Self {
             registry: RegistryServiceClient::with_interceptor(registry, credentials.clone()),
             intake: IntakeServiceClient::with_interceptor(intake, credentials),

@@ -27,9 +27,6 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     migrations: &MIGRATIONS,
 };
 
-/// The largest request intake accepts: the EU sanctions list's XML export is tens of megabytes.
-const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
-
 #[derive(Debug)]
 pub struct App {
     host: Host,
@@ -39,13 +36,14 @@ pub struct App {
 impl App {
     /// `registry` is where intake checks requested installations (`http://host:port`).
     pub async fn build(config: ServiceConfig, registry: http::Uri) -> Result<Self, StartError> {
+        let registry = config.limits.upstream.channel(registry);
         let host = Host::build(SPEC, config).await?;
         let store = IntakeStore::new(host.database().clone(), host.outbox().clone());
         store
             .seed_agreement_templates(&crate::agreements::shipped())
             .await
             .map_err(|error| StartError::Service(Box::new(error)))?;
-        let service = IntakeService::new(store, Catalogue::connect_lazy(registry), Rules::default());
+        let service = IntakeService::new(store, Catalogue::new(registry), Rules::default());
         let api = IntakeApi::new(service, host.outbox().clone(), host.stopping());
         Ok(Self { host, api })
     }
@@ -59,7 +57,10 @@ impl App {
     }
 
     pub async fn run_until(self, shutdown: CancellationToken) -> Result<(), StartError> {
-        let server = IntakeServiceServer::new(self.api).max_decoding_message_size(MAX_MESSAGE_BYTES);
+        // 64 MiB for `ImportSanctionsList` alone; the host's limit layer holds every other call to
+        // its own limit (`rti_platform::limits`).
+        let server =
+            IntakeServiceServer::new(self.api).max_decoding_message_size(self.host.max_decoding_message_size());
         self.host.serve(Routes::new(server), shutdown).await
     }
 }

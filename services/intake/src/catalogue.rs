@@ -29,9 +29,9 @@ pub struct PublishedInstallation {
 }
 
 impl Catalogue {
-    /// Connects on first use, so intake starts even while the registry is still starting.
-    pub fn connect_lazy(registry: http::Uri) -> Self {
-        let channel = Channel::builder(registry).connect_lazy();
+    /// Calls the registry over `channel`, a lazy one (intake starts even while the registry is
+    /// still starting) with a connect timeout and a per-call deadline.
+    pub fn new(channel: Channel) -> Self {
         Self {
             client: RegistryServiceClient::with_interceptor(channel, TracePropagation),
         }

@@ -50,6 +50,10 @@ pub enum IntakeError {
     Store(#[from] StoreError),
     #[error("a stored record is unreadable: {0}")]
     Corrupt(String),
+    /// Work moved off the async workers (a list's parsing, the name index) stopped before it
+    /// finished.
+    #[error("{0}")]
+    Task(String),
 }
 
 pub type IntakeResult<T> = Result<T, IntakeError>;

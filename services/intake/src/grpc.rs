@@ -27,6 +27,10 @@ impl From<IntakeError> for Status {
                 tracing::error!(%problem, "unreadable intake record");
                 ErrorCode::Internal.status("a stored record is unreadable")
             }
+            IntakeError::Task(ref problem) => {
+                tracing::error!(%problem, "background work failed");
+                ErrorCode::Internal.status("the work could not be finished")
+            }
         }
     }
 }

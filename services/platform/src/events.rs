@@ -11,6 +11,7 @@
 //! then commit one after the other. Appending is the last thing such a transaction does, so the
 //! lock is held only for the insert and the commit, and never while other row locks are awaited.
 
+use std::collections::HashSet;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,15 +26,18 @@ use tokio_util::sync::CancellationToken;
 use tonic::Status;
 
 use crate::db::{Backend, Database, WriteTx};
-use crate::error::{InvalidInput, internal_status};
+use crate::error::{Violations, internal_status};
 use crate::ids::new_id;
 use crate::time::{now_micros, timestamp_from_micros};
+use crate::validate::at_most;
 
 /// The stream a `Subscribe` handler returns.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<Event, Status>> + Send>>;
 
 /// Events read per query while catching up.
 const BATCH: i64 = 500;
+/// Event types one subscriber may ask for: every type a service has, with room to spare.
+pub const MAX_SUBSCRIBED_TYPES: usize = 64;
 /// A second replica on the same PostgreSQL commits without telling this process; a waiting
 /// subscriber looks again this often.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -171,22 +175,28 @@ impl Outbox {
     /// goes away or `shutdown` fires (the stream then ends with OK, and the client resumes from
     /// its cursor elsewhere).
     pub fn subscribe(&self, request: SubscribeRequest, shutdown: CancellationToken) -> Result<EventStream, Status> {
+        let mut violations = Violations::new();
         if request.after_sequence < 0 {
-            return Err(InvalidInput::single("after_sequence", "must be 0 or a sequence the stream gave").into());
+            violations.add("after_sequence", "must be 0 or a sequence the stream gave");
         }
+        at_most(&request.types, "types", MAX_SUBSCRIBED_TYPES, &mut violations);
+        violations.into_result()?;
+        let types: HashSet<String> = request.types.iter().cloned().collect();
         let (sender, receiver) = mpsc::channel(64);
         let outbox = self.clone();
-        tokio::spawn(async move { outbox.feed(request, sender, shutdown).await });
+        tokio::spawn(async move { outbox.feed(request.after_sequence, types, sender, shutdown).await });
         Ok(Box::pin(ReceiverStream::new(receiver)))
     }
 
+    /// Sends the events after `after_sequence` whose type is in `types` (every type when empty).
     async fn feed(
         &self,
-        request: SubscribeRequest,
+        after_sequence: i64,
+        types: HashSet<String>,
         sender: mpsc::Sender<Result<Event, Status>>,
         shutdown: CancellationToken,
     ) {
-        let mut cursor = request.after_sequence;
+        let mut cursor = after_sequence;
         let mut commits = self.inner.commits.subscribe();
         loop {
             // Mark the commit count seen *before* reading, so a commit that lands during the
@@ -203,7 +213,7 @@ impl Outbox {
             let full = i64::try_from(batch.len()).unwrap_or(i64::MAX) == BATCH;
             for event in batch {
                 cursor = event.sequence;
-                if !request.types.is_empty() && !request.types.contains(&event.r#type) {
+                if !types.is_empty() && !types.contains(&event.r#type) {
                     continue;
                 }
                 tokio::select! {

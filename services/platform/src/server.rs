@@ -1,7 +1,8 @@
 //! Server bootstrap for every service: [`Host::build`] checks the configuration, opens the store
 //! (migrations applied) and binds the listener, in that order, so bad configuration fails before
 //! any port is bound. [`Host::serve`] serves the service with health (SERVING only while the
-//! store answers), reflection v1 and v1alpha, request spans, authentication and the RPC table,
+//! store answers), reflection v1 and v1alpha, request spans, call deadlines, authentication and
+//! the RPC table, per-call message limits, a connection cap and HTTP/2 keep-alive (`limits`),
 //! until the shutdown token fires; then health turns NOT_SERVING, streams end, in-flight calls
 //! drain under a timeout.
 
@@ -21,6 +22,7 @@ use crate::authz::AuthzTable;
 use crate::config::AuthConfig;
 use crate::db::{Database, DatabaseUrl, Migrations, OpenError};
 use crate::events::Outbox;
+use crate::limits::{CallLimitsLayer, ConnectionCap, Limits};
 pub use layers::{AuthLayer, InFlight, InFlightGuard, REQUEST_ID_HEADER, RequestLayer};
 
 /// What the platform needs to know about a service.
@@ -44,6 +46,9 @@ pub struct ServiceConfig {
     pub drain_timeout: Duration,
     /// How often health re-checks the store.
     pub readiness_interval: Duration,
+    /// The largest message and the deadline of a call; connections, keep-alive and calls per
+    /// connection; how calls to the suite's other services are made.
+    pub limits: Limits,
 }
 
 impl ServiceConfig {
@@ -55,6 +60,7 @@ impl ServiceConfig {
             auth,
             drain_timeout: Duration::from_secs(20),
             readiness_interval: Duration::from_secs(5),
+            limits: Limits::default(),
         }
     }
 }
@@ -98,6 +104,7 @@ pub struct Host {
 impl Host {
     pub async fn build(spec: ServiceSpec, config: ServiceConfig) -> Result<Self, StartError> {
         let authenticator = Authenticator::new(&config.auth).map_err(StartError::Config)?;
+        config.limits.validate().map_err(StartError::Config)?;
         let database = Database::open(&config.database_url, spec.migrations, config.max_connections).await?;
         let listener = TcpListener::bind(config.listen)
             .await
@@ -135,6 +142,15 @@ impl Host {
         &self.outbox
     }
 
+    /// The largest message any call of this service may carry: its generated server's decoding
+    /// limit, behind the per-call check.
+    pub fn max_decoding_message_size(&self) -> usize {
+        self.config
+            .limits
+            .calls
+            .largest_message_bytes_of_service(self.spec.authz.service)
+    }
+
     /// Calls being handled right now.
     pub fn in_flight(&self) -> InFlight {
         self.in_flight.clone()
@@ -167,14 +183,25 @@ impl Host {
             .add_service(health_service)
             .add_service(reflection_v1(&[service_name])?)
             .add_service(reflection_v1alpha(&[service_name])?);
+        // Authentication (a JWKS fetch has its own timeout) comes first: the deadline and the
+        // message limit apply to callers who passed it.
         let layers = tower::ServiceBuilder::new()
             .layer(RequestLayer::new(self.in_flight.clone()))
             .layer(AuthLayer::new(self.authenticator.clone(), self.spec.authz))
+            .layer(CallLimitsLayer::new(self.config.limits.calls.clone()))
             .into_inner();
-        let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
+        let listener_limits = &self.config.limits.listener;
+        let incoming = ConnectionCap::new(listener_limits.connection_limit)
+            .incoming(TcpIncoming::from(self.listener).with_nodelay(Some(true)));
         let (stop_accepting, stop_signal) = tokio::sync::oneshot::channel::<()>();
         let mut server = tokio::spawn(
             tonic::transport::Server::builder()
+                .http2_keepalive_interval(Some(listener_limits.http2_keepalive_interval))
+                .http2_keepalive_timeout(Some(listener_limits.http2_keepalive_timeout))
+                .max_concurrent_streams(listener_limits.max_calls_per_connection)
+                .concurrency_limit_per_connection(
+                    usize::try_from(listener_limits.max_calls_per_connection).unwrap_or(usize::MAX),
+                )
                 .layer(layers)
                 .add_routes(routes)
                 .serve_with_incoming_shutdown(incoming, async {

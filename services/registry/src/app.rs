@@ -60,10 +60,9 @@ impl App {
     }
 
     pub async fn run_until(self, shutdown: CancellationToken) -> Result<(), StartError> {
-        let served = self
-            .host
-            .serve(Routes::new(RegistryServiceServer::new(self.api)), shutdown)
-            .await;
+        let server =
+            RegistryServiceServer::new(self.api).max_decoding_message_size(self.host.max_decoding_message_size());
+        let served = self.host.serve(Routes::new(server), shutdown).await;
         // The indexer stops with the host's `stopping` token; wait so its last commit lands.
         if let Err(error) = self.indexer.await {
             tracing::warn!(%error, "the search indexer ended abnormally");

@@ -5,6 +5,7 @@
 use rti_platform::enum_conversions;
 use rti_platform::error::Violations;
 use rti_platform::time::{micros_from_timestamp, timestamp_from_micros};
+use rti_platform::validate::at_most;
 use rti_proto::common::Money;
 use rti_proto::common::event::Payload;
 use rti_proto::pbjson_types::{FieldMask, Timestamp};
@@ -13,8 +14,8 @@ use rti_proto::registry as proto;
 use crate::domain::{
     AccessMode, AccessType, CapacityWindow, CriticalTechnologyArea, Downtime, DowntimeAdded, EsfriStatus,
     Infrastructure, InfrastructureFields, InfrastructureKind, Installation, InstallationFields, InstallationStatus,
-    LegalForm, LocalizedText, Provider, ProviderFields, Reservation, ReservationState, ScientificDomain, Structure,
-    Tariff, TariffBasis, TariffFields, UnitKind,
+    LegalForm, LocalizedText, MAX_ENUM_VALUES, Provider, ProviderFields, Reservation, ReservationState,
+    ScientificDomain, Structure, Tariff, TariffBasis, TariffFields, UnitKind,
 };
 
 enum_conversions!(kind_to_proto, kind_from_proto, InfrastructureKind <=> InfrastructureKind {
@@ -82,13 +83,17 @@ enum_conversions!(state_to_proto, state_from_proto, ReservationState <=> Reserva
     Active => Active, Released => Released,
 });
 
-/// Converts a repeated enum field, naming each unspecified or unknown value by its index.
+/// Converts a repeated enum field of at most [`MAX_ENUM_VALUES`] entries, naming each unspecified
+/// or unknown value by its index.
 pub fn enum_list<T>(
     values: &[i32],
     field: &str,
     from_proto: fn(i32) -> Option<T>,
     violations: &mut Violations,
 ) -> Vec<T> {
+    if !at_most(values, field, MAX_ENUM_VALUES, violations) {
+        return Vec::new();
+    }
     let mut converted = Vec::with_capacity(values.len());
     for (index, value) in values.iter().enumerate() {
         match from_proto(*value) {

@@ -14,7 +14,7 @@ pub use catalogue::{
     InfrastructureKind, Installation, InstallationFields, InstallationStatus, LegalForm, LocalizedText, Provider,
     ProviderFields, ScientificDomain, Structure, TariffBasis, UnitKind,
 };
-pub use fields::{apply_mask, countries, text};
+pub use fields::{MAX_ENUM_VALUES, apply_mask, countries, text};
 
 use rti_platform::error::{FailedPrecondition, InvalidInput};
 use rti_platform::store::{KeyReused, StoreError};

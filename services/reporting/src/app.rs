@@ -46,6 +46,7 @@ impl App {
     pub async fn build_with(config: ServiceConfig, upstreams: Upstreams, options: Options) -> Result<Self, StartError> {
         options.disclosure.validate().map_err(StartError::Config)?;
         let credentials = ServiceCall::from_config(&config.auth, "reporting").map_err(StartError::Config)?;
+        let upstream_limits = config.limits.upstream.clone();
         let host = Host::build(SPEC, config).await?;
         let store = ReportingStore::open(host.database().clone(), options.key_secret())
             .await
@@ -55,7 +56,7 @@ impl App {
             .load_shipped_researcher_counts()
             .await
             .map_err(|error| StartError::Service(Box::new(error)))?;
-        let peers = Peers::connect_lazy(&upstreams, credentials);
+        let peers = Peers::connect_lazy(&upstreams, credentials, &upstream_limits);
         Ok(Self {
             host,
             service,
@@ -92,10 +93,8 @@ impl App {
             }
         }));
         let api = ReportingApi::new(self.service, self.host.outbox().clone(), self.host.stopping());
-        let served = self
-            .host
-            .serve(Routes::new(ReportingServiceServer::new(api)), shutdown)
-            .await;
+        let server = ReportingServiceServer::new(api).max_decoding_message_size(self.host.max_decoding_message_size());
+        let served = self.host.serve(Routes::new(server), shutdown).await;
         for task in background {
             task.abort();
         }

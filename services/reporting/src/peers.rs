@@ -1,6 +1,7 @@
 //! The event streams reporting follows, each a `Subscribe` call with a service token.
 
 use rti_platform::auth::ServiceCall;
+use rti_platform::limits::UpstreamLimits;
 use rti_proto::allocation::allocation_service_client::AllocationServiceClient;
 use rti_proto::common::{Event, SubscribeRequest};
 use rti_proto::intake::intake_service_client::IntakeServiceClient;
@@ -65,9 +66,10 @@ pub struct Peers {
 }
 
 impl Peers {
-    /// Connects on first use, so reporting starts while the others are still starting.
-    pub fn connect_lazy(upstreams: &Upstreams, credentials: ServiceCall) -> Self {
-        let channel = |uri: &http::Uri| Channel::builder(uri.clone()).connect_lazy();
+    /// Connects on first use, so reporting starts while the others are still starting; every
+    /// connection attempt and call is bounded by `limits`.
+    pub fn connect_lazy(upstreams: &Upstreams, credentials: ServiceCall, limits: &UpstreamLimits) -> Self {
+        let channel = |uri: &http::Uri| limits.channel(uri.clone());
         Self {
             registry: RegistryServiceClient::with_interceptor(channel(&upstreams.registry), credentials.clone()),
             intake: IntakeServiceClient::with_interceptor(channel(&upstreams.intake), credentials.clone()),

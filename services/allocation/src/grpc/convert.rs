@@ -10,7 +10,9 @@ use rti_platform::pagination::PageRequest;
 use rti_platform::store::IdempotencyKey;
 use rti_proto::allocation as proto;
 
-use super::validate::{self, MAX_TEXT_CHARS, MAX_TITLE_CHARS};
+use super::validate::{
+    self, MAX_CALL_INSTALLATIONS, MAX_CRITERIA, MAX_PANEL_MEMBERS, MAX_TEXT_CHARS, MAX_TITLE_CHARS, at_most, repeats,
+};
 use crate::convert::{
     criterion_from_proto, installation_from_proto, panel_member_from_proto, rulebook_from_proto, score_from_proto,
     time_from_proto,
@@ -43,18 +45,26 @@ pub fn new_call(caller: &Principal, message: proto::CreateCallRequest) -> Result
     if message.max_days_decision_to_access < 0 {
         violations.add("max_days_decision_to_access", "must be 0 (none) or more");
     }
-    let mut installations = Vec::with_capacity(message.installations.len());
-    for (index, given) in message.installations.iter().enumerate() {
+    let given_installations: &[proto::CallInstallation] = if at_most(
+        &message.installations,
+        "installations",
+        MAX_CALL_INSTALLATIONS,
+        &mut violations,
+    ) {
+        &message.installations
+    } else {
+        &[]
+    };
+    let repeated = repeats(given_installations.iter().map(|given| &given.installation_id));
+    let mut installations = Vec::with_capacity(given_installations.len());
+    for (index, given) in given_installations.iter().enumerate() {
         let field = format!("installations[{index}]");
         validate::reference(
             &given.installation_id,
             &format!("{field}.installation_id"),
             &mut violations,
         );
-        if message.installations[..index]
-            .iter()
-            .any(|earlier| earlier.installation_id == given.installation_id)
-        {
+        if repeated[index] {
             violations.add(format!("{field}.installation_id"), "is listed twice");
         }
         if given.units <= 0 {
@@ -134,7 +144,7 @@ pub fn amended_rulebook(message: &proto::AmendRulebookRequest) -> Result<Ruleboo
     Ok(rulebook_from_proto(&rulebook))
 }
 
-/// TA-7: a panel of experts, each listed once.
+/// TA-7: a panel of experts, one to [`MAX_PANEL_MEMBERS`], each listed once.
 pub fn panel(members: &[proto::PanelMember]) -> Result<Vec<PanelMember>, InvalidInput> {
     let mut violations = Violations::new();
     if members.is_empty() {
@@ -143,13 +153,16 @@ pub fn panel(members: &[proto::PanelMember]) -> Result<Vec<PanelMember>, Invalid
             "at least one reviewer is required (TA-7: a panel of experts)",
         );
     }
+    let members: &[proto::PanelMember] = if at_most(members, "members", MAX_PANEL_MEMBERS, &mut violations) {
+        members
+    } else {
+        &[]
+    };
+    let repeated = repeats(members.iter().map(|member| &member.reviewer));
     for (index, member) in members.iter().enumerate() {
         let field = format!("members[{index}].reviewer");
         validate::text(&member.reviewer, &field, 200, true, &mut violations);
-        if members[..index]
-            .iter()
-            .any(|earlier| earlier.reviewer == member.reviewer)
-        {
+        if repeated[index] {
             violations.add(field, "is listed twice");
         }
     }
@@ -168,13 +181,17 @@ pub fn conflict(message: &proto::DeclareConflictRequest) -> Result<String, Inval
     Ok(reason)
 }
 
-/// A review is checked against the call's criteria by the operation.
-pub fn review(message: proto::SubmitReviewRequest) -> ReviewCommand {
-    ReviewCommand {
+/// A review is checked against the call's criteria by the operation; here only that it has no
+/// more scores than a call has criteria.
+pub fn review(message: proto::SubmitReviewRequest) -> Result<ReviewCommand, InvalidInput> {
+    let mut violations = Violations::new();
+    at_most(&message.scores, "scores", MAX_CRITERIA, &mut violations);
+    violations.into_result()?;
+    Ok(ReviewCommand {
         proposal_id: message.proposal_id,
         scores: message.scores.iter().map(score_from_proto).collect(),
         comment: message.comment,
-    }
+    })
 }
 
 /// An operator's feasibility; a negative verdict needs a note.

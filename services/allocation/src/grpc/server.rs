@@ -99,7 +99,7 @@ impl AllocationService for AllocationApi {
 
     async fn submit_review(&self, request: Request<proto::SubmitReviewRequest>) -> Reply<proto::Review> {
         let caller = caller(&request)?;
-        let command = convert::review(request.into_inner());
+        let command = convert::review(request.into_inner())?;
         let review = self.service.submit_review(&caller, command).await?;
         Ok(Response::new(review_to_proto(&review)))
     }

@@ -1,13 +1,22 @@
-//! Checks of the fields a caller sends; each violation names its field, and all are reported at once.
+//! Checks of the fields a caller sends; each violation names its field, and all are reported at
+//! once. Every repeated field has a bound, checked before its entries are read.
 
 use rti_platform::country::normalize_country;
 use rti_platform::error::Violations;
-pub use rti_platform::validate::{reference, text};
+pub use rti_platform::validate::{at_most, reference, repeats, text};
 use rti_proto::allocation as proto;
 
 use crate::domain::calls::{DEFAULT_MIN_GRANT_PERCENT, DEFAULT_NON_EU_CAP_PERCENT};
 
 pub const MAX_TITLE_CHARS: usize = 300;
+/// Installations one call opens (a programme's whole catalogue at most).
+pub const MAX_CALL_INSTALLATIONS: usize = 200;
+/// Countries of a list: every country there is.
+pub const MAX_COUNTRIES: usize = 250;
+/// Selection criteria of a call, and so the scores of a review.
+pub const MAX_CRITERIA: usize = 20;
+/// Reviewers on a call's panel.
+pub const MAX_PANEL_MEMBERS: usize = 100;
 pub use crate::service::MAX_TEXT_CHARS;
 
 /// A caller's idempotency key: 1..128 characters.
@@ -64,8 +73,11 @@ fn percent(value: &mut i32, default: i32, field: &str, violations: &mut Violatio
     }
 }
 
-/// Countries of a list, normalised (EL → GR, UK → GB).
+/// Countries of a list of at most [`MAX_COUNTRIES`], normalised (EL → GR, UK → GB).
 pub fn countries(values: &[String], field: &str, violations: &mut Violations) -> Vec<String> {
+    if !at_most(values, field, MAX_COUNTRIES, violations) {
+        return Vec::new();
+    }
     values
         .iter()
         .enumerate()
@@ -79,7 +91,7 @@ pub fn countries(values: &[String], field: &str, violations: &mut Violations) ->
         .collect()
 }
 
-/// The call's criteria: at least one, unique names, weights > 0.
+/// The call's criteria: one to [`MAX_CRITERIA`], unique names, weights > 0.
 pub fn criteria(given: &[proto::Criterion], violations: &mut Violations) -> Vec<proto::Criterion> {
     if given.is_empty() {
         violations.add(
@@ -87,6 +99,10 @@ pub fn criteria(given: &[proto::Criterion], violations: &mut Violations) -> Vec<
             "at least one selection criterion is required (TA-7: merit, feasibility)",
         );
     }
+    if !at_most(given, "criteria", MAX_CRITERIA, violations) {
+        return Vec::new();
+    }
+    let repeated = repeats(given.iter().map(|criterion| criterion.name.trim()));
     let mut criteria: Vec<proto::Criterion> = Vec::with_capacity(given.len());
     for (index, criterion) in given.iter().enumerate() {
         let name = text(
@@ -96,7 +112,7 @@ pub fn criteria(given: &[proto::Criterion], violations: &mut Violations) -> Vec<
             true,
             violations,
         );
-        if criteria.iter().any(|seen| seen.name == name) {
+        if repeated[index] {
             violations.add(format!("criteria[{index}].name"), "is listed twice");
         }
         if !(criterion.weight.is_finite() && criterion.weight > 0.0) {

@@ -76,8 +76,16 @@ impl AllocationService {
             .store
             .non_eu_granted_elsewhere(&call.grant_agreement, &call.id)
             .await?;
-        let planned = allocations::plan(&call, rulebook(&call)?, &ranked, held_elsewhere)
-            .map_err(|error| AllocationError::Corrupt(error.to_string()))?;
+        rulebook(&call)?;
+        // The solver (the LP bound by column generation) is CPU work: off the async workers.
+        let planning = call.clone();
+        let planned = tokio::task::spawn_blocking(move || {
+            let rules = rulebook(&planning)?;
+            allocations::plan(&planning, rules, &ranked, held_elsewhere)
+                .map_err(|error| AllocationError::Corrupt(error.to_string()))
+        })
+        .await
+        .map_err(|error| AllocationError::Task(format!("the allocation solver stopped: {error}")))??;
         let allocation = Allocation {
             id: new_id(),
             approved_by: if dry_run { String::new() } else { caller.subject.clone() },

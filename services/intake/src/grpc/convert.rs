@@ -10,7 +10,7 @@ use rti_platform::country::normalize_country;
 use rti_platform::error::{InvalidInput, Violations};
 use rti_platform::pagination::PageRequest;
 use rti_platform::store::IdempotencyKey;
-use rti_platform::validate::{reference, text};
+use rti_platform::validate::{at_most, reference, repeats, text};
 use rti_proto::intake as proto;
 
 use crate::convert::{
@@ -27,6 +27,11 @@ pub use organisations::{create_user_group, register_organisation, register_perso
 
 pub const MAX_NAME_CHARS: usize = 300;
 pub const MAX_TEXT_CHARS: usize = 20_000;
+/// Installations one access request names (a multi-site request across a distributed
+/// infrastructure stays far below).
+pub const MAX_REQUESTED_INSTALLATIONS: usize = 20;
+/// Statuses a listing filters on: each status once, with room to spare.
+pub const MAX_STATUS_FILTERS: usize = 16;
 
 /// A country code, normalised (EL → GR, UK → GB); empty stays empty unless required.
 fn country(value: &str, field: &str, required: bool, violations: &mut Violations) -> String {
@@ -126,17 +131,25 @@ fn access_request(value: &proto::AccessRequest, violations: &mut Violations) -> 
     if value.installations.is_empty() {
         violations.add("access_request.installations", "must name at least one installation");
     }
-    for (position, installation) in value.installations.iter().enumerate() {
+    let installations: &[proto::RequestedInstallation] = if at_most(
+        &value.installations,
+        "access_request.installations",
+        MAX_REQUESTED_INSTALLATIONS,
+        violations,
+    ) {
+        &value.installations
+    } else {
+        &[]
+    };
+    let repeated = repeats(installations.iter().map(|installation| &installation.installation_id));
+    for (position, installation) in installations.iter().enumerate() {
         let field = format!("access_request.installations[{position}]");
         reference(
             &installation.installation_id,
             &format!("{field}.installation_id"),
             violations,
         );
-        if value.installations[..position]
-            .iter()
-            .any(|earlier| earlier.installation_id == installation.installation_id)
-        {
+        if repeated[position] {
             violations.add(format!("{field}.installation_id"), "is already requested above");
         }
         if installation.units <= 0 {
@@ -172,8 +185,7 @@ fn access_request(value: &proto::AccessRequest, violations: &mut Violations) -> 
     Some(NewAccessRequest {
         lane: lane?,
         organisation_id: value.organisation_id.clone(),
-        installations: value
-            .installations
+        installations: installations
             .iter()
             .map(|installation| RequestedInstallation {
                 installation_id: installation.installation_id.clone(),
@@ -197,6 +209,14 @@ fn access_request(value: &proto::AccessRequest, violations: &mut Violations) -> 
 
 pub fn list_access_requests(message: &proto::ListAccessRequestsRequest) -> ListAccessRequests {
     let mut violations = Violations::new();
+    if !at_most(&message.statuses, "statuses", MAX_STATUS_FILTERS, &mut violations) {
+        return ListAccessRequests {
+            statuses: Vec::new(),
+            lane: lane_from_proto(message.lane),
+            organisation_id: message.organisation_id.clone(),
+            page: Checked::new(None, violations),
+        };
+    }
     if message
         .statuses
         .contains(&(proto::AccessRequestStatus::Unspecified as i32))

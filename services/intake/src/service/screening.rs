@@ -108,7 +108,13 @@ impl IntakeService {
         {
             return Ok((version, index.clone()));
         }
-        let index = Arc::new(NameIndex::new(self.store.sanctions_names(&version.id).await?));
+        let names = self.store.sanctions_names(&version.id).await?;
+        // Normalising tens of thousands of names is CPU work: off the async workers.
+        let index = Arc::new(
+            tokio::task::spawn_blocking(move || NameIndex::new(names))
+                .await
+                .map_err(|error| IntakeError::Task(format!("building the sanctions name index stopped: {error}")))?,
+        );
         *cached = Some((version.id.clone(), index.clone()));
         Ok((version, index))
     }
@@ -180,20 +186,28 @@ impl IntakeService {
         caller: &Principal,
         command: ImportSanctionsList,
     ) -> IntakeResult<SanctionsListVersion> {
-        let parsed = sanctions::parse(command.format, &command.content)
-            .map_err(|problem| InvalidInput::single("content", problem))?;
+        // Parsing and hashing tens of megabytes is CPU work: off the async workers.
+        let format = command.format;
+        let (parsed, sha256, content) = tokio::task::spawn_blocking(move || {
+            let parsed = sanctions::parse(format, &command.content);
+            let sha256 = crate::store::sha256_hex(&command.content);
+            (parsed, sha256, command.content)
+        })
+        .await
+        .map_err(|error| IntakeError::Task(format!("reading the sanctions list stopped: {error}")))?;
+        let parsed = parsed.map_err(|problem| InvalidInput::single("content", problem))?;
         let version = self
             .store
             .import_sanctions_list(NewSanctionsList {
                 id: new_id(),
                 generation_time: parsed.generation_time,
-                format: command.format,
-                sha256: crate::store::sha256_hex(&command.content),
+                format,
+                sha256,
                 parties: parsed.parties,
                 names: parsed.names,
                 imported_by: caller.subject.clone(),
                 imported_at: now(),
-                raw: command.content,
+                raw: content,
             })
             .await?;
         tracing::info!(list = %version.id, parties = version.parties, names = version.names, "sanctions list imported");

@@ -12,6 +12,24 @@ use crate::domain::sanctions::{NewSanctionsList, SanctionsListFormat, SanctionsL
 const SELECT: &str =
     "SELECT id, generation_time, format, sha256, parties, names, imported_by, imported_at FROM sanctions_lists";
 
+/// Names inserted by one statement: four parameters each, far below SQLite's and PostgreSQL's
+/// limits on parameters per statement.
+const NAMES_PER_STATEMENT: usize = 500;
+
+/// `INSERT INTO sanctions_names … VALUES ($1, $2, $3, $4), ($5, …)` for `rows` names.
+fn insert_names_statement(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|row| {
+            let first = row * 4 + 1;
+            format!("(${}, ${}, ${}, ${})", first, first + 1, first + 2, first + 3)
+        })
+        .collect();
+    format!(
+        "INSERT INTO sanctions_names (sanctions_list_id, position, party, name) VALUES {}",
+        values.join(", ")
+    )
+}
+
 impl IntakeStore {
     /// Stores a version once: a file whose hash is already stored returns that version.
     pub async fn import_sanctions_list(&self, list: NewSanctionsList) -> IntakeResult<SanctionsListVersion> {
@@ -39,16 +57,19 @@ impl IntakeStore {
                 .await?;
             return version_from_row(&row);
         }
-        for (position, name) in list.names.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO sanctions_names (sanctions_list_id, position, party, name) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(&list.id)
-            .bind(i32::try_from(position).unwrap_or(i32::MAX))
-            .bind(&name.party)
-            .bind(&name.name)
-            .execute(&mut *transaction)
-            .await?;
+        // Many rows a statement: a list of tens of thousands of names holds the one writer for
+        // a few hundred statements, not one per name.
+        for (chunk_index, chunk) in list.names.chunks(NAMES_PER_STATEMENT).enumerate() {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(insert_names_statement(chunk.len())));
+            for (offset, name) in chunk.iter().enumerate() {
+                let position = chunk_index * NAMES_PER_STATEMENT + offset;
+                query = query
+                    .bind(&list.id)
+                    .bind(i32::try_from(position).unwrap_or(i32::MAX))
+                    .bind(&name.party)
+                    .bind(&name.name);
+            }
+            query.execute(&mut *transaction).await?;
         }
         let version = SanctionsListVersion {
             id: list.id.clone(),

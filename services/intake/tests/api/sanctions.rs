@@ -12,6 +12,7 @@ rti_platform::backend_tests!(
     sec2_both_formats_import_and_the_newest_generation_screens,
     the_same_file_imported_twice_is_one_version,
     a_file_that_is_not_the_list_is_refused_naming_the_field,
+    only_the_sanctions_list_may_be_tens_of_megabytes,
 );
 
 const FIXTURE_XML: &str = include_str!("../fixtures/sanctions-fixture.xml");
@@ -85,5 +86,33 @@ async fn a_file_that_is_not_the_list_is_refused_naming_the_field(backend: Backen
     );
     let refused = import(&world, Format::Unspecified, "").await.expect_err("nothing");
     assert_eq!(violated_fields(&refused), ["format", "content"]);
+    world.stop().await;
+}
+
+/// Issue 13, item 3: intake took 64 MiB on every call; now only `ImportSanctionsList` does.
+async fn only_the_sanctions_list_may_be_tens_of_megabytes(backend: Backend) {
+    let Some(world) = world(backend).await else { return };
+    let five_mebibytes = "x".repeat(5 * 1024 * 1024);
+    let refused = world
+        .client()
+        .create_user_group(with_token(
+            proto::CreateUserGroupRequest {
+                request_id: "group-1".into(),
+                user_group: Some(proto::UserGroup {
+                    name: five_mebibytes.clone(),
+                    ..Default::default()
+                }),
+            },
+            &token(Role::Admin),
+        ))
+        .await
+        .expect_err("over 4 MiB");
+    assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");
+    assert!(refused.message().ends_with("(4 MiB)"), "{}", refused.message());
+    // The same size as a list is read, and refused for what it says.
+    let read = import(&world, Format::Csv, &five_mebibytes)
+        .await
+        .expect_err("not the list");
+    assert_eq!(violated_fields(&read), ["content"]);
     world.stop().await;
 }

@@ -1,12 +1,15 @@
 //! Providers, infrastructures and installations. Each entity splits into its id, parent and
 //! timestamps, which the registry sets, and its `…Fields`, which callers may set and update.
 
+use std::collections::HashSet;
+
 use rti_platform::error::Violations;
 use rti_platform::stored_enum;
+use rti_platform::validate::{at_most, dedup_in_order};
 
 use super::fields::{
-    self, MAX_ACRONYM_CHARS, MAX_DESCRIPTION_CHARS, MAX_LEAD_TIME_DAYS, MAX_NAME_CHARS, MAX_TECHNIQUE_CHARS,
-    MAX_TECHNIQUES, MAX_UNIT_CHARS,
+    self, MAX_ACRONYM_CHARS, MAX_DESCRIPTION_CHARS, MAX_DESCRIPTIONS, MAX_DUAL_USE_CATEGORIES, MAX_LEAD_TIME_DAYS,
+    MAX_NAME_CHARS, MAX_TECHNIQUE_CHARS, MAX_TECHNIQUES, MAX_UNIT_CHARS,
 };
 
 stored_enum!(
@@ -252,11 +255,10 @@ impl InstallationFields {
             violations,
         );
         fields::countries(&mut self.countries, &format!("{prefix}.countries"), violations);
-        dedup(&mut self.access_types);
-        dedup(&mut self.access_modes);
-        dedup(&mut self.scientific_domains);
-        dedup(&mut self.critical_technology_areas);
-        dedup(&mut self.dual_use_categories);
+        dedup_in_order(&mut self.access_types);
+        dedup_in_order(&mut self.access_modes);
+        dedup_in_order(&mut self.scientific_domains);
+        dedup_in_order(&mut self.critical_technology_areas);
         let unit = format!("{prefix}.unit_of_access.description");
         fields::text(&mut self.unit_description, &unit, false, MAX_UNIT_CHARS, violations);
         if self.annual_capacity_units < 0 {
@@ -276,17 +278,29 @@ impl InstallationFields {
                 format!("must be between 0 and {MAX_LEAD_TIME_DAYS}"),
             );
         }
-        if self.techniques.len() > MAX_TECHNIQUES {
-            violations.add(
-                format!("{prefix}.techniques"),
-                format!("must list at most {MAX_TECHNIQUES}"),
-            );
+        if !at_most(
+            &self.techniques,
+            &format!("{prefix}.techniques"),
+            MAX_TECHNIQUES,
+            violations,
+        ) {
+            self.techniques.clear();
         }
         for (index, technique) in self.techniques.iter_mut().enumerate() {
             let field = format!("{prefix}.techniques[{index}]");
             fields::text(technique, &field, true, MAX_TECHNIQUE_CHARS, violations);
         }
-        dedup(&mut self.techniques);
+        dedup_in_order(&mut self.techniques);
+        let dual_use = format!("{prefix}.dual_use_categories");
+        if !at_most(
+            &self.dual_use_categories,
+            &dual_use,
+            MAX_DUAL_USE_CATEGORIES,
+            violations,
+        ) {
+            self.dual_use_categories.clear();
+        }
+        dedup_in_order(&mut self.dual_use_categories);
         for (index, category) in self.dual_use_categories.iter().enumerate() {
             if !(0..=9).contains(category) {
                 violations.add(
@@ -295,7 +309,11 @@ impl InstallationFields {
                 );
             }
         }
-        let mut languages: Vec<&str> = Vec::new();
+        let descriptions = format!("{prefix}.descriptions");
+        if !at_most(&self.descriptions, &descriptions, MAX_DESCRIPTIONS, violations) {
+            self.descriptions.clear();
+        }
+        let mut languages: HashSet<String> = HashSet::new();
         for (index, description) in self.descriptions.iter_mut().enumerate() {
             let field = format!("{prefix}.descriptions[{index}]");
             description.language = description.language.trim().to_ascii_lowercase();
@@ -305,10 +323,9 @@ impl InstallationFields {
                     format!("{field}.language"),
                     format!("{language:?} is not an ISO 639-1 code such as \"en\""),
                 );
-            } else if languages.contains(&language) {
+            } else if !languages.insert(language.to_owned()) {
                 violations.add(format!("{field}.language"), format!("{language:?} is described twice"));
             }
-            languages.push(language);
             fields::text(
                 &mut description.text,
                 &format!("{field}.text"),
@@ -389,16 +406,6 @@ impl InstallationFields {
 }
 
 /// Drops repeated values, keeping the first order.
-fn dedup<T: PartialEq + Clone>(values: &mut Vec<T>) {
-    let mut unique: Vec<T> = Vec::with_capacity(values.len());
-    for value in values.iter() {
-        if !unique.contains(value) {
-            unique.push(value.clone());
-        }
-    }
-    *values = unique;
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Installation {
     pub id: String,

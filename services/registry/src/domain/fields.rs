@@ -1,7 +1,11 @@
-//! Field rules shared by the catalogue's entities, and update masks.
+//! Field rules shared by the catalogue's entities, and update masks. Every repeated field has a
+//! bound, checked before its entries are read.
+
+use std::collections::HashSet;
 
 use rti_platform::country::normalize_country;
 use rti_platform::error::Violations;
+use rti_platform::validate::at_most;
 
 pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_ACRONYM_CHARS: usize = 32;
@@ -9,6 +13,17 @@ pub const MAX_DESCRIPTION_CHARS: usize = 20_000;
 pub const MAX_UNIT_CHARS: usize = 200;
 pub const MAX_TECHNIQUE_CHARS: usize = 200;
 pub const MAX_TECHNIQUES: usize = 50;
+/// Countries of an infrastructure or installation, or of a search filter: every country there is.
+pub const MAX_COUNTRIES: usize = 250;
+/// Entries of a list of enum values (access types, modes, domains, areas): each value a few
+/// times over at most.
+pub const MAX_ENUM_VALUES: usize = 64;
+/// Descriptions of an installation, one per language.
+pub const MAX_DESCRIPTIONS: usize = 40;
+/// Annex I dual-use categories (0..9).
+pub const MAX_DUAL_USE_CATEGORIES: usize = 10;
+/// Paths of an update mask: the updatable fields, each once.
+pub const MAX_MASK_PATHS: usize = 32;
 pub const MAX_LEAD_TIME_DAYS: i32 = 3650;
 
 /// Trims `value` and checks it holds 1..=`max` characters (or 0..=`max` when not `required`).
@@ -51,12 +66,18 @@ pub fn country(value: &mut String, field: &str, required: bool, violations: &mut
     }
 }
 
-/// Normalises a list of country codes, dropping duplicates but keeping the first order.
+/// Normalises a list of at most [`MAX_COUNTRIES`] country codes, dropping duplicates but keeping
+/// the first order.
 pub fn countries(values: &mut Vec<String>, field: &str, violations: &mut Violations) {
+    if !at_most(values, field, MAX_COUNTRIES, violations) {
+        values.clear();
+        return;
+    }
     let mut normalized: Vec<String> = Vec::with_capacity(values.len());
+    let mut seen = HashSet::with_capacity(values.len());
     for (index, value) in values.iter().enumerate() {
         match normalize_country(value) {
-            Ok(code) if !normalized.contains(&code) => normalized.push(code),
+            Ok(code) if seen.insert(code.clone()) => normalized.push(code),
             Ok(_) => {}
             Err(error) => violations.add(format!("{field}[{index}]"), error.to_string()),
         }
@@ -70,6 +91,9 @@ pub fn countries(values: &mut Vec<String>, field: &str, violations: &mut Violati
 pub fn apply_mask(paths: &[String], violations: &mut Violations, mut set: impl FnMut(&str) -> bool) {
     if paths.is_empty() {
         violations.add("update_mask.paths", "must name at least one field to update");
+    }
+    if !at_most(paths, "update_mask.paths", MAX_MASK_PATHS, violations) {
+        return;
     }
     for (index, path) in paths.iter().enumerate() {
         if !set(path.as_str()) {
@@ -128,5 +152,28 @@ mod tests {
         apply_mask(&[], &mut violations, |_| true);
         let fields: Vec<_> = violations.as_slice().iter().map(|v| v.field.as_str()).collect();
         assert_eq!(fields, ["update_mask.paths[1]", "update_mask.paths"]);
+    }
+
+    #[test]
+    fn lists_over_their_bound_are_refused_by_name_without_reading_their_entries() {
+        let mut violations = Violations::new();
+        let mut many = vec!["XX".to_owned(); MAX_COUNTRIES + 1];
+        countries(&mut many, "installation.countries", &mut violations);
+        let paths = vec!["name".to_owned(); MAX_MASK_PATHS + 1];
+        apply_mask(&paths, &mut violations, |_| {
+            panic!("no path of an oversized mask is applied")
+        });
+        let found: Vec<_> = violations
+            .as_slice()
+            .iter()
+            .map(|v| (v.field.as_str(), v.description.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("installation.countries", "must have at most 250 entries, not 251"),
+                ("update_mask.paths", "must have at most 32 entries, not 33"),
+            ]
+        );
     }
 }

@@ -13,6 +13,7 @@ use tonic::transport::Channel;
 
 #[derive(Debug)]
 pub struct TestService {
+    pub address: std::net::SocketAddr,
     pub channel: Channel,
     pub database: TestDatabase,
     pub in_flight: InFlight,
@@ -40,6 +41,7 @@ pub async fn spawn_service_with(backend: Backend, adjust: impl FnOnce(&mut Servi
     let running = tokio::spawn(app.run_until(shutdown.clone()));
     let channel = connect(address).await;
     Some(TestService {
+        address,
         channel,
         database,
         in_flight,

@@ -6,6 +6,7 @@ mod catalogue;
 mod events;
 mod helpers;
 mod lifecycle;
+mod limits;
 mod publishing;
 mod search;
 mod store;

@@ -6,11 +6,14 @@ use std::collections::BTreeMap;
 
 use rti_platform::country::normalize_country;
 use rti_platform::error::{InvalidInput, Violations};
+use rti_platform::validate::at_most;
 
 use super::{Dimension, Fact, Measure, access_mode, funding_scheme, lane, requester_type};
 
 /// The longest period one query may cover: ten years of months.
 const MAX_PERIOD_MICROS: i64 = 10 * 366 * 86_400_000_000;
+/// Values one filter allows (installations, countries, …): a funder's whole portfolio.
+pub const MAX_FILTER_VALUES: usize = 500;
 
 /// A checked statistics query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,8 +51,19 @@ impl StatisticsQuery {
     /// Checks every part and reports every problem at once, by field path.
     pub fn parse(input: QueryInput) -> Result<Self, InvalidInput> {
         let mut violations = Violations::new();
+        // Each dimension and measure at most once; a longer list is refused before it is read.
+        let group_by_names: &[String] = if at_most(&input.group_by, "group_by", Dimension::ALL.len(), &mut violations) {
+            &input.group_by
+        } else {
+            &[]
+        };
+        let measure_names: &[String] = if at_most(&input.measures, "measures", Measure::ALL.len(), &mut violations) {
+            &input.measures
+        } else {
+            &[]
+        };
         let mut group_by = Vec::new();
-        for (index, name) in input.group_by.iter().enumerate() {
+        for (index, name) in group_by_names.iter().enumerate() {
             match Dimension::parse(name) {
                 Some(dimension) if group_by.contains(&dimension) => {
                     violations.add(format!("group_by[{index}]"), format!("{name} is listed twice"));
@@ -68,7 +82,7 @@ impl StatisticsQuery {
         if input.measures.is_empty() {
             violations.add("measures", "name at least one measure");
         }
-        for (index, name) in input.measures.iter().enumerate() {
+        for (index, name) in measure_names.iter().enumerate() {
             match Measure::parse(name) {
                 Some(measure) if measures.contains(&measure) => {
                     violations.add(format!("measures[{index}]"), format!("{name} is listed twice"));
@@ -115,7 +129,7 @@ impl StatisticsQuery {
         };
         let mut filters = BTreeMap::new();
         for (dimension, field, values) in input.filters {
-            if values.is_empty() {
+            if values.is_empty() || !at_most(&values, &format!("filter.{field}"), MAX_FILTER_VALUES, &mut violations) {
                 continue;
             }
             let mut checked = Vec::new();

@@ -3,7 +3,7 @@
 
 use rti_platform::auth::Principal;
 use rti_platform::error::Violations;
-use rti_platform::validate::{reference, text};
+use rti_platform::validate::{at_most, reference, repeats, text};
 use rti_proto::intake as proto;
 
 use super::{MAX_NAME_CHARS, country, date, idempotency_key, percent};
@@ -12,6 +12,13 @@ use crate::domain::organisation::{DeclaredAid, OrganisationProfile, Shareholding
 use crate::domain::sme::Figures;
 use crate::domain::{Checked, chosen_id};
 use crate::service::{CreateUserGroup, NewPerson, NewUserGroup, RegisterOrganisation, RegisterPerson};
+
+/// Shareholdings an organisation declares (partner and linked enterprises, owners).
+pub const MAX_HOLDINGS: usize = 100;
+/// De minimis aid grants declared for the last three years.
+pub const MAX_DECLARED_AID: usize = 100;
+/// Members of a user group besides its leader.
+pub const MAX_GROUP_MEMBERS: usize = 200;
 
 fn figures(value: Option<&proto::Figures>, field: &str, violations: &mut Violations) -> Figures {
     let value = value.cloned().unwrap_or_default();
@@ -87,13 +94,27 @@ fn organisation(value: &proto::Organisation, today: i64, violations: &mut Violat
         violations,
     );
     figures(value.figures.as_ref(), "organisation.figures", violations);
-    let holdings = value
-        .holdings
+    let holdings: &[proto::Holding] = if at_most(&value.holdings, "organisation.holdings", MAX_HOLDINGS, violations) {
+        &value.holdings
+    } else {
+        &[]
+    };
+    let declared_aid: &[proto::DeclaredAid] = if at_most(
+        &value.declared_de_minimis_aid,
+        "organisation.declared_de_minimis_aid",
+        MAX_DECLARED_AID,
+        violations,
+    ) {
+        &value.declared_de_minimis_aid
+    } else {
+        &[]
+    };
+    let holdings = holdings
         .iter()
         .enumerate()
         .map(|(position, given)| holding(given, &format!("organisation.holdings[{position}]"), violations))
         .collect();
-    for (position, grant) in value.declared_de_minimis_aid.iter().enumerate() {
+    for (position, grant) in declared_aid.iter().enumerate() {
         let field = format!("organisation.declared_de_minimis_aid[{position}]");
         if let Some(granted) = date(&grant.granted_on, &format!("{field}.granted_on"), violations)
             && granted > today
@@ -131,8 +152,7 @@ fn organisation(value: &proto::Organisation, today: i64, violations: &mut Violat
             innovative: claim.innovative,
             growth: claim.growth,
         }),
-        declared_de_minimis_aid: value
-            .declared_de_minimis_aid
+        declared_de_minimis_aid: declared_aid
             .iter()
             .map(|grant| DeclaredAid {
                 granted_on: grant.granted_on.clone(),
@@ -208,12 +228,23 @@ pub fn create_user_group(caller: &Principal, message: &proto::CreateUserGroupReq
     let given = message.user_group.clone().unwrap_or_default();
     let mut violations = Violations::new();
     reference(&given.leader_person_id, "user_group.leader_person_id", &mut violations);
-    for (position, member) in given.member_person_ids.iter().enumerate() {
+    let members: &[String] = if at_most(
+        &given.member_person_ids,
+        "user_group.member_person_ids",
+        MAX_GROUP_MEMBERS,
+        &mut violations,
+    ) {
+        &given.member_person_ids
+    } else {
+        &[]
+    };
+    let repeated = repeats(members);
+    for (position, member) in members.iter().enumerate() {
         let field = format!("user_group.member_person_ids[{position}]");
         reference(member, &field, &mut violations);
         if *member == given.leader_person_id {
             violations.add(&field, "is the leader, who is not repeated among the members");
-        } else if given.member_person_ids[..position].contains(member) {
+        } else if repeated[position] {
             violations.add(&field, "is listed twice");
         }
     }
