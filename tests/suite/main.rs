@@ -4,6 +4,7 @@ mod catalogue;
 mod discovery;
 mod limits;
 mod otlp_export;
+mod paraphrases;
 mod passthrough;
 mod relevance;
 mod tenant_scope;

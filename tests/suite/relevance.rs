@@ -12,7 +12,7 @@ use rti_proto::registry::registry_service_client::RegistryServiceClient;
 
 use rti_tests::spawn_suite;
 
-const QUERY_FILES: [(&str, &str); 3] = [
+pub const QUERY_FILES: [(&str, &str); 3] = [
     (
         "physical-sciences.tsv",
         include_str!("../relevance/physical-sciences.tsv"),
@@ -25,16 +25,18 @@ const QUERY_FILES: [(&str, &str); 3] = [
 ];
 const RECALL_AT_5: f64 = 0.9;
 
-struct RelevanceQuery {
-    file: &'static str,
-    language: &'static str,
-    text: &'static str,
-    expected: Vec<&'static str>,
+pub struct RelevanceQuery {
+    pub file: &'static str,
+    pub language: &'static str,
+    pub text: &'static str,
+    pub expected: Vec<&'static str>,
 }
 
-fn queries() -> Vec<RelevanceQuery> {
+/// The queries of `files` (name, text): tab-separated language, query and expected
+/// installations; `#` starts a comment line.
+pub fn parse_queries(files: &[(&'static str, &'static str)]) -> Vec<RelevanceQuery> {
     let mut queries = Vec::new();
-    for (file, text) in QUERY_FILES {
+    for &(file, text) in files {
         for line in text
             .lines()
             .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
@@ -50,6 +52,10 @@ fn queries() -> Vec<RelevanceQuery> {
         }
     }
     queries
+}
+
+fn queries() -> Vec<RelevanceQuery> {
+    parse_queries(&QUERY_FILES)
 }
 
 #[test]

@@ -15,10 +15,12 @@ mod model;
 mod query;
 mod schema;
 mod search;
+mod terms;
 mod thesaurus;
 
 pub use error::{SearchError, SearchResult};
 pub use index::{IndexWriter, SearchIndex};
 pub use model::{Cursor, Document, FACET_FIELDS, Facet, FacetCount, Hit, Query, Results};
 pub use schema::SCHEMA_VERSION;
+pub use terms::content_terms;
 pub use thesaurus::{Thesaurus, ThesaurusError};
