@@ -3,6 +3,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod relevance;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

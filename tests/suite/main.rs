@@ -7,5 +7,6 @@ mod otlp_export;
 mod paraphrases;
 mod passthrough;
 mod relevance;
+mod semantic;
 mod tenant_scope;
 mod tracing_context;

@@ -9,13 +9,7 @@ use std::collections::BTreeSet;
 
 use rti_gateway::demo;
 
-use crate::relevance::{RelevanceQuery, parse_queries};
-
-pub const PARAPHRASES: (&str, &str) = ("paraphrases.tsv", include_str!("../relevance/paraphrases.tsv"));
-
-pub fn paraphrases() -> Vec<RelevanceQuery> {
-    parse_queries(&[PARAPHRASES])
-}
+use rti_tests::relevance::paraphrase_queries as paraphrases;
 
 #[test]
 fn the_paraphrase_set_has_eighty_queries_or_more_in_all_seven_languages() {
