@@ -4,6 +4,7 @@
 //! registry searches by words only, and says so once in its log and in its health
 //! ([`SEMANTIC_SEARCH_HEALTH`] is NOT_SERVING).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -89,19 +90,24 @@ impl Meaning {
         self.encoder.embed(text).to_vec()
     }
 
-    /// One unit vector per installation: the mean of its texts' embeddings, normalised. Blocking.
+    /// One unit vector per installation: the mean of its texts' embeddings, normalised. A text
+    /// that several installations share (a common description) is embedded once. Blocking.
     pub fn embed_installations(&self, installations: &[InstallationText]) -> Vec<Vec<f32>> {
-        let texts: Vec<&str> = installations
-            .iter()
-            .flat_map(|installation| installation.texts.iter().map(String::as_str))
-            .collect();
-        let mut embeddings = self.encoder.embed_batch(&texts).into_iter();
+        let mut unique: Vec<&str> = Vec::new();
+        let mut positions: HashMap<&str, usize> = HashMap::new();
+        for text in installations.iter().flat_map(|installation| &installation.texts) {
+            positions.entry(text.as_str()).or_insert_with(|| {
+                unique.push(text.as_str());
+                unique.len() - 1
+            });
+        }
+        let embeddings = self.encoder.embed_batch(&unique);
         installations
             .iter()
             .map(|installation| {
                 let mut sum = vec![0.0_f32; rti_encoder::EMBEDDING_DIMENSION];
-                for embedding in embeddings.by_ref().take(installation.texts.len()) {
-                    for (total, value) in sum.iter_mut().zip(embedding) {
+                for text in &installation.texts {
+                    for (total, value) in sum.iter_mut().zip(&embeddings[positions[text.as_str()]]) {
                         *total += value;
                     }
                 }
