@@ -108,16 +108,6 @@ impl Search {
         Ok((Self { index, meaning }, task))
     }
 
-    /// Whether queries are searched by meaning as well as by words.
-    pub fn by_meaning(&self) -> bool {
-        self.meaning.is_some()
-    }
-
-    /// Installations that have an embedding (those search by meaning can find).
-    pub fn embedded_installations(&self) -> usize {
-        self.index.vector_count()
-    }
-
     /// Answers `SearchInstallations`.
     pub async fn search(
         &self,
