@@ -3,6 +3,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod relevance;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -45,6 +47,8 @@ pub async fn spawn_suite(backend: Backend) -> Option<RunningSuite> {
         auth: test_auth(),
         drain_timeout: Duration::from_secs(5),
         limits: Limits::default(),
+        // Search by meaning, as `rti up` serves it (RTI_ENCODER_SKIP=1: by words only).
+        encoder_model_dir: rti_encoder::testing::model_dir(),
     };
     let suite = Suite::start(config).await.expect("the suite starts");
     let gateway = suite.gateway_addr();

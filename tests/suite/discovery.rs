@@ -10,7 +10,7 @@ use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse};
 
-async fn reflect(channel: tonic::transport::Channel, request: MessageRequest) -> MessageResponse {
+pub(crate) async fn reflect(channel: tonic::transport::Channel, request: MessageRequest) -> MessageResponse {
     let mut client = ServerReflectionClient::new(channel);
     let outbound = futures::stream::iter([ServerReflectionRequest {
         host: String::new(),

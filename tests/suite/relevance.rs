@@ -10,46 +10,13 @@ use rti_platform::testing::TEST_SECRET;
 use rti_proto::registry as proto;
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
 
+use rti_tests::relevance::{RelevanceQuery, word_queries};
 use rti_tests::spawn_suite;
 
-const QUERY_FILES: [(&str, &str); 3] = [
-    (
-        "physical-sciences.tsv",
-        include_str!("../relevance/physical-sciences.tsv"),
-    ),
-    ("technology.tsv", include_str!("../relevance/technology.tsv")),
-    (
-        "life-environment-digital.tsv",
-        include_str!("../relevance/life-environment-digital.tsv"),
-    ),
-];
 const RECALL_AT_5: f64 = 0.9;
 
-struct RelevanceQuery {
-    file: &'static str,
-    language: &'static str,
-    text: &'static str,
-    expected: Vec<&'static str>,
-}
-
 fn queries() -> Vec<RelevanceQuery> {
-    let mut queries = Vec::new();
-    for (file, text) in QUERY_FILES {
-        for line in text
-            .lines()
-            .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
-        {
-            let columns: Vec<&str> = line.split('\t').collect();
-            assert_eq!(columns.len(), 3, "{file}: {line:?} has not three columns");
-            queries.push(RelevanceQuery {
-                file,
-                language: columns[0],
-                text: columns[1],
-                expected: columns[2].split(',').map(str::trim).collect(),
-            });
-        }
-    }
-    queries
+    word_queries()
 }
 
 #[test]

@@ -43,6 +43,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         auth: auth.clone(),
         drain_timeout: args.server.drain_timeout,
         limits: args.server.limits.clone(),
+        encoder_model_dir: Some(args.search.encoder_model_dir),
     })
     .await?;
     let address = suite.gateway_addr();
@@ -224,7 +225,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     shutdown::cancel_on_signals(stop.clone());
     let outcome = match args.service {
-        ServiceName::Registry => rti_registry::App::build(config).await?.run_until(stop).await,
+        ServiceName::Registry => {
+            let options = rti_registry::Options {
+                encoder_model_dir: Some(args.search.encoder_model_dir),
+            };
+            rti_registry::App::build_with(config, options)
+                .await?
+                .run_until(stop)
+                .await
+        }
         ServiceName::Intake => {
             let registry = args
                 .registry_url

@@ -62,6 +62,8 @@ pub struct UpArgs {
     #[command(flatten)]
     pub server: ServerArgs,
     #[command(flatten)]
+    pub search: SearchArgs,
+    #[command(flatten)]
     pub telemetry: TelemetryConfig,
 }
 
@@ -127,6 +129,8 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub server: ServerArgs,
     #[command(flatten)]
+    pub search: SearchArgs,
+    #[command(flatten)]
     pub telemetry: TelemetryConfig,
 }
 
@@ -162,6 +166,13 @@ pub struct MigrateArgs {
     /// sqlite://PATH or postgres://USER@HOST/DB.
     #[arg(long, env = "RTI_SERVICE_DATABASE_URL")]
     pub database_url: DatabaseUrl,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SearchArgs {
+    /// The registry's sentence encoder model (weights.npz and sp.model, from services/encoder/fetch-model) for search by meaning; without it, search is by words only.
+    #[arg(long, env = "RTI_REGISTRY_ENCODER_MODEL_DIR", value_name = "DIR", default_value_os_t = rti_encoder::default_model_dir())]
+    pub encoder_model_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

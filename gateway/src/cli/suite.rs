@@ -2,7 +2,7 @@
 //! own database, and the gateway in front of them. Tests boot it the same way.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rti_platform::config::AuthConfig;
@@ -45,6 +45,8 @@ pub struct SuiteConfig {
     pub drain_timeout: Duration,
     /// The services' and the gateway's limits.
     pub limits: Limits,
+    /// The registry's sentence encoder model, for search by meaning; `None`: by words only.
+    pub encoder_model_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,9 +85,13 @@ fn upstream(address: SocketAddr) -> http::Uri {
 impl Suite {
     pub async fn start(config: SuiteConfig) -> Result<Self, SuiteError> {
         let failed = |service| move |source| SuiteError::Service { service, source };
-        let registry = rti_registry::App::build(service_config(&config.databases.registry, &config))
-            .await
-            .map_err(failed("registry"))?;
+        let registry_options = rti_registry::Options {
+            encoder_model_dir: config.encoder_model_dir.clone(),
+        };
+        let registry =
+            rti_registry::App::build_with(service_config(&config.databases.registry, &config), registry_options)
+                .await
+                .map_err(failed("registry"))?;
         let intake = rti_intake::App::build(
             service_config(&config.databases.intake, &config),
             upstream(registry.local_addr()),

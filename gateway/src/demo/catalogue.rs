@@ -111,6 +111,27 @@ pub fn installations() -> Result<Vec<(String, proto::Installation)>, tonic::Stat
     Ok(installations)
 }
 
+/// The names the search indexes beside each demo installation's own text: its infrastructure's
+/// name and acronym and its provider's name, keyed `infrastructure-key/installation-key`.
+pub fn parent_names() -> Result<BTreeMap<String, [String; 3]>, tonic::Status> {
+    let mut names = BTreeMap::new();
+    for provider in parse_files()?.iter().flat_map(|file| &file.providers) {
+        for infrastructure in &provider.infrastructures {
+            for installation in &infrastructure.installations {
+                names.insert(
+                    format!("{}/{}", infrastructure.key, installation.key),
+                    [
+                        infrastructure.infrastructure.name.clone(),
+                        infrastructure.infrastructure.acronym.clone(),
+                        provider.provider.name.clone(),
+                    ],
+                );
+            }
+        }
+    }
+    Ok(names)
+}
+
 /// Loads the demo catalogue through the gateway at `channel`, as an admin.
 pub async fn load(channel: Channel, token: &str) -> Result<DemoCatalogue, tonic::Status> {
     let files = parse_files()?;

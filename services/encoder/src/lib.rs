@@ -30,6 +30,9 @@ use std::path::{Path, PathBuf};
 use network::Network;
 use tokenizer::Tokenizer;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 /// The length of every embedding.
 pub const EMBEDDING_DIMENSION: usize = 512;
 
@@ -151,6 +154,12 @@ impl Encoder {
         }
         embeddings
     }
+}
+
+/// Where `services/encoder/fetch-model` puts the model in the source tree this crate was built
+/// from: the directory a build from source finds it in unless configured otherwise.
+pub fn default_model_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("model")
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, EncoderError> {

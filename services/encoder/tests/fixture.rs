@@ -7,8 +7,6 @@
 //! the tests fail, unless `RTI_ENCODER_SKIP=1`.
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
-
 use rti_encoder::{EMBEDDING_DIMENSION, Encoder, EncoderError};
 use serde::Deserialize;
 
@@ -32,20 +30,7 @@ fn fixture() -> Fixture {
 
 /// The encoder, or `None` when the model is absent and `RTI_ENCODER_SKIP=1` says so.
 fn encoder() -> Option<Encoder> {
-    if std::env::var("RTI_ENCODER_SKIP").is_ok_and(|value| value == "1") {
-        eprintln!("RTI_ENCODER_SKIP=1: not testing the encoder against its reference");
-        return None;
-    }
-    let directory = std::env::var_os("RTI_ENCODER_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("model"));
-    if !directory.join(rti_encoder::WEIGHTS_FILE).exists() {
-        panic!(
-            "no model in {}: run services/encoder/fetch-model, or set RTI_ENCODER_MODEL_DIR to \
-             a directory holding weights.npz and sp.model (RTI_ENCODER_SKIP=1 skips these tests)",
-            directory.display()
-        );
-    }
+    let directory = rti_encoder::testing::model_dir()?;
     Some(Encoder::load(&directory).unwrap())
 }
 

@@ -99,6 +99,9 @@ pub struct Host {
     authenticator: Authenticator,
     in_flight: InFlight,
     stopping: CancellationToken,
+    /// Parts of the service health reports on under names of their own (see
+    /// [`Host::report_component`]).
+    components: Vec<(&'static str, bool)>,
 }
 
 impl Host {
@@ -127,7 +130,17 @@ impl Host {
             authenticator,
             in_flight: InFlight::default(),
             stopping: CancellationToken::new(),
+            components: Vec::new(),
         })
+    }
+
+    /// Has health report a part of the service under `name` (e.g. `rti.registry.v1.SemanticSearch`):
+    /// SERVING while the service serves if `serving`, NOT_SERVING otherwise, so that a probe can
+    /// tell a service that runs without one of its parts from one that has it. The service's own
+    /// status does not depend on it.
+    pub fn report_component(&mut self, name: &'static str, serving: bool) {
+        self.components.retain(|(existing, _)| *existing != name);
+        self.components.push((name, serving));
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -170,9 +183,18 @@ impl Host {
         let initial = readiness_of(&self.database).await;
         health.set_service_status("", initial).await;
         health.set_service_status(service_name, initial).await;
+        for (component, serving) in &self.components {
+            let status = if *serving {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            health.set_service_status(*component, status).await;
+        }
         let readiness = tokio::spawn(track_readiness(
             health.clone(),
             service_name,
+            self.components.iter().map(|(name, _)| *name).collect(),
             self.database.clone(),
             self.config.readiness_interval,
             initial,
@@ -244,6 +266,7 @@ impl Host {
 async fn track_readiness(
     health: tonic_health::server::HealthReporter,
     service_name: &'static str,
+    components: Vec<&'static str>,
     database: Database,
     interval: Duration,
     initial: ServingStatus,
@@ -267,6 +290,9 @@ async fn track_readiness(
     }
     health.set_service_status("", ServingStatus::NotServing).await;
     health.set_service_status(service_name, ServingStatus::NotServing).await;
+    for component in components {
+        health.set_service_status(component, ServingStatus::NotServing).await;
+    }
 }
 
 async fn readiness_of(database: &Database) -> ServingStatus {

@@ -10,9 +10,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::service::Routes;
 
+use crate::config::Options;
 use crate::grpc::RegistryApi;
 use crate::grpc::authz::AUTHZ;
 use crate::search::Search;
+use crate::search::meaning::{Meaning, SEMANTIC_SEARCH_HEALTH};
 use crate::store::RegistryStore;
 
 static MIGRATIONS: Migrations = Migrations {
@@ -34,19 +36,33 @@ pub struct App {
 }
 
 impl App {
+    /// [`App::build_with`] default options: search by words only.
+    pub async fn build(config: ServiceConfig) -> Result<Self, StartError> {
+        Self::build_with(config, Options::default()).await
+    }
+
     /// Also opens the search index: beside a SQLite database file (`registry.db` →
     /// `registry.search-index/`), in memory with PostgreSQL; either way brought up to date
-    /// with the store before the port serves.
-    pub async fn build(config: ServiceConfig) -> Result<Self, StartError> {
+    /// with the store before the port serves. The encoder's model, when configured and
+    /// loadable, adds search by meaning; its embeddings are brought up to date in the background.
+    pub async fn build_with(config: ServiceConfig, options: Options) -> Result<Self, StartError> {
         let index_dir = config
             .database_url
             .sqlite_path()
             .map(|path| path.with_extension("search-index"));
-        let host = Host::build(SPEC, config).await?;
+        let mut host = Host::build(SPEC, config).await?;
+        let meaning = Meaning::load(options.encoder_model_dir).await;
+        host.report_component(SEMANTIC_SEARCH_HEALTH, meaning.is_some());
         let store = RegistryStore::new(host.database().clone(), host.outbox().clone());
-        let (search, indexer) = Search::start(store.clone(), host.outbox().clone(), index_dir, host.stopping())
-            .await
-            .map_err(|error| StartError::Service(Box::new(error)))?;
+        let (search, indexer) = Search::start(
+            store.clone(),
+            host.outbox().clone(),
+            index_dir,
+            meaning,
+            host.stopping(),
+        )
+        .await
+        .map_err(|error| StartError::Service(Box::new(error)))?;
         let api = RegistryApi::new(store, host.outbox().clone(), search, host.stopping());
         Ok(Self { host, api, indexer })
     }

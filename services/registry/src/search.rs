@@ -1,5 +1,6 @@
 //! Search over the catalogue: the registry's [`rti_search`] index, kept in step with the store
-//! by following the registry's own outbox, and the `SearchInstallations` request around it.
+//! by following the registry's own outbox ([`indexer`]), and the `SearchInstallations` request
+//! around it.
 //!
 //! The index holds published installations only. At start it is checked against the outbox:
 //! an index whose cursor names an event the store does not have (another database, or a
@@ -7,39 +8,36 @@
 //! are applied by re-reading the installations they touch, so replaying one is harmless.
 //! Calendar facts (the next free window, "free within N days") are read from the store at
 //! query time, never indexed, so they are never stale.
+//!
+//! With the encoder's model ([`meaning`]), a query is also embedded (once, off the async
+//! workers) and the installations nearest in meaning are fused with the words' hits; each hit
+//! says which found it. Without the model, search is by words alone.
 
-use std::collections::BTreeSet;
+mod indexer;
+pub mod meaning;
+
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use futures::StreamExt;
 use rti_platform::error::{InvalidInput, Violations, internal_status};
 use rti_platform::events::Outbox;
 use rti_platform::pagination::PageRequest;
 use rti_platform::time::now_micros;
-use rti_proto::common::event::Payload;
-use rti_proto::common::{Event, SubscribeRequest};
 use rti_proto::registry as proto;
-use rti_search::{Cursor, Document, IndexWriter, Query, SearchError, SearchIndex};
+use rti_search::{Cursor, Document, Matched, Query, SearchError, SearchIndex};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
 
 use crate::convert;
-use crate::domain::{InstallationStatus, RegistryError, calendar};
+use crate::domain::{RegistryError, calendar};
 use crate::store::{RegistryStore, SearchSource};
+use indexer::Follower;
+use meaning::Meaning;
 
 pub const DEFAULT_PAGE_SIZE: i64 = 20;
 pub const MAX_PAGE_SIZE: i64 = 100;
 pub const MAX_QUERY_CHARS: usize = 500;
-/// Events applied per index commit at most.
-const BATCH: usize = 500;
-/// Installations read per page while rebuilding.
-const REBUILD_PAGE: i64 = 500;
-/// How long events are gathered before a batch is applied.
-const GATHER: Duration = Duration::from_millis(50);
-/// How long to wait before following the outbox again after a failure.
-const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -59,21 +57,28 @@ pub enum IndexError {
 #[derive(Clone)]
 pub struct Search {
     index: SearchIndex,
+    /// `None` without the encoder's model: search by words only.
+    meaning: Option<Meaning>,
 }
 
 impl std::fmt::Debug for Search {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.debug_struct("Search").finish_non_exhaustive()
+        formatter
+            .debug_struct("Search")
+            .field("meaning", &self.meaning.is_some())
+            .finish_non_exhaustive()
     }
 }
 
 impl Search {
     /// Opens the index (in `dir`, or in memory), brings it up to date with the store, and
-    /// starts the task that keeps it there until `stopping` fires.
+    /// starts the task that keeps it there until `stopping` fires. With `meaning`, that task
+    /// first brings the installations' embeddings up to date, then keeps them there too.
     pub async fn start(
         store: RegistryStore,
         outbox: Outbox,
         dir: Option<PathBuf>,
+        meaning: Option<Meaning>,
         stopping: CancellationToken,
     ) -> Result<(Self, JoinHandle<()>), IndexError> {
         let (index, writer, cursor) = tokio::task::spawn_blocking(move || SearchIndex::open(dir.as_deref())).await??;
@@ -85,6 +90,9 @@ impl Search {
                 sequence: 0,
                 event_id: String::new(),
             },
+            index: index.clone(),
+            meaning: meaning.clone(),
+            digests: HashMap::new(),
         };
         match cursor {
             Some(cursor) if follower.names_a_stored_event(&cursor).await? => {
@@ -97,7 +105,7 @@ impl Search {
             }
         }
         let task = tokio::spawn(async move { follower.follow(stopping).await });
-        Ok((Self { index }, task))
+        Ok((Self { index, meaning }, task))
     }
 
     /// Answers `SearchInstallations`.
@@ -113,10 +121,16 @@ impl Search {
             query.restrict_to = Some(store.installations_free_between(now, until).await?);
         }
         let index = self.index.clone();
-        let results = tokio::task::spawn_blocking(move || index.search(&query))
-            .await
-            .map_err(|error| internal_status("the search task failed", &error))?
-            .map_err(|error| internal_status("searching the index failed", &error))?;
+        let meaning = self.meaning.clone();
+        let results = tokio::task::spawn_blocking(move || {
+            if let Some(meaning) = meaning.filter(|_| !query.text.is_empty()) {
+                query.meaning = Some(meaning.embed_query(&query.text));
+            }
+            index.search(&query)
+        })
+        .await
+        .map_err(|error| internal_status("the search task failed", &error))?
+        .map_err(|error| internal_status("searching the index failed", &error))?;
         let ids: Vec<String> = results.hits.iter().map(|hit| hit.id.clone()).collect();
         let mut sources = store.sources(&ids).await?;
         let mut windows = store.next_free_windows(&ids, now).await?;
@@ -132,6 +146,7 @@ impl Search {
                     next_free_window: windows.remove(&hit.id).as_ref().map(convert::free_window),
                     infrastructure_name: source.infrastructure_name,
                     infrastructure_acronym: source.infrastructure_acronym,
+                    matched_by: matched_by(hit.matched) as i32,
                 })
             })
             .collect();
@@ -234,10 +249,19 @@ fn parse(request: &proto::SearchInstallationsRequest) -> Result<(Query, PageRequ
         critical_technology_areas: names(&areas, |value| value.as_stored()),
         trl: u8::try_from(request.trl).ok().filter(|trl| *trl > 0),
         restrict_to: None,
+        meaning: None,
         offset: usize::try_from(page.offset).unwrap_or(usize::MAX),
         limit: usize::try_from(page.size).unwrap_or(usize::MAX),
     };
     Ok((query, page))
+}
+
+fn matched_by(matched: Matched) -> proto::MatchedBy {
+    match matched {
+        Matched::Words => proto::MatchedBy::Words,
+        Matched::Meaning => proto::MatchedBy::Meaning,
+        Matched::WordsAndMeaning => proto::MatchedBy::WordsAndMeaning,
+    }
 }
 
 fn names<T>(values: &[T], name: impl Fn(&T) -> &'static str) -> Vec<String> {
@@ -310,168 +334,5 @@ pub fn document(source: &SearchSource) -> Document {
             .iter()
             .map(|text| (text.language.clone(), text.text.clone()))
             .collect(),
-    }
-}
-
-fn outbox_failed(status: Status) -> IndexError {
-    IndexError::Subscribe(status.message().to_owned())
-}
-
-/// The write side: applies the outbox to the index, one batch per commit.
-struct Follower {
-    store: RegistryStore,
-    outbox: Outbox,
-    /// Moved into blocking tasks and back; `None` only while one runs.
-    writer: Option<IndexWriter>,
-    cursor: Cursor,
-}
-
-impl Follower {
-    async fn names_a_stored_event(&self, cursor: &Cursor) -> Result<bool, IndexError> {
-        if cursor.sequence == 0 {
-            return Ok(self.outbox.latest_sequence().await? == 0);
-        }
-        let events = self.outbox.read_after(cursor.sequence - 1, 1).await?;
-        Ok(events
-            .first()
-            .is_some_and(|event| event.sequence == cursor.sequence && event.id == cursor.event_id))
-    }
-
-    /// Replaces the index's content with the store's published installations.
-    async fn rebuild(&mut self) -> Result<(), IndexError> {
-        // The cursor is read first: events committed while the catalogue is read are applied
-        // again afterwards, which re-reads the same rows.
-        let latest = self.outbox.latest_sequence().await?;
-        let cursor = match self.outbox.read_after(latest - 1, 1).await?.into_iter().next() {
-            Some(event) => Cursor {
-                sequence: event.sequence,
-                event_id: event.id,
-            },
-            None => Cursor {
-                sequence: 0,
-                event_id: String::new(),
-            },
-        };
-        let mut documents = Vec::new();
-        let mut after = String::new();
-        loop {
-            let page = self.store.published_sources(&after, REBUILD_PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after.clone_from(&last.installation.id);
-            documents.extend(page.iter().map(document));
-        }
-        let count = documents.len();
-        self.write(move |writer| {
-            writer.clear()?;
-            for document in &documents {
-                writer.upsert(document)?;
-            }
-            Ok(())
-        })
-        .await?;
-        self.commit(cursor).await?;
-        tracing::info!(installations = count, "search index holds the published catalogue");
-        Ok(())
-    }
-
-    async fn follow(mut self, stopping: CancellationToken) {
-        while !stopping.is_cancelled() {
-            if let Err(error) = self.follow_once(&stopping).await {
-                tracing::error!(error = %rti_platform::error::error_chain(&error), "search index fell behind; retrying");
-                tokio::select! {
-                    () = tokio::time::sleep(RETRY_AFTER) => {}
-                    () = stopping.cancelled() => {}
-                }
-            }
-        }
-    }
-
-    async fn follow_once(&mut self, stopping: &CancellationToken) -> Result<(), IndexError> {
-        let request = SubscribeRequest {
-            after_sequence: self.cursor.sequence,
-            types: Vec::new(),
-        };
-        let stream = self
-            .outbox
-            .subscribe(request, stopping.clone())
-            .map_err(outbox_failed)?;
-        let mut stream = std::pin::pin!(stream);
-        // Events are gathered for a moment before they are applied: a commit costs a segment
-        // and a sync, and a burst of writes (a catalogue import) should pay for few of them.
-        while let Some(first) = stream.next().await {
-            let mut events = vec![first.map_err(outbox_failed)?];
-            let gathered_until = tokio::time::Instant::now() + GATHER;
-            while events.len() < BATCH {
-                match tokio::time::timeout_at(gathered_until, stream.next()).await {
-                    Ok(Some(event)) => events.push(event.map_err(outbox_failed)?),
-                    Ok(None) | Err(_) => break,
-                }
-            }
-            self.apply(&events).await?;
-        }
-        Ok(())
-    }
-
-    async fn apply(&mut self, events: &[Event]) -> Result<(), IndexError> {
-        let Some(last) = events.last() else { return Ok(()) };
-        let cursor = Cursor {
-            sequence: last.sequence,
-            event_id: last.id.clone(),
-        };
-        let mut touched = BTreeSet::new();
-        for event in events {
-            match &event.payload {
-                Some(
-                    Payload::InstallationCreated(_)
-                    | Payload::InstallationUpdated(_)
-                    | Payload::InstallationPublished(_),
-                ) => {
-                    touched.insert(event.aggregate_id.clone());
-                }
-                Some(Payload::InfrastructureUpdated(_) | Payload::ProviderUpdated(_)) => {
-                    touched.extend(self.store.installation_ids_under(&event.aggregate_id).await?);
-                }
-                _ => {}
-            }
-        }
-        if !touched.is_empty() {
-            let ids: Vec<String> = touched.into_iter().collect();
-            let sources = self.store.sources(&ids).await?;
-            self.write(move |writer| {
-                for id in &ids {
-                    match sources.iter().find(|source| &source.installation.id == id) {
-                        Some(source) if source.installation.status == InstallationStatus::Published => {
-                            writer.upsert(&document(source))?;
-                        }
-                        _ => writer.remove(id)?,
-                    }
-                }
-                Ok(())
-            })
-            .await?;
-        }
-        self.commit(cursor).await
-    }
-
-    /// Runs `change` on the writer in a blocking task.
-    async fn write(
-        &mut self,
-        change: impl FnOnce(&mut IndexWriter) -> Result<(), SearchError> + Send + 'static,
-    ) -> Result<(), IndexError> {
-        let mut writer = self.writer.take().expect("the index writer is back after each change");
-        let (writer, result) = tokio::task::spawn_blocking(move || {
-            let result = change(&mut writer);
-            (writer, result)
-        })
-        .await?;
-        self.writer = Some(writer);
-        Ok(result?)
-    }
-
-    async fn commit(&mut self, cursor: Cursor) -> Result<(), IndexError> {
-        let stored = cursor.clone();
-        self.write(move |writer| writer.commit(&stored)).await?;
-        self.cursor = cursor;
-        Ok(())
     }
 }

@@ -9,6 +9,7 @@ macro_rules! sql {
 }
 
 mod calendar;
+mod embeddings;
 mod rows;
 mod search;
 
@@ -27,6 +28,7 @@ use crate::domain::{
 use rows::{InfrastructureRow, InstallationRow, ProviderRow};
 
 pub use calendar::Calendar;
+pub use embeddings::StoredEmbedding;
 pub use search::SearchSource;
 
 #[derive(Debug, Clone)]

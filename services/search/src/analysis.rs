@@ -284,7 +284,6 @@ impl Analyzers {
     }
 
     /// What the index-side field of `language` holds for `text`, with the compounds' parts.
-    #[cfg(test)]
     pub fn language_index(&self, language: Language, text: &str) -> Vec<PositionedToken> {
         run(&self.language_index[language.index()], text)
     }

@@ -22,6 +22,10 @@ pub enum SearchError {
     InvalidDocument { id: String, reason: String },
     #[error("cannot encode the commit cursor")]
     CursorPayload(#[source] serde_json::Error),
+    #[error("a vector has {found} dimensions where the index holds vectors of {expected}")]
+    VectorDimension { expected: usize, found: usize },
+    #[error("a thread panicked while it changed the embeddings")]
+    VectorsPoisoned,
     #[error("a hit has no document id in the index")]
     MissingDocumentId,
 }

@@ -8,7 +8,7 @@
 
 use std::fs;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 use tantivy::directory::MmapDirectory;
@@ -22,17 +22,20 @@ use crate::model::{Cursor, Document};
 use crate::query::QueryPlanner;
 use crate::schema::{Fields, SCHEMA_VERSION, build_schema, to_tantivy};
 use crate::thesaurus::Thesaurus;
+use crate::vectors::Vectors;
 
 /// tantivy's minimum per indexing thread; ample for a catalogue of some ten thousand entries.
 const WRITER_MEMORY_BUDGET_BYTES: usize = 15_000_000;
 /// One indexing thread: the service machines have two cores, and the registry's writes are small.
 const WRITER_THREADS: usize = 1;
 
-/// The read side. Cheap to clone; sees what the last [`IndexWriter::commit`] made visible.
+/// The read side. Cheap to clone; sees what the last [`IndexWriter::commit`] made visible, and
+/// the embeddings as they are set (they live in memory only: the registry stores them).
 #[derive(Clone)]
 pub struct SearchIndex {
     pub(crate) reader: IndexReader,
     pub(crate) planner: Arc<QueryPlanner>,
+    pub(crate) vectors: Arc<RwLock<Vectors>>,
 }
 
 /// The single write side. Changes are invisible to [`SearchIndex::search`] until `commit`.
@@ -81,6 +84,7 @@ impl SearchIndex {
         let search_index = SearchIndex {
             reader: reader.clone(),
             planner: Arc::new(QueryPlanner::new(analyzers, thesaurus, fields)),
+            vectors: Arc::default(),
         };
         let index_writer = IndexWriter {
             writer,
@@ -94,6 +98,35 @@ impl SearchIndex {
     /// Documents visible to `search`.
     pub fn document_count(&self) -> u64 {
         self.reader.searcher().num_docs()
+    }
+
+    /// Sets the embedding of document `id` (a unit vector; every one of the same dimension),
+    /// used by searches with [`Query::meaning`](crate::Query::meaning) from now on. A vector of
+    /// an id the index does not hold is kept but never found.
+    pub fn set_vector(&self, id: &str, vector: &[f32]) -> SearchResult<()> {
+        self.vectors
+            .write()
+            .map_err(|_| SearchError::VectorsPoisoned)?
+            .set(id, vector)
+    }
+
+    pub fn remove_vector(&self, id: &str) -> SearchResult<()> {
+        self.vectors
+            .write()
+            .map_err(|_| SearchError::VectorsPoisoned)?
+            .remove(id);
+        Ok(())
+    }
+
+    /// Removes every embedding.
+    pub fn clear_vectors(&self) -> SearchResult<()> {
+        self.vectors.write().map_err(|_| SearchError::VectorsPoisoned)?.clear();
+        Ok(())
+    }
+
+    /// Embeddings held.
+    pub fn vector_count(&self) -> usize {
+        self.vectors.read().map_or(0, |vectors| vectors.len())
     }
 }
 

@@ -10,15 +10,20 @@
 
 mod analysis;
 mod error;
+mod fused;
 mod index;
 mod model;
 mod query;
 mod schema;
 mod search;
+mod terms;
 mod thesaurus;
+mod vectors;
 
 pub use error::{SearchError, SearchResult};
+pub use fused::{MEANING_DEPTH, MIN_SIMILARITY, RANK_WINDOW};
 pub use index::{IndexWriter, SearchIndex};
-pub use model::{Cursor, Document, FACET_FIELDS, Facet, FacetCount, Hit, Query, Results};
+pub use model::{Cursor, Document, FACET_FIELDS, Facet, FacetCount, Hit, Matched, Query, Results};
 pub use schema::SCHEMA_VERSION;
+pub use terms::content_terms;
 pub use thesaurus::{Thesaurus, ThesaurusError};

@@ -42,6 +42,10 @@ pub struct Query {
     pub trl: Option<u8>,
     /// Keeps only these document ids (the registry's "free within N days" filter).
     pub restrict_to: Option<Vec<String>>,
+    /// The embedding of `text` (a unit vector of the stored vectors' dimension). When set, the
+    /// documents nearest in meaning are found beside the ones matching the words, and the two
+    /// rankings are fused; when `None`, or when `text` has no words, the search is by words only.
+    pub meaning: Option<Vec<f32>>,
     pub offset: usize,
     /// Page size; 0 returns only `total` and the facets.
     pub limit: usize,
@@ -60,6 +64,7 @@ impl Default for Query {
             critical_technology_areas: Vec::new(),
             trl: None,
             restrict_to: None,
+            meaning: None,
             offset: 0,
             limit: 20,
         }
@@ -70,6 +75,28 @@ impl Default for Query {
 pub struct Hit {
     pub id: String,
     pub score: f32,
+    pub matched: Matched,
+}
+
+/// Why a document is a hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Matched {
+    /// The query's words (stemmed, expanded through the thesaurus) are in it.
+    Words,
+    /// Its embedding is among the nearest to the query's, though none of the words matched.
+    Meaning,
+    /// Both.
+    WordsAndMeaning,
+}
+
+impl Matched {
+    pub fn new(words: bool, meaning: bool) -> Matched {
+        match (words, meaning) {
+            (true, true) => Matched::WordsAndMeaning,
+            (false, true) => Matched::Meaning,
+            _ => Matched::Words,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

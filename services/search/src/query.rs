@@ -110,8 +110,26 @@ impl QueryPlanner {
         Ok(Some(self.with_filters(text, query)))
     }
 
+    /// The field of document ids.
+    pub fn id_field(&self) -> Field {
+        self.fields.id
+    }
+
+    /// The text part of [`QueryPlanner::build`] alone: `None` when `text` has no words.
+    pub fn words(&self, text: &str, searcher: &Searcher) -> SearchResult<Option<Box<dyn TantivyQuery>>> {
+        self.text_query(&self.plan(text), searcher)
+    }
+
+    /// The text part of [`QueryPlanner::build_relaxed`] alone: `None` when there is no fallback.
+    pub fn relaxed_words(&self, text: &str, searcher: &Searcher) -> SearchResult<Option<Box<dyn TantivyQuery>>> {
+        match self.relaxed_plan(text) {
+            Some(plan) => self.text_query(&plan, searcher),
+            None => Ok(None),
+        }
+    }
+
     /// `text` (all documents when `None`) and the query's filters.
-    fn with_filters(&self, text: Option<Box<dyn TantivyQuery>>, query: &Query) -> Box<dyn TantivyQuery> {
+    pub fn with_filters(&self, text: Option<Box<dyn TantivyQuery>>, query: &Query) -> Box<dyn TantivyQuery> {
         let text = text.unwrap_or_else(|| Box::new(ConstScoreQuery::new(Box::new(AllQuery), 0.0)));
         let mut clauses: Vec<(Occur, Box<dyn TantivyQuery>)> = vec![(Occur::Must, text)];
         let facet_filters: [&[String]; 6] = [

@@ -13,7 +13,7 @@ use tantivy::{Order, Searcher};
 
 use crate::error::{SearchError, SearchResult};
 use crate::index::SearchIndex;
-use crate::model::{FACET_FIELDS, Facet, FacetCount, Hit, Query, Results};
+use crate::model::{FACET_FIELDS, Facet, FacetCount, Hit, Matched, Query, Results};
 #[cfg(doc)]
 use crate::query::QueryPlanner;
 use crate::schema::{FACETS_FIELD, ID_FIELD};
@@ -21,6 +21,11 @@ use crate::schema::{FACETS_FIELD, ID_FIELD};
 impl SearchIndex {
     pub fn search(&self, query: &Query) -> SearchResult<Results> {
         let searcher = self.reader.searcher();
+        if let Some(meaning) = &query.meaning
+            && let Some(results) = self.search_fused(query, meaning, &searcher)?
+        {
+            return Ok(results);
+        }
         let results = self.run(query, &*self.planner.build(query, &searcher)?, &searcher)?;
         if results.total > 0 {
             return Ok(results);
@@ -31,7 +36,7 @@ impl SearchIndex {
         }
     }
 
-    fn run(
+    pub(crate) fn run(
         &self,
         query: &Query,
         tantivy_query: &dyn tantivy::query::Query,
@@ -63,6 +68,7 @@ impl SearchIndex {
                 Ok(Hit {
                     id: id.ok_or(SearchError::MissingDocumentId)?,
                     score,
+                    matched: Matched::Words,
                 })
             })
             .collect::<SearchResult<Vec<Hit>>>()?;
@@ -74,7 +80,7 @@ impl SearchIndex {
     }
 }
 
-fn facets(facet_counts: &FacetCounts) -> Vec<Facet> {
+pub(crate) fn facets(facet_counts: &FacetCounts) -> Vec<Facet> {
     FACET_FIELDS
         .into_iter()
         .map(|field| {

@@ -38,7 +38,7 @@ fn installation_columns() -> String {
 /// The largest number of ids bound into one `IN (…)` list.
 const MAX_IDS_PER_QUERY: usize = 500;
 
-fn placeholders(from: usize, count: usize) -> String {
+pub(super) fn placeholders(from: usize, count: usize) -> String {
     (from..from + count)
         .map(|index| format!("${index}"))
         .collect::<Vec<_>>()

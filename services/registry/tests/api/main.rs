@@ -7,6 +7,7 @@ mod events;
 mod helpers;
 mod lifecycle;
 mod limits;
+mod meaning;
 mod publishing;
 mod search;
 mod store;

@@ -18,7 +18,7 @@ use crate::calendar::{add_window, day};
 use crate::helpers::{create_installation_from, spawn_service, violated_fields, with_token};
 
 /// Searches until `done` holds for the response; fails the test after ten seconds.
-async fn search_until(
+pub(crate) async fn search_until(
     client: &mut RegistryServiceClient<Channel>,
     request: &proto::SearchInstallationsRequest,
     done: impl Fn(&proto::SearchInstallationsResponse) -> bool,
@@ -41,14 +41,14 @@ async fn search_until(
     }
 }
 
-fn query(text: &str) -> proto::SearchInstallationsRequest {
+pub(crate) fn query(text: &str) -> proto::SearchInstallationsRequest {
     proto::SearchInstallationsRequest {
         query: text.into(),
         ..Default::default()
     }
 }
 
-fn ids(response: &proto::SearchInstallationsResponse) -> Vec<String> {
+pub(crate) fn ids(response: &proto::SearchInstallationsResponse) -> Vec<String> {
     response
         .hits
         .iter()
@@ -56,7 +56,7 @@ fn ids(response: &proto::SearchInstallationsResponse) -> Vec<String> {
         .collect()
 }
 
-async fn published(
+pub(crate) async fn published(
     client: &mut RegistryServiceClient<Channel>,
     name: &str,
     (language, text): (&str, &str),
