@@ -8,3 +8,4 @@ mod passthrough;
 mod relevance;
 mod tenant_scope;
 mod tracing_context;
+mod trust;
