@@ -471,21 +471,6 @@ async fn a_period_whose_days_would_overflow_is_refused_by_field(backend: Backend
     let Some(world) = exact(backend).await else { return };
     let fixture = usage_fixture(&world);
     world.caught_up().await;
-    let mut wide = record(
-        &fixture.proposal,
-        &fixture.beamline,
-        "u-3",
-        "o-5",
-        "PL",
-        date(5, 4),
-        date(5, 8),
-        1,
-    );
-    wide.period_start = Some(timestamp_from_micros(i64::MIN));
-    wide.period_end = Some(timestamp_from_micros(i64::MAX));
-    let status = record_usage(&world, &admin(), wide).await.expect_err("refused");
-    assert_eq!(violated_fields(&status), ["record.period_end"]);
-    // The service still answers, and a sound record of the same request is kept.
     let sound = record(
         &fixture.proposal,
         &fixture.beamline,
@@ -496,5 +481,13 @@ async fn a_period_whose_days_would_overflow_is_refused_by_field(backend: Backend
         date(5, 8),
         1,
     );
+    let wide = proto::UsageRecord {
+        period_start: Some(timestamp_from_micros(i64::MIN)),
+        period_end: Some(timestamp_from_micros(i64::MAX)),
+        ..sound.clone()
+    };
+    let status = record_usage(&world, &admin(), wide).await.expect_err("refused");
+    assert_eq!(violated_fields(&status), ["record.period_end"]);
+    // The service still answers, and the same record with a sound period is kept.
     assert!(record_usage(&world, &admin(), sound).await.expect("kept"));
 }
