@@ -6,6 +6,7 @@ mod limits;
 mod otlp_export;
 mod passthrough;
 mod relevance;
+mod sanctions_drift;
 mod tenant_scope;
 mod tracing_context;
 mod trust;

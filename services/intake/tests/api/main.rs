@@ -10,4 +10,5 @@ mod lifecycle;
 mod organisations;
 mod quotes;
 mod requests;
+mod rescreening;
 mod sanctions;
