@@ -465,6 +465,8 @@ async fn a_record_is_checked_against_the_projections_as_they_stand_when_it_arriv
             .expect("kept once the slot is known"),
         "the April slot admits the record"
     );
+}
+
 /// Item 6 of docs/security.md: the days of a period are counted with checked arithmetic; the
 /// widest timestamps protobuf carries once made the subtraction overflow (a panic).
 async fn a_period_whose_days_would_overflow_is_refused_by_field(backend: Backend) {
