@@ -7,6 +7,8 @@ mod otlp_export;
 mod paraphrases;
 mod passthrough;
 mod relevance;
+mod sanctions_drift;
 mod semantic;
 mod tenant_scope;
 mod tracing_context;
+mod trust;

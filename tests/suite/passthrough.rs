@@ -20,7 +20,7 @@ async fn events_of(channel: Channel, count: usize) -> Vec<rti_proto::common::Eve
             after_sequence: 0,
             types: vec![],
         },
-        &token(Role::Service),
+        &token(Role::Admin),
     );
     let mut stream = client.subscribe(request).await.expect("subscribe").into_inner();
     let mut events = Vec::new();

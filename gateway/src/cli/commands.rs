@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
-use rti_platform::auth::{Claims, Role, check_secret, mint_hs256};
+use rti_platform::auth::{Claims, Role, check_named_secret, mint_hs256};
 use rti_platform::country::normalize_country;
 use rti_platform::db::{Database, Migrations};
 use rti_platform::server::ServiceConfig;
@@ -36,6 +36,11 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         let secret = dev_secret::read_or_create(&args.data_dir)
             .with_context(|| format!("cannot keep the development secret in {}", args.data_dir.display()))?;
         auth.secret = Some(secret);
+    }
+    if auth.service_secret.is_none() && auth.service_token.is_none() {
+        let service_secret = dev_secret::read_or_create_named(&args.data_dir, dev_secret::SERVICE_SECRET_FILE)
+            .with_context(|| format!("cannot keep the service secret in {}", args.data_dir.display()))?;
+        auth.service_secret = Some(service_secret);
     }
     let suite = Suite::start(SuiteConfig {
         listen: args.listen,
@@ -174,18 +179,33 @@ fn print_demo_guide(address: std::net::SocketAddr, secret: &str, demo: &LoadedDe
 }
 
 fn token(args: TokenArgs) -> anyhow::Result<()> {
-    let secret = match args.secret {
+    // A service token is signed with the service secret, for the service audience, never with
+    // the user-token secret (item 4 of docs/security.md).
+    let (given, option, file) = if args.role == Role::Service {
+        (
+            args.service_secret,
+            "RTI_AUTH_SERVICE_SECRET (--auth-service-secret)",
+            dev_secret::SERVICE_SECRET_FILE,
+        )
+    } else {
+        (args.secret, "RTI_AUTH_SECRET (--auth-secret)", dev_secret::SECRET_FILE)
+    };
+    let secret = match given {
         Some(secret) => secret,
-        None => dev_secret::read(&args.data_dir)?.ok_or_else(|| {
+        None => dev_secret::read_named(&args.data_dir, file)?.ok_or_else(|| {
             anyhow!(
-                "no signing secret: set RTI_AUTH_SECRET (--auth-secret), or run `rti up` once so that {} exists",
-                dev_secret::secret_path(&args.data_dir).display()
+                "no signing secret: set {option}, or run `rti up` once so that {} exists",
+                args.data_dir.join(file).display()
             )
         })?,
     };
-    check_secret(&secret).map_err(|problem| anyhow!(problem))?;
+    check_named_secret(option, &secret).map_err(|problem| anyhow!(problem))?;
     let subject = args.subject.unwrap_or_else(|| format!("dev-{}", args.role.as_str()));
-    let mut claims = Claims::new(subject, &[args.role], args.ttl);
+    let mut claims = if args.role == Role::Service {
+        Claims::for_service(subject, &args.service_audience, args.ttl)
+    } else {
+        Claims::new(subject, &[args.role], args.ttl)
+    };
     claims.org = args.org;
     claims.infrastructures = args.infrastructures;
     claims.country = args

@@ -96,6 +96,16 @@ pub struct TokenArgs {
     /// HS256 secret to sign with (the same one the services verify with).
     #[arg(long = "auth-secret", env = "RTI_AUTH_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
+    /// HS256 secret that signs `--role service` tokens (the services' own, not the user secret).
+    #[arg(
+        long = "auth-service-secret",
+        env = "RTI_AUTH_SERVICE_SECRET",
+        hide_env_values = true
+    )]
+    pub service_secret: Option<String>,
+    /// The audience of a `--role service` token.
+    #[arg(long = "auth-service-audience", env = "RTI_AUTH_SERVICE_AUDIENCE", default_value = rti_platform::config::DEFAULT_SERVICE_AUDIENCE)]
+    pub service_audience: String,
 }
 
 #[derive(Debug, Args)]

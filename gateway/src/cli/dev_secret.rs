@@ -1,5 +1,6 @@
-//! The development signing secret of `rti up`: when `RTI_AUTH_SECRET` is not set, one is
-//! generated on first start and kept in the data directory (mode 0600), so restarts and
+//! The development signing secrets of `rti up`: when `RTI_AUTH_SECRET` (people's tokens) or
+//! `RTI_AUTH_SERVICE_SECRET` (the services' tokens to each other) is not set, one is generated on
+//! first start and kept in the data directory (mode 0600), so restarts and
 //! `rti token --data-dir DIR` use the same one.
 
 use std::io::Write;
@@ -9,19 +10,33 @@ use rti_platform::auth::MIN_SECRET_BYTES;
 
 pub const SECRET_FILE: &str = "auth-secret";
 
+/// The service secret's file, apart from the user secret's: the two never sign each other's tokens.
+pub const SERVICE_SECRET_FILE: &str = "auth-service-secret";
+
 pub fn secret_path(data_dir: &Path) -> PathBuf {
     data_dir.join(SECRET_FILE)
 }
 
 /// The secret kept in `data_dir`, `None` when there is none yet.
 pub fn read(data_dir: &Path) -> std::io::Result<Option<String>> {
-    match std::fs::read_to_string(secret_path(data_dir)) {
+    read_named(data_dir, SECRET_FILE)
+}
+
+/// The secret kept in `data_dir`, created (256 random bits, hex) when missing.
+pub fn read_or_create(data_dir: &Path) -> std::io::Result<String> {
+    read_or_create_named(data_dir, SECRET_FILE)
+}
+
+/// The secret kept in `data_dir/file`, `None` when there is none yet.
+pub fn read_named(data_dir: &Path, file: &str) -> std::io::Result<Option<String>> {
+    let path = data_dir.join(file);
+    match std::fs::read_to_string(&path) {
         Ok(text) => {
             let secret = text.trim().to_owned();
             if secret.len() < MIN_SECRET_BYTES {
                 return Err(std::io::Error::other(format!(
                     "{} holds a secret shorter than {MIN_SECRET_BYTES} bytes",
-                    secret_path(data_dir).display()
+                    path.display()
                 )));
             }
             Ok(Some(secret))
@@ -31,9 +46,9 @@ pub fn read(data_dir: &Path) -> std::io::Result<Option<String>> {
     }
 }
 
-/// The secret kept in `data_dir`, created (256 random bits, hex) when missing.
-pub fn read_or_create(data_dir: &Path) -> std::io::Result<String> {
-    if let Some(secret) = read(data_dir)? {
+/// The secret kept in `data_dir/file`, created (256 random bits, hex) when missing.
+pub fn read_or_create_named(data_dir: &Path, file: &str) -> std::io::Result<String> {
+    if let Some(secret) = read_named(data_dir, file)? {
         return Ok(secret);
     }
     std::fs::create_dir_all(data_dir)?;
@@ -44,9 +59,9 @@ pub fn read_or_create(data_dir: &Path) -> std::io::Result<String> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(secret_path(data_dir))?;
-    file.write_all(secret.as_bytes())?;
-    file.sync_all()?;
+    let mut written = options.open(data_dir.join(file))?;
+    written.write_all(secret.as_bytes())?;
+    written.sync_all()?;
     Ok(secret)
 }
 
@@ -61,6 +76,12 @@ mod tests {
         let created = read_or_create(directory.path()).expect("created");
         assert_eq!(created.len(), 64);
         assert_eq!(read_or_create(directory.path()).expect("kept"), created);
+        let service = read_or_create_named(directory.path(), SERVICE_SECRET_FILE).expect("created");
+        assert_ne!(service, created, "the service secret is a secret of its own");
+        assert_eq!(
+            read_named(directory.path(), SERVICE_SECRET_FILE).expect("kept"),
+            Some(service)
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

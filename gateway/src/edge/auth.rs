@@ -1,9 +1,11 @@
 //! Authentication at the edge (DESIGN §4): a call reaches a service only with a valid bearer
 //! token, or without one when that service's RPC table makes the method public. The services
 //! check again (defence in depth), so the `authorization` header is forwarded unchanged, and no
-//! principal is ever passed on in a header of the gateway's own.
+//! principal is ever passed on in a header of the gateway's own. The `service` role is for calls
+//! between the suite's services, which never pass through here: a token that carries it is
+//! refused at the edge, whatever the method.
 
-use rti_platform::auth::Authenticator;
+use rti_platform::auth::{Authenticator, Role};
 use rti_platform::authz::AuthzTable;
 use tonic::Status;
 
@@ -23,6 +25,14 @@ impl EdgeAuth {
         // A token that is present is always verified, even for public methods: a client whose
         // token is bad should hear it here, not get anonymous answers.
         let principal = self.authenticator.authenticate(authorization).await?;
+        if principal
+            .as_ref()
+            .is_some_and(|principal| principal.has_role(Role::Service))
+        {
+            return Err(Status::permission_denied(
+                "service tokens are for calls between the suite's services, not through the gateway",
+            ));
+        }
         let rule = self
             .tables
             .iter()
@@ -42,7 +52,6 @@ impl EdgeAuth {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rti_platform::auth::Role;
     use rti_platform::authz::{Access, RpcRule};
     use rti_platform::testing::{test_auth, token};
     use tonic::Code;
@@ -94,6 +103,30 @@ mod tests {
         assert_eq!(code(path, None).await, Code::Unauthenticated);
         assert_eq!(code(path, Some(&bearer(Role::Funder))).await, Code::PermissionDenied);
         assert_eq!(code(path, Some(&bearer(Role::Admin))).await, Code::Ok);
+    }
+
+    #[tokio::test]
+    async fn a_service_token_is_refused_at_the_edge_whatever_the_method() {
+        // An edge able to verify it (as with a service token an identity provider issued).
+        for path in [
+            "/rti.registry.v1.RegistryService/GetInfrastructure",
+            "/rti.registry.v1.RegistryService/CreateInfrastructure",
+            "/rti.intake.v1.IntakeService/Subscribe",
+        ] {
+            assert_eq!(
+                code(path, Some(&bearer(Role::Service))).await,
+                Code::PermissionDenied,
+                "{path}"
+            );
+        }
+        assert_eq!(
+            code(
+                "/rti.registry.v1.RegistryService/CreateInfrastructure",
+                Some(&bearer(Role::Admin))
+            )
+            .await,
+            Code::Ok
+        );
     }
 
     #[tokio::test]

@@ -40,7 +40,13 @@ impl Gateway {
     /// Checks the configuration, opens lazy channels to the upstreams (so the gateway starts
     /// while a service is still starting) and binds the port (0 picks a free one), in that order.
     pub async fn build(config: GatewayConfig) -> Result<Gateway, GatewayError> {
-        let authenticator = Authenticator::new(&config.auth).map_err(GatewayError::Config)?;
+        // The gateway never holds the service secret: a service token from outside is not even
+        // verifiable here (item 4 of docs/security.md).
+        let edge_auth = rti_platform::config::AuthConfig {
+            service_secret: None,
+            ..config.auth.clone()
+        };
+        let authenticator = Authenticator::new(&edge_auth).map_err(GatewayError::Config)?;
         config.limits.validate().map_err(GatewayError::Config)?;
         let routes = config
             .extra_routes

@@ -6,6 +6,7 @@ use rti_platform::config::AuthConfig;
 use crate::{run, stderr_lines};
 
 const SECRET: &str = "a-development-secret-of-more-than-32-bytes";
+const SERVICE_SECRET: &str = "the-services-own-secret-of-more-than-32-bytes";
 
 fn assert_one_line_error(arguments: &[&str], code: i32, mentions: &[&str]) {
     let output = run(arguments);
@@ -101,6 +102,28 @@ fn the_kubernetes_manifests_ship_no_secret() {
         );
         assert!(!text.contains("REPLACE_ME"), "{resource} holds a placeholder");
     }
+}
+
+#[test]
+fn only_the_services_are_given_the_service_secret() {
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
+    let read = |path: &str| std::fs::read_to_string(deploy.join(path)).expect(path);
+    for service in ["registry", "intake", "allocation", "reporting"] {
+        let manifest = read(&format!("kubernetes/{service}.yaml"));
+        assert!(manifest.contains("RTI_AUTH_SERVICE_SECRET"), "{service}.yaml");
+        assert!(manifest.contains("key: auth-service-secret"), "{service}.yaml");
+    }
+    assert!(
+        !read("kubernetes/gateway.yaml").contains("SERVICE_SECRET"),
+        "gateway.yaml"
+    );
+    let compose = read("compose.yaml");
+    let gateway = compose
+        .split("\n  gateway:\n")
+        .nth(1)
+        .expect("a gateway in compose.yaml");
+    assert!(gateway.contains("<<: *rti-env") && !gateway.contains("service-env"));
+    assert_eq!(compose.matches("<<: *rti-service-env").count(), 4, "the four services");
 }
 
 #[test]
@@ -215,6 +238,60 @@ async fn token_prints_a_jwt_the_services_accept_with_its_scopes() {
     assert_eq!(both.status.code(), Some(2), "--country and --eu exclude each other");
 }
 
+#[tokio::test]
+async fn a_service_token_is_signed_with_the_service_secret_only() {
+    let output = crate::run(&[
+        "token",
+        "--role",
+        "service",
+        "--auth-secret",
+        SECRET,
+        "--auth-service-secret",
+        SERVICE_SECRET,
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let token = String::from_utf8(output.stdout).expect("utf-8");
+    let services = AuthConfig {
+        secret: Some(SECRET.into()),
+        service_secret: Some(SERVICE_SECRET.into()),
+        ..AuthConfig::default()
+    };
+    let principal = Authenticator::new(&services)
+        .expect("config")
+        .verify(token.trim())
+        .await
+        .expect("a service token");
+    assert!(principal.has_role(rti_platform::auth::Role::Service));
+    // Without the service secret (the gateway), the same token is nobody's.
+    let edge = AuthConfig {
+        service_secret: None,
+        ..services
+    };
+    assert!(
+        Authenticator::new(&edge)
+            .expect("config")
+            .verify(token.trim())
+            .await
+            .is_err()
+    );
+    // No service secret at hand: `rti token` names the option rather than sign with the user secret.
+    let directory = tempfile::tempdir().expect("tempdir");
+    let data_dir = directory.path().to_str().expect("utf-8 path");
+    assert_one_line_error(
+        &[
+            "token",
+            "--role",
+            "service",
+            "--auth-secret",
+            SECRET,
+            "--data-dir",
+            data_dir,
+        ],
+        1,
+        &["RTI_AUTH_SERVICE_SECRET"],
+    );
+}
+
 #[test]
 fn an_unreachable_postgresql_is_one_line_with_the_real_cause() {
     assert_one_line_error(
@@ -245,6 +322,8 @@ fn an_sqlite_file_that_cannot_be_created_is_one_line() {
             "sqlite:///proc/no-such-directory/reporting.db",
             "--auth-secret",
             SECRET,
+            "--auth-service-secret",
+            SERVICE_SECRET,
             "--registry-url",
             "http://127.0.0.1:1",
             "--intake-url",

@@ -136,6 +136,17 @@ impl Peers {
         }
     }
 
+    /// Asks intake to screen the request again against the newest sanctions list (SEC-3) and
+    /// returns it as intake then has it.
+    pub async fn rescreen(&self, id: &str) -> AllocationResult<intake::AccessRequest> {
+        self.intake
+            .clone()
+            .rescreen_access_request(intake::RescreenAccessRequestRequest { id: id.to_owned() })
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(|status| AllocationError::upstream("intake", &status))
+    }
+
     pub async fn organisation(&self, id: &str) -> AllocationResult<intake::Organisation> {
         self.intake
             .clone()

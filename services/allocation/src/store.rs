@@ -7,6 +7,7 @@ mod allocations;
 mod calls;
 mod proposals;
 mod slots;
+mod suspensions;
 
 use rti_platform::db::{Database, WriteTx};
 use rti_platform::events::Outbox;

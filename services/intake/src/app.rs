@@ -27,15 +27,37 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     migrations: &MIGRATIONS,
 };
 
+/// How intake runs beyond its configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Re-screen open requests after a sanctions list import in the background (SEC-3). Off
+    /// only in tests that leave a run unfinished to see a restart resume it.
+    pub rescreen_in_background: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            rescreen_in_background: true,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct App {
     host: Host,
     api: IntakeApi,
+    service: IntakeService,
+    options: Options,
 }
 
 impl App {
     /// `registry` is where intake checks requested installations (`http://host:port`).
     pub async fn build(config: ServiceConfig, registry: http::Uri) -> Result<Self, StartError> {
+        Self::build_with(config, registry, Options::default()).await
+    }
+
+    pub async fn build_with(config: ServiceConfig, registry: http::Uri, options: Options) -> Result<Self, StartError> {
         let registry = config.limits.upstream.channel(registry);
         let host = Host::build(SPEC, config).await?;
         let store = IntakeStore::new(host.database().clone(), host.outbox().clone());
@@ -44,8 +66,13 @@ impl App {
             .await
             .map_err(|error| StartError::Service(Box::new(error)))?;
         let service = IntakeService::new(store, Catalogue::new(registry), Rules::default());
-        let api = IntakeApi::new(service, host.outbox().clone(), host.stopping());
-        Ok(Self { host, api })
+        let api = IntakeApi::new(service.clone(), host.outbox().clone(), host.stopping());
+        Ok(Self {
+            host,
+            api,
+            service,
+            options,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -61,6 +88,16 @@ impl App {
         // its own limit (`rti_platform::limits`).
         let server =
             IntakeServiceServer::new(self.api).max_decoding_message_size(self.host.max_decoding_message_size());
-        self.host.serve(Routes::new(server), shutdown).await
+        let worker_stop = shutdown.child_token();
+        let worker = self
+            .options
+            .rescreen_in_background
+            .then(|| tokio::spawn(crate::rescreener::run(self.service, worker_stop.clone())));
+        let served = self.host.serve(Routes::new(server), shutdown).await;
+        worker_stop.cancel();
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+        served
     }
 }

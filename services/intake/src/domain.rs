@@ -11,6 +11,7 @@ pub mod organisation;
 pub mod quote;
 pub mod request;
 pub mod request_view;
+pub mod rescreening;
 pub mod sanctions;
 pub mod sanctions_csv;
 pub mod sanctions_xml;

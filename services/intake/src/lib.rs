@@ -15,6 +15,7 @@ pub mod catalogue;
 pub mod convert;
 pub mod domain;
 pub mod grpc;
+pub mod rescreener;
 pub mod service;
 pub mod store;
 

@@ -7,6 +7,7 @@ mod clocks;
 mod organisations;
 mod quotes;
 mod requests;
+mod rescreening;
 mod screening;
 
 use std::sync::Arc;
@@ -58,6 +59,9 @@ pub struct IntakeService {
     rules: Rules,
     /// The name index of the newest sanctions list, built once per list version.
     index: Arc<Mutex<Option<CachedIndex>>>,
+    /// The name index of the names a newer version adds (SEC-3 re-screening).
+    delta: Arc<Mutex<Option<rescreening::CachedDelta>>>,
+    rescreen_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl IntakeService {
@@ -67,6 +71,8 @@ impl IntakeService {
             catalogue,
             rules,
             index: Arc::default(),
+            delta: Arc::default(),
+            rescreen_wakeup: Arc::default(),
         }
     }
 

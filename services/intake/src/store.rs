@@ -8,6 +8,7 @@ mod changes;
 mod organisations;
 mod proto;
 mod requests;
+mod rescreening;
 mod sanctions;
 
 use rti_platform::db::{Database, WriteTx};

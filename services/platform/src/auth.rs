@@ -3,6 +3,7 @@
 //! The principal is only ever taken from a verified token, never from an unsigned header.
 
 mod jwks;
+mod secret;
 mod service;
 
 use std::collections::BTreeSet;
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::AuthConfig;
 pub use jwks::JwksCache;
+pub use secret::{MIN_SECRET_BYTES, check_named_secret, check_secret};
 pub use service::ServiceCall;
 
 /// The roles of DESIGN §4, plus `service` for calls between the suite's own services.
@@ -92,6 +94,16 @@ pub enum Audience {
     Many(Vec<String>),
 }
 
+impl Audience {
+    /// Whether `audience` is this one or among these.
+    pub fn names(&self, audience: &str) -> bool {
+        match self {
+            Audience::One(one) => one == audience,
+            Audience::Many(many) => many.iter().any(|one| one == audience),
+        }
+    }
+}
+
 impl Claims {
     /// Claims for `subject` with `roles`, valid from now for `ttl`.
     pub fn new(subject: impl Into<String>, roles: &[Role], ttl: Duration) -> Self {
@@ -109,6 +121,13 @@ impl Claims {
             aud: None,
             nbf: None,
         }
+    }
+
+    /// Claims of a service-to-service token: the `service` role alone, for `audience`.
+    pub fn for_service(subject: impl Into<String>, audience: &str, ttl: Duration) -> Self {
+        let mut claims = Self::new(subject, &[Role::Service], ttl);
+        claims.aud = Some(Audience::One(audience.to_owned()));
+        claims
     }
 }
 
@@ -186,71 +205,30 @@ pub struct Authenticator {
 #[derive(Debug)]
 struct Inner {
     secret: Option<DecodingKey>,
+    service_secret: Option<DecodingKey>,
     jwks: Option<JwksCache>,
     issuer: Option<String>,
     audience: Option<String>,
+    service_audience: String,
+}
+
+/// Which key a token's signature was checked with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signer {
+    /// The user-token secret (`RTI_AUTH_SECRET`): people's tokens in development.
+    UserSecret,
+    /// The service secret (`RTI_AUTH_SERVICE_SECRET`): the services' tokens to each other.
+    ServiceSecret,
+    /// A key of the identity provider's JWKS: people's tokens, and service tokens it issues.
+    IdentityProvider,
 }
 
 /// The longest a token may live, from `iat` to `exp`: a stolen token is worth a day at most.
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
-/// The shortest HS256 secret accepted: 256 bits, as RFC 7518 §3.2 requires.
-pub const MIN_SECRET_BYTES: usize = 32;
-
-/// The least a secret's characters must carry, estimated from how often each occurs: 128 bits.
-const MIN_SECRET_BITS: f64 = 128.0;
-
-/// Words of the placeholders that example configurations ship with (`REPLACE_ME-…`).
-const PLACEHOLDER_WORDS: [&str; 6] = [
-    "replace_me",
-    "replace-me",
-    "replaceme",
-    "changeme",
-    "change_me",
-    "placeholder",
-];
-
-/// Refuses an HS256 secret anyone could guess: shorter than 32 bytes (RFC 7518 §3.2), a
-/// placeholder left from an example file, or too little variety to hold 128 bits (a repeated
-/// character or word). Whoever holds the secret can mint an admin's token, so a deployment
-/// applied as shipped must not start.
-pub fn check_secret(secret: &str) -> Result<(), String> {
-    const NAME: &str = "RTI_AUTH_SECRET (--auth-secret)";
-    if secret.len() < MIN_SECRET_BYTES {
-        return Err(format!(
-            "{NAME} is {} bytes; it must be at least {MIN_SECRET_BYTES}",
-            secret.len()
-        ));
-    }
-    let lowercase = secret.to_ascii_lowercase();
-    if let Some(word) = PLACEHOLDER_WORDS.iter().find(|word| lowercase.contains(*word)) {
-        return Err(format!(
-            "{NAME} is a placeholder ({word:?}); set a random one, e.g. `openssl rand -hex 32`"
-        ));
-    }
-    let mut counts = std::collections::HashMap::new();
-    for byte in secret.bytes() {
-        *counts.entry(byte).or_insert(0_u32) += 1;
-    }
-    let length = secret.len() as f64;
-    let bits: f64 = counts
-        .values()
-        .map(|&count| {
-            let share = f64::from(count) / length;
-            -share * share.log2() * length
-        })
-        .sum();
-    if bits < MIN_SECRET_BITS {
-        return Err(format!(
-            "{NAME} is too predictable (about {bits:.0} bits in its characters, at least {MIN_SECRET_BITS:.0} \
-             needed); set a random one, e.g. `openssl rand -hex 32`"
-        ));
-    }
-    Ok(())
-}
-
 impl Authenticator {
-    /// Checks the configuration: a strong secret ([`check_secret`]), or a JWKS URL, or both.
+    /// Checks the configuration: a strong user secret ([`check_secret`]) or a JWKS URL, or both;
+    /// a strong service secret of its own, when set, and a service audience apart from the users'.
     pub fn new(config: &AuthConfig) -> Result<Self, String> {
         if config.secret.is_none() && config.jwks_url.is_none() {
             return Err(
@@ -261,19 +239,34 @@ impl Authenticator {
         if let Some(secret) = &config.secret {
             check_secret(secret)?;
         }
+        if let Some(service_secret) = &config.service_secret {
+            check_named_secret(SERVICE_SECRET_OPTION, service_secret)?;
+            if config.secret.as_ref() == Some(service_secret) {
+                return Err(format!(
+                    "{SERVICE_SECRET_OPTION} must differ from RTI_AUTH_SECRET: whoever holds the user-token secret \
+                     must not be able to mint service tokens"
+                ));
+            }
+        }
+        if config.service_audience.is_empty() || config.audience.as_ref() == Some(&config.service_audience) {
+            return Err(format!(
+                "RTI_AUTH_SERVICE_AUDIENCE (--auth-service-audience) {:?} must be set and differ from the users' audience",
+                config.service_audience
+            ));
+        }
         let jwks = match &config.jwks_url {
-            Some(url) => Some(JwksCache::new(url.clone())?),
+            Some(url) => Some(JwksCache::new(url.clone(), config.jwks_refetch_interval)?),
             None => None,
         };
+        let key = |secret: &String| DecodingKey::from_secret(secret.as_bytes());
         Ok(Self {
             inner: Arc::new(Inner {
-                secret: config
-                    .secret
-                    .as_ref()
-                    .map(|secret| DecodingKey::from_secret(secret.as_bytes())),
+                secret: config.secret.as_ref().map(key),
+                service_secret: config.service_secret.as_ref().map(key),
                 jwks,
                 issuer: config.issuer.clone(),
                 audience: config.audience.clone(),
+                service_audience: config.service_audience.clone(),
             }),
         })
     }
@@ -294,58 +287,113 @@ impl Authenticator {
         self.verify(token).await.map(Some)
     }
 
-    /// Verifies a token's signature, expiry and (when configured) issuer and audience.
+    /// Verifies a token's signature, expiry, lifetime and (when configured) issuer and audience,
+    /// and that the `service` role comes only with a service token: one for the service audience,
+    /// signed with the service secret or by the identity provider.
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|error| AuthError::Invalid(error.to_string()))?;
-        let key = match header.alg {
-            Algorithm::HS256 => self
-                .inner
-                .secret
-                .clone()
-                .ok_or(AuthError::AlgorithmNotAccepted(header.alg))?,
+        let (key, signer) = match header.alg {
+            Algorithm::HS256 => {
+                if let Some(service_key) = &self.inner.service_secret {
+                    match self.decode(token, service_key, header.alg, Signer::ServiceSecret) {
+                        Err(error) if *error.kind() == jsonwebtoken::errors::ErrorKind::InvalidSignature => {}
+                        decoded => return self.admit(decoded.map_err(into_auth_error)?, Signer::ServiceSecret),
+                    }
+                }
+                // With an identity provider, people's tokens come from it alone.
+                if self.inner.jwks.is_some() {
+                    return Err(AuthError::AlgorithmNotAccepted(header.alg));
+                }
+                let key = self
+                    .inner
+                    .secret
+                    .clone()
+                    .ok_or(AuthError::AlgorithmNotAccepted(header.alg))?;
+                (key, Signer::UserSecret)
+            }
             Algorithm::RS256 | Algorithm::ES256 => match &self.inner.jwks {
-                Some(jwks) => jwks.key(header.kid.as_deref(), header.alg).await?,
+                Some(jwks) => (
+                    jwks.key(header.kid.as_deref(), header.alg).await?,
+                    Signer::IdentityProvider,
+                ),
                 None => return Err(AuthError::AlgorithmNotAccepted(header.alg)),
             },
             other => return Err(AuthError::AlgorithmNotAccepted(other)),
         };
-        let mut validation = Validation::new(header.alg);
+        let claims = self.decode(token, &key, header.alg, signer).map_err(into_auth_error)?;
+        self.admit(claims, signer)
+    }
+
+    fn decode(
+        &self,
+        token: &str,
+        key: &DecodingKey,
+        algorithm: Algorithm,
+        signer: Signer,
+    ) -> Result<Claims, jsonwebtoken::errors::Error> {
+        let mut validation = Validation::new(algorithm);
         validation.leeway = 30;
         validation.validate_nbf = true;
         // A configured issuer or audience is required, not only compared when present.
         let mut required = vec!["exp", "sub"];
         required.extend(self.inner.issuer.as_ref().map(|_| "iss"));
-        required.extend(self.inner.audience.as_ref().map(|_| "aud"));
-        validation.set_required_spec_claims(&required);
         match &self.inner.issuer {
             Some(issuer) => validation.set_issuer(&[issuer]),
             None => validation.iss = None,
         }
-        match &self.inner.audience {
-            Some(audience) => validation.set_audience(&[audience]),
-            None => validation.validate_aud = false,
+        let service_audience = self.inner.service_audience.as_str();
+        match (signer, &self.inner.audience) {
+            (Signer::ServiceSecret, _) => {
+                required.push("aud");
+                validation.set_audience(&[service_audience]);
+            }
+            (_, Some(audience)) => {
+                required.push("aud");
+                validation.set_audience(&[audience.as_str(), service_audience]);
+            }
+            (_, None) => validation.validate_aud = false,
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|error| match error.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
-            _ => AuthError::Invalid(error.to_string()),
-        })?;
-        let claims = data.claims;
+        validation.set_required_spec_claims(&required);
+        jsonwebtoken::decode::<Claims>(token, key, &validation).map(|data| data.claims)
+    }
+
+    /// The principal of verified claims: a day's lifetime at most, and the `service` role and
+    /// audience together or not at all.
+    fn admit(&self, claims: Claims, signer: Signer) -> Result<Principal, AuthError> {
         if claims.exp.saturating_sub(claims.iat) > MAX_TOKEN_LIFETIME.as_secs() as i64 {
             return Err(AuthError::Invalid(format!(
                 "it lives longer than the {} hours a token may",
                 MAX_TOKEN_LIFETIME.as_secs() / 3600
             )));
         }
+        let for_services = claims
+            .aud
+            .as_ref()
+            .is_some_and(|audience| audience.names(&self.inner.service_audience));
         let principal = Principal::from_claims(claims);
-        // With an identity provider, people's tokens come from it; the shared secret signs only
-        // the suite's own service tokens.
-        if header.alg == Algorithm::HS256
-            && self.inner.jwks.is_some()
-            && principal.roles != BTreeSet::from([Role::Service])
-        {
-            return Err(AuthError::AlgorithmNotAccepted(header.alg));
+        let service_only = principal.roles == BTreeSet::from([Role::Service]);
+        let claims_service = principal.has_role(Role::Service);
+        let admitted = match signer {
+            Signer::ServiceSecret => service_only,
+            Signer::UserSecret => !for_services && !claims_service,
+            Signer::IdentityProvider => for_services == claims_service && (!for_services || service_only),
+        };
+        if !admitted {
+            return Err(AuthError::Invalid(format!(
+                "the service role comes only with a token for the audience {:?} that carries no other role",
+                self.inner.service_audience
+            )));
         }
         Ok(principal)
+    }
+}
+
+const SERVICE_SECRET_OPTION: &str = "RTI_AUTH_SERVICE_SECRET (--auth-service-secret)";
+
+fn into_auth_error(error: jsonwebtoken::errors::Error) -> AuthError {
+    match error.kind() {
+        jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
+        _ => AuthError::Invalid(error.to_string()),
     }
 }
 
@@ -490,46 +538,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn with_a_jwks_the_secret_signs_only_service_tokens() {
+    async fn with_a_jwks_the_user_secret_signs_no_token() {
         let auth = configured(None, None, true);
         assert_eq!(
             auth.verify(&signed(|_| {})).await,
             Err(AuthError::AlgorithmNotAccepted(Algorithm::HS256)),
-            "an admin token signed with the shared secret"
+            "an admin token signed with the user secret"
         );
-        let service = signed(|claims| claims.roles = vec!["service".into()]);
-        assert!(auth.verify(&service).await.is_ok());
-        let both = signed(|claims| claims.roles = vec!["service".into(), "admin".into()]);
-        assert!(auth.verify(&both).await.is_err());
-        // Without a JWKS the secret signs everyone's tokens, as in development.
+        // Without a JWKS the secret signs people's tokens, as in development.
         assert!(authenticator().verify(&signed(|_| {})).await.is_ok());
-    }
-
-    #[test]
-    fn placeholder_and_predictable_secrets_are_refused() {
-        // The Kubernetes example this project once shipped passes the length check.
-        let shipped = "REPLACE_ME-with-a-secret-of-at-least-32-bytes";
-        assert!(check_secret(shipped).expect_err("placeholder").contains("placeholder"));
-        assert!(check_secret("changeme-changeme-changeme-changeme").is_err());
-        assert!(
-            check_secret(&"a".repeat(64))
-                .expect_err("one character")
-                .contains("predictable")
-        );
-        assert!(check_secret(&"ab".repeat(32)).is_err());
-        assert!(check_secret(&"password".repeat(4)).is_err());
-        // What `openssl rand -hex 32` prints, and the suite's own test secrets, are accepted.
-        assert_eq!(
-            check_secret("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
-            Ok(())
-        );
-        assert_eq!(check_secret(SECRET), Ok(()));
-        assert_eq!(check_secret(crate::testing::TEST_SECRET), Ok(()));
-        let placeholder = AuthConfig {
-            secret: Some(shipped.into()),
-            ..AuthConfig::default()
-        };
-        assert!(Authenticator::new(&placeholder).is_err());
     }
 
     #[test]

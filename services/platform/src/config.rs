@@ -6,8 +6,14 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+/// The audience of the suite's service-to-service tokens when none is configured.
+pub const DEFAULT_SERVICE_AUDIENCE: &str = "rti-internal";
+
+/// How long a token naming a key id the JWKS does not hold waits before it may refetch the set.
+pub const DEFAULT_JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+
 /// How bearer tokens are verified.
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct AuthConfig {
     /// HS256 secret that signs bearer tokens, at least 32 bytes (development and single-tenant).
     #[arg(long = "auth-secret", env = "RTI_AUTH_SECRET", hide_env_values = true)]
@@ -21,10 +27,40 @@ pub struct AuthConfig {
     /// Required `aud` claim, when set.
     #[arg(long = "auth-audience", env = "RTI_AUTH_AUDIENCE")]
     pub audience: Option<String>,
-    /// The token this service presents to the suite's other services, with the `service` role,
-    /// where tokens come from an identity provider; without it, one is minted with the secret.
+    /// The token this service presents to the suite's other services, with the `service` role and
+    /// the service audience, where tokens come from an identity provider; without it, one is
+    /// minted with the service secret.
     #[arg(long = "auth-service-token", env = "RTI_AUTH_SERVICE_TOKEN", hide_env_values = true)]
     pub service_token: Option<String>,
+    /// HS256 secret that signs only the services' tokens to each other, at least 32 bytes and not
+    /// the user-token secret; the gateway never needs it.
+    #[arg(
+        long = "auth-service-secret",
+        env = "RTI_AUTH_SERVICE_SECRET",
+        hide_env_values = true
+    )]
+    pub service_secret: Option<String>,
+    /// The `aud` of service-to-service tokens; a token naming it carries the `service` role only.
+    #[arg(long = "auth-service-audience", env = "RTI_AUTH_SERVICE_AUDIENCE", default_value = DEFAULT_SERVICE_AUDIENCE)]
+    pub service_audience: String,
+    /// The least time between two fetches of the JWKS caused by an unknown key id.
+    #[arg(long = "auth-jwks-refetch-interval", env = "RTI_AUTH_JWKS_REFETCH_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    pub jwks_refetch_interval: Duration,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            secret: None,
+            jwks_url: None,
+            issuer: None,
+            audience: None,
+            service_token: None,
+            service_secret: None,
+            service_audience: DEFAULT_SERVICE_AUDIENCE.to_owned(),
+            jwks_refetch_interval: DEFAULT_JWKS_REFETCH_INTERVAL,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]

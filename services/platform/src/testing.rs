@@ -12,23 +12,30 @@ use crate::auth::{Claims, Role, mint_hs256};
 use crate::config::AuthConfig;
 use crate::db::{Backend, DatabaseUrl};
 
-/// The HS256 secret test services are configured with.
+/// The HS256 secret of people's tokens that test services are configured with.
 pub const TEST_SECRET: &str = "rti-test-secret-not-for-production-0123456789";
+
+/// The HS256 secret of service-to-service tokens that test services are configured with.
+pub const TEST_SERVICE_SECRET: &str = "rti-test-service-secret-not-for-production-9876543210";
 
 pub fn test_auth() -> AuthConfig {
     AuthConfig {
         secret: Some(TEST_SECRET.into()),
+        service_secret: Some(TEST_SERVICE_SECRET.into()),
         ..AuthConfig::default()
     }
 }
 
-/// A token for `role` signed with [`TEST_SECRET`], valid for an hour.
+/// A token for `role`, valid for an hour: signed with [`TEST_SECRET`], or for the `service` role
+/// a service token (the service audience, signed with [`TEST_SERVICE_SECRET`]).
 pub fn token(role: Role) -> String {
-    sign(Claims::new(
-        format!("test-{}", role.as_str()),
-        &[role],
-        Duration::from_secs(3600),
-    ))
+    let subject = format!("test-{}", role.as_str());
+    let ttl = Duration::from_secs(3600);
+    if role == Role::Service {
+        let claims = Claims::for_service(subject, crate::config::DEFAULT_SERVICE_AUDIENCE, ttl);
+        return mint_hs256(TEST_SERVICE_SECRET, &claims).expect("HS256 signing with a static secret cannot fail");
+    }
+    sign(Claims::new(subject, &[role], ttl))
 }
 
 /// An operator token scoped to `infrastructures`.

@@ -1,6 +1,7 @@
 //! Tokens signed by an identity provider (RS256 and ES256) verified with keys from its JWKS URL,
-//! cached, refetched on an unknown key id. The "provider" is a tiny HTTP server on loopback that
-//! serves `fixtures/test-jwks.json` and counts the fetches.
+//! cached, refetched on an unknown key id at most once per interval, one fetch at a time. The
+//! "provider" is a tiny HTTP server on loopback that serves `fixtures/test-jwks.json`, after a
+//! delay when asked, and counts the fetches.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,6 +18,11 @@ const RS256_KEY: &[u8] = include_bytes!("fixtures/rs256-test-key.pem");
 
 /// Serves the JWKS over HTTP/1.1 and counts requests.
 async fn identity_provider() -> (url::Url, Arc<AtomicUsize>) {
+    slow_identity_provider(Duration::ZERO).await
+}
+
+/// Serves the JWKS `delay` after each request arrives, so that verifications overlap a fetch.
+async fn slow_identity_provider(delay: Duration) -> (url::Url, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     let fetches = Arc::new(AtomicUsize::new(0));
@@ -24,13 +30,16 @@ async fn identity_provider() -> (url::Url, Arc<AtomicUsize>) {
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
             counter.fetch_add(1, Ordering::SeqCst);
-            let mut request = [0_u8; 2048];
-            let _ = socket.read(&mut request).await;
-            let response = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{JWKS}",
-                JWKS.len()
-            );
-            let _ = socket.write_all(response.as_bytes()).await;
+            tokio::spawn(async move {
+                let mut request = [0_u8; 2048];
+                let _ = socket.read(&mut request).await;
+                tokio::time::sleep(delay).await;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{JWKS}",
+                    JWKS.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
         }
     });
     (
@@ -137,4 +146,92 @@ async fn an_unreachable_identity_provider_is_unauthenticated_not_a_crash() {
         authenticator.verify(&token).await,
         Err(AuthError::KeysUnavailable(_))
     ));
+}
+
+fn provider_config(url: url::Url, refetch_interval: Duration) -> AuthConfig {
+    AuthConfig {
+        jwks_url: Some(url),
+        issuer: Some("https://idp.example.org".into()),
+        jwks_refetch_interval: refetch_interval,
+        ..AuthConfig::default()
+    }
+}
+
+/// Verifies `token` from `count` tasks at once and returns their outcomes.
+async fn verify_concurrently(authenticator: &Authenticator, token: &str, count: usize) -> Vec<Result<Role, AuthError>> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..count {
+        let authenticator = authenticator.clone();
+        let token = token.to_owned();
+        tasks.spawn(async move {
+            authenticator
+                .verify(&token)
+                .await
+                .map(|principal| *principal.roles.first().expect("one role"))
+        });
+    }
+    tasks.join_all().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_verifications_share_one_fetch_and_unknown_key_ids_do_not_refetch_within_the_interval() {
+    let (url, fetches) = slow_identity_provider(Duration::from_millis(200)).await;
+    let authenticator = Authenticator::new(&provider_config(url, Duration::from_secs(3600))).expect("config");
+    let ec_key = EncodingKey::from_ec_pem(ES256_KEY).expect("pem");
+    let known = sign(Algorithm::ES256, "test-es256", &ec_key, &claims());
+    let outcomes = verify_concurrently(&authenticator, &known, 16).await;
+    assert!(
+        outcomes.iter().all(|outcome| *outcome == Ok(Role::Coordinator)),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        1,
+        "sixteen verifications on a cold cache, one fetch"
+    );
+
+    // Forged key ids, at once and one after another: the set was fetched within the interval.
+    let forged = sign(Algorithm::ES256, "forged-kid", &ec_key, &claims());
+    let outcomes = verify_concurrently(&authenticator, &forged, 16).await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|outcome| *outcome == Err(AuthError::UnknownKey("forged-kid".into()))),
+        "{outcomes:?}"
+    );
+    for attempt in 0..5 {
+        let other = sign(Algorithm::ES256, &format!("forged-{attempt}"), &ec_key, &claims());
+        assert!(matches!(
+            authenticator.verify(&other).await,
+            Err(AuthError::UnknownKey(_))
+        ));
+    }
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        1,
+        "unknown key ids within the interval fetch nothing"
+    );
+    assert!(authenticator.verify(&known).await.is_ok(), "known keys still verify");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_key_id_refetches_once_per_interval_however_many_ask() {
+    let interval = Duration::from_millis(800);
+    let (url, fetches) = slow_identity_provider(Duration::from_millis(100)).await;
+    let authenticator = Authenticator::new(&provider_config(url, interval)).expect("config");
+    let ec_key = EncodingKey::from_ec_pem(ES256_KEY).expect("pem");
+    let known = sign(Algorithm::ES256, "test-es256", &ec_key, &claims());
+    assert!(authenticator.verify(&known).await.is_ok());
+    assert_eq!(fetches.load(Ordering::SeqCst), 1);
+
+    // The rate limit's window has to pass for the next fetch to be allowed at all.
+    tokio::time::sleep(interval + Duration::from_millis(100)).await;
+    let rotated = sign(Algorithm::ES256, "rotated-in", &ec_key, &claims());
+    let outcomes = verify_concurrently(&authenticator, &rotated, 16).await;
+    assert!(outcomes.iter().all(Result::is_err), "{outcomes:?}");
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        2,
+        "one refetch for sixteen callers of an unknown key id"
+    );
 }

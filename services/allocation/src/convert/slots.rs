@@ -30,6 +30,7 @@ pub fn slot_to_proto(slot: Slot) -> proto::Slot {
         lost_units: slot.lost_units,
         lost_reason: slot.lost_reason,
         reason: slot.reason,
+        suspended_reason: slot.suspended_reason,
     }
 }
 

@@ -34,9 +34,20 @@ pub struct Slot {
     pub reason: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// SEC-3: why the slot is suspended (its request matched a newer sanctions list); empty
+    /// when it is not.
+    pub suspended_reason: String,
 }
 
 impl Slot {
+    /// SEC-3: a suspended slot is not accepted, confirmed or delivered; it may still be
+    /// declined or expire. The refusal names the reason.
+    pub fn suspension_refusal(&self, to: SlotStatus) -> Option<String> {
+        let moves_on = matches!(to, SlotStatus::Accepted | SlotStatus::Confirmed | SlotStatus::Delivered);
+        (moves_on && !self.suspended_reason.is_empty())
+            .then(|| format!("slot {} is suspended: {}", self.id, self.suspended_reason))
+    }
+
     /// Whether the registry's reservation is not yet known to be taken.
     pub fn pending(&self) -> bool {
         self.status == SlotStatus::Pending
@@ -82,6 +93,32 @@ pub struct SlotUpdate {
     pub reason: Option<String>,
 }
 
+/// Where intake has a request when a slot of it is to be confirmed, after screening it again
+/// against the newest sanctions list (SEC-3: "before each allocation and visit").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screened {
+    /// Nothing new: the request goes on.
+    Cleared,
+    /// Held in SCREENING: a new MATCH suspended it, or a new POSSIBLE awaits a person.
+    Held,
+    /// Declined or withdrawn.
+    Ended,
+}
+
+/// SEC-3: a slot is confirmed only for a request that screening lets on.
+pub fn confirmation_refusal(access_request_id: &str, screened: Screened) -> Option<String> {
+    match screened {
+        Screened::Cleared => None,
+        Screened::Held => Some(format!(
+            "request {access_request_id} is held by sanctions screening (SEC-3): a compliance officer reviews it \
+             before any slot of it is confirmed"
+        )),
+        Screened::Ended => Some(format!(
+            "request {access_request_id} was declined or withdrawn in intake"
+        )),
+    }
+}
+
 /// The hold an operator asks for, in seconds: 0 means the default (7 days).
 pub fn hold_seconds(requested: i64) -> i64 {
     if requested == 0 {
@@ -123,6 +160,47 @@ mod tests {
         check_delivery(10, 6, 4, &mut violations);
         let refused = violations.into_result().expect_err("the overflowing pair");
         assert_eq!(refused.0.len(), 1, "{refused:?}");
+    }
+
+    fn slot(suspended_reason: &str) -> Slot {
+        Slot {
+            id: "slot-1".into(),
+            access_request_id: "request-1".into(),
+            installation_id: "installation-1".into(),
+            infrastructure_id: "infra-1".into(),
+            window_id: "window-1".into(),
+            units: 4,
+            status: SlotStatus::Held,
+            expire_at: 0,
+            lane: None,
+            delivered_units: 0,
+            lost_units: 0,
+            lost_reason: String::new(),
+            reason: String::new(),
+            created_at: 0,
+            updated_at: 0,
+            suspended_reason: suspended_reason.into(),
+        }
+    }
+
+    #[test]
+    fn sec3_a_suspended_slot_is_neither_accepted_confirmed_nor_delivered_but_may_end() {
+        let suspended = slot("a party matched FICT.0900");
+        for to in [SlotStatus::Accepted, SlotStatus::Confirmed, SlotStatus::Delivered] {
+            let refusal = suspended.suspension_refusal(to).expect("refused");
+            assert!(refusal.contains("FICT.0900"), "{refusal}");
+        }
+        for to in [SlotStatus::Declined, SlotStatus::Expired] {
+            assert_eq!(suspended.suspension_refusal(to), None, "{to:?}");
+        }
+        assert_eq!(slot("").suspension_refusal(SlotStatus::Confirmed), None);
+    }
+
+    #[test]
+    fn sec3_a_slot_is_confirmed_only_for_a_request_screening_lets_on() {
+        assert_eq!(confirmation_refusal("request-1", Screened::Cleared), None);
+        assert!(confirmation_refusal("request-1", Screened::Held).is_some_and(|refusal| refusal.contains("SEC-3")));
+        assert!(confirmation_refusal("request-1", Screened::Ended).is_some());
     }
 
     #[test]

@@ -1,17 +1,22 @@
 //! Intake's events as the feed receives them: a TA request in review becomes a proposal here,
 //! evaluated at once; an accepted industrial-lane request waits for the operator's slots; a
-//! withdrawn or declined one leaves review and its slots end. Each change is stored with the stream's cursor, so a
-//! replay changes nothing twice.
+//! withdrawn or declined one leaves review and its slots end; one that re-screening against a
+//! newer sanctions list found a MATCH has its slots suspended until intake's review resumes it
+//! (SEC-3). Each change is stored with the stream's cursor, so a replay changes nothing twice.
 
 use rti_proto::common::Event;
 use rti_proto::common::event::Payload;
-use rti_proto::intake::{AccessRequestStatus, AccessRequestStatusChanged, Lane};
+use rti_proto::intake::{AccessRequestStatus, AccessRequestStatusChanged, Lane, ScreeningVerdict};
 
 use super::AllocationService;
 use crate::error::{AllocationError, AllocationResult};
 
 /// The name of intake's stream in the store's cursors.
 const SOURCE: &str = "intake";
+
+/// Why the slots of a request re-screening found a MATCH for are suspended (SEC-3).
+const SUSPENDED: &str = "a party of the request matches a party listed on a newer EU sanctions list version \
+    (SEC-1, SEC-3); suspended until intake's compliance review decides";
 
 impl AllocationService {
     /// Intake's events after the stored cursor.
@@ -35,7 +40,28 @@ impl AllocationService {
 
     async fn apply_status_change(&self, change: &AccessRequestStatusChanged, sequence: i64) -> AllocationResult<()> {
         let cursor = Some((SOURCE, sequence));
+        let id = change.access_request_id.as_str();
+        // SEC-3: re-screening held a request already under way (not one just submitted).
+        let rescreened =
+            change.to() == AccessRequestStatus::Screening && change.from() != AccessRequestStatus::Submitted;
+        let resumed = change.from() == AccessRequestStatus::Screening
+            && matches!(
+                change.to(),
+                AccessRequestStatus::InReview
+                    | AccessRequestStatus::Accepted
+                    | AccessRequestStatus::Quoted
+                    | AccessRequestStatus::Feasibility
+            )
+            && self.store.find_proposal(id).await?.is_some();
         let applied = match (change.lane(), change.to()) {
+            _ if rescreened && change.screening_verdict() == ScreeningVerdict::Match => {
+                self.store.set_suspension(id, SUSPENDED, cursor).await?;
+                true
+            }
+            _ if resumed => {
+                self.store.set_suspension(id, "", cursor).await?;
+                true
+            }
             (Lane::Transnational, AccessRequestStatus::InReview) => {
                 match self.peers.access_request(&change.access_request_id).await? {
                     Some(request) => {

@@ -15,7 +15,7 @@ use rti_proto::intake;
 
 use super::{AllocationService, denied};
 use crate::domain::proposals::Proposal;
-use crate::domain::slots::{self, NewOffer, Slot, SlotUpdate};
+use crate::domain::slots::{self, NewOffer, Screened, Slot, SlotUpdate};
 use crate::domain::{Lane, ProposalStatus, SlotStatus};
 use crate::error::{AllocationError, AllocationResult};
 use crate::store::OfferStart;
@@ -270,7 +270,17 @@ impl AllocationService {
 
     /// The operator confirms an accepted slot.
     pub async fn confirm_slot(&self, caller: &Principal, slot_id: &str) -> AllocationResult<Slot> {
-        self.slot_for(caller, slot_id, false, true).await?;
+        let slot = self.slot_for(caller, slot_id, false, true).await?;
+        // SEC-3: screened again against the newest list before the visit is confirmed.
+        let request = self.peers.rescreen(&slot.access_request_id).await?;
+        let screened = match request.status() {
+            intake::AccessRequestStatus::Screening => Screened::Held,
+            intake::AccessRequestStatus::Declined | intake::AccessRequestStatus::Withdrawn => Screened::Ended,
+            _ => Screened::Cleared,
+        };
+        if let Some(refusal) = slots::confirmation_refusal(&slot.access_request_id, screened) {
+            return Err(AllocationError::FailedPrecondition(refusal));
+        }
         self.store
             .transition(slot_id, &[Accepted], Confirmed, SlotUpdate::default())
             .await

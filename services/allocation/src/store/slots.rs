@@ -13,7 +13,7 @@ use crate::domain::{Lane, SlotStatus};
 use crate::error::{AllocationError, AllocationResult};
 
 const SLOT_COLUMNS: &str = "id, access_request_id, installation_id, window_id, units, status, expire_at, \
-    delivered_units, lost_units, lost_reason, reason, created_at, updated_at, infrastructure_id";
+    delivered_units, lost_units, lost_reason, reason, created_at, updated_at, infrastructure_id, suspended_reason";
 
 /// What `begin_offer` found.
 #[derive(Debug)]
@@ -43,6 +43,7 @@ fn slot_from_row(row: &AnyRow) -> AllocationResult<Slot> {
         created_at: row.try_get(11)?,
         updated_at: row.try_get(12)?,
         infrastructure_id: row.try_get(13)?,
+        suspended_reason: row.try_get(14)?,
     })
 }
 
@@ -202,6 +203,10 @@ impl AllocationStore {
         .await?
         .ok_or_else(|| AllocationError::not_found("slot", slot_id))?;
         let before = slot_from_row(&row)?;
+        if let Some(refusal) = before.suspension_refusal(to) {
+            transaction.rollback().await?;
+            return Err(AllocationError::FailedPrecondition(refusal));
+        }
         if !from.contains(&before.status) {
             transaction.rollback().await?;
             let shown = if before.pending() {

@@ -10,6 +10,7 @@ mod coordinators;
 mod eligibility;
 mod events;
 mod helpers;
+mod rescreening;
 mod review;
 mod slots;
 mod withdrawals;

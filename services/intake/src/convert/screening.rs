@@ -10,26 +10,44 @@ use super::{
 };
 use crate::domain::quote::{Quote, QuoteLine};
 use crate::domain::sanctions::SanctionsListVersion;
-use crate::domain::screening_record::{Screening, ScreeningHit, ScreeningReview};
+use crate::domain::screening_record::{Rescreening, Screening, ScreeningHit, ScreeningReview};
+
+fn hits_to_proto(hits: &[ScreeningHit]) -> Vec<proto::ScreeningHit> {
+    hits.iter()
+        .map(|hit| proto::ScreeningHit {
+            subject_kind: hit.subject_kind.clone(),
+            subject_id: hit.subject_id.clone(),
+            screened_name: hit.screened_name.clone(),
+            listed_name: hit.listed_name.clone(),
+            listed_party: hit.listed_party.clone(),
+            score: hit.score,
+            verdict: verdict_to_proto(hit.verdict),
+        })
+        .collect()
+}
+
+fn hits_from_proto(hits: Vec<proto::ScreeningHit>) -> Result<Vec<ScreeningHit>, String> {
+    hits.into_iter()
+        .map(|hit| {
+            Ok(ScreeningHit {
+                verdict: verdict_from_proto(hit.verdict).ok_or_else(|| unreadable("screening verdict"))?,
+                subject_kind: hit.subject_kind,
+                subject_id: hit.subject_id,
+                screened_name: hit.screened_name,
+                listed_name: hit.listed_name,
+                listed_party: hit.listed_party,
+                score: hit.score,
+            })
+        })
+        .collect()
+}
 
 pub fn screening_to_proto(screening: &Screening) -> proto::Screening {
     proto::Screening {
         verdict: verdict_to_proto(screening.verdict),
         sanctions_list_id: screening.sanctions_list_id.clone(),
         list_generation_time: time(screening.list_generation_time),
-        hits: screening
-            .hits
-            .iter()
-            .map(|hit| proto::ScreeningHit {
-                subject_kind: hit.subject_kind.clone(),
-                subject_id: hit.subject_id.clone(),
-                screened_name: hit.screened_name.clone(),
-                listed_name: hit.listed_name.clone(),
-                listed_party: hit.listed_party.clone(),
-                score: hit.score,
-                verdict: verdict_to_proto(hit.verdict),
-            })
-            .collect(),
+        hits: hits_to_proto(&screening.hits),
         blocks: screening.blocks.clone(),
         security_flags: screening.security_flags.clone(),
         screen_time: time(screening.screen_time),
@@ -40,23 +58,35 @@ pub fn screening_to_proto(screening: &Screening) -> proto::Screening {
             reviewer: review.reviewer.clone(),
             review_time: time(review.review_time),
         }),
+        rescreenings: screening
+            .rescreenings
+            .iter()
+            .map(|rescreening| proto::Rescreening {
+                sanctions_list_id: rescreening.sanctions_list_id.clone(),
+                list_generation_time: time(rescreening.list_generation_time),
+                baseline_list_id: rescreening.baseline_list_id.clone(),
+                verdict: verdict_to_proto(rescreening.verdict),
+                hits: hits_to_proto(&rescreening.hits),
+                screen_time: time(rescreening.screen_time),
+            })
+            .collect(),
     }
 }
 
 pub fn screening_from_proto(screening: proto::Screening) -> Result<Screening, String> {
     let verdict = |value| verdict_from_proto(value).ok_or_else(|| unreadable("screening verdict"));
-    let hits = screening
-        .hits
+    let hits = hits_from_proto(screening.hits)?;
+    let rescreenings = screening
+        .rescreenings
         .into_iter()
-        .map(|hit| {
-            Ok(ScreeningHit {
-                verdict: verdict(hit.verdict)?,
-                subject_kind: hit.subject_kind,
-                subject_id: hit.subject_id,
-                screened_name: hit.screened_name,
-                listed_name: hit.listed_name,
-                listed_party: hit.listed_party,
-                score: hit.score,
+        .map(|rescreening| {
+            Ok(Rescreening {
+                verdict: verdict(rescreening.verdict)?,
+                list_generation_time: micros(rescreening.list_generation_time.as_ref()),
+                screen_time: micros(rescreening.screen_time.as_ref()),
+                hits: hits_from_proto(rescreening.hits)?,
+                sanctions_list_id: rescreening.sanctions_list_id,
+                baseline_list_id: rescreening.baseline_list_id,
             })
         })
         .collect::<Result<_, String>>()?;
@@ -79,6 +109,7 @@ pub fn screening_from_proto(screening: proto::Screening) -> Result<Screening, St
         security_flags: screening.security_flags,
         screen_time: micros(screening.screen_time.as_ref()),
         review,
+        rescreenings,
     })
 }
 

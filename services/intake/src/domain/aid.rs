@@ -113,6 +113,16 @@ pub fn line_prices(units: i64, unit_price: i64, discount_percent: u8) -> Option<
     Some((market, i64::try_from(charged).ok()?))
 }
 
+/// The sum of declared aid amounts, or the position of the one whose addition would overflow.
+pub fn declared_total(amounts: impl IntoIterator<Item = i64>) -> Result<i64, usize> {
+    amounts
+        .into_iter()
+        .enumerate()
+        .try_fold(0_i64, |total, (position, amount)| {
+            total.checked_add(amount).ok_or(position)
+        })
+}
+
 /// SA-6: whether `aid` fits beside what the single undertaking received in the window.
 pub fn check_de_minimis(granted_in_window: i64, aid: i64) -> Result<i64, String> {
     let headroom = DE_MINIMIS_CEILING_EUR_CENTS - granted_in_window;
@@ -154,6 +164,15 @@ mod tests {
         assert_eq!(line_prices(3, 333, 30), Some((999, 699)), "699.3 rounds to 699");
         assert_eq!(line_prices(1, 5, 30), Some((5, 4)), "3.5 rounds half up");
         assert_eq!(line_prices(i64::MAX, 2, 0), None, "overflow is refused, not wrapped");
+    }
+
+    #[test]
+    fn sa6_declared_aid_that_overflows_is_refused_by_position_not_wrapped() {
+        assert_eq!(declared_total([10, 20, 30]), Ok(60));
+        assert_eq!(declared_total([]), Ok(0));
+        assert_eq!(declared_total([1, i64::MAX - 1, 5]), Err(2), "the third brings it over");
+        // A ledger whose sum reached the largest value left no headroom, and no panic.
+        assert!(check_de_minimis(i64::MAX, 1).is_err());
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub fn allowed(lane: Lane, from: Status, to: Status) -> bool {
         (Screening | Feasibility | Quoted | InReview, Declined) => true,
         (Screening, Feasibility) | (Feasibility, Quoted) | (Quoted, Accepted) | (Accepted, Closed) => true,
         (Screening, InReview) | (InReview, Closed) => true,
+        // SEC-3: re-screening against a newer list holds an open request for a person, and an
+        // approval resumes it where it was.
+        (Feasibility | Quoted | Accepted | InReview, Screening) | (Screening, Quoted | Accepted) => true,
         _ => false,
     }
 }
@@ -158,6 +161,21 @@ pub fn quotable(request: &AccessRequest) -> IntakeResult<()> {
     }
 }
 
+/// Where an approved request goes: back where it was when re-screening held it (SEC-3), else
+/// its lane's next state after screening.
+fn after_review(request: &AccessRequest) -> Status {
+    let held_from = request
+        .history
+        .iter()
+        .rev()
+        .find(|step| step.to == Status::Screening)
+        .and_then(|step| step.from);
+    match held_from {
+        Some(from @ (Status::Feasibility | Status::Quoted | Status::Accepted | Status::InReview)) => from,
+        _ => after_screening(request.lane),
+    }
+}
+
 /// Records `review` on a request held in SCREENING and returns its step: a rejection declines,
 /// an approval lets the request on to its lane's next state.
 pub fn apply_review(request: &mut AccessRequest, review: ScreeningReview) -> IntakeResult<Transition> {
@@ -170,7 +188,7 @@ pub fn apply_review(request: &mut AccessRequest, review: ScreeningReview) -> Int
         ),
         ReviewDecision::Approve | ReviewDecision::ApproveWithConditions => Transition::by(
             &review.reviewer,
-            after_screening(request.lane),
+            after_review(request),
             format!("screening review approved: {}", review.rationale),
         ),
     };
@@ -187,6 +205,7 @@ pub fn apply_review(request: &mut AccessRequest, review: ScreeningReview) -> Int
             security_flags: Vec::new(),
             screen_time: 0,
             review: Some(review),
+            rescreenings: Vec::new(),
         });
     }
     Ok(step)
@@ -229,6 +248,12 @@ mod tests {
             (Quoted, Accepted),
             (Quoted, Declined),
             (Accepted, Closed),
+            // SEC-3: held again by re-screening, resumed by an approval.
+            (Feasibility, Screening),
+            (Quoted, Screening),
+            (Accepted, Screening),
+            (Screening, Quoted),
+            (Screening, Accepted),
         ];
         for from in [Draft, Submitted, Screening, Feasibility, Quoted, Accepted] {
             expected.push((from, Withdrawn));
@@ -250,6 +275,7 @@ mod tests {
         assert!(!allowed(Lane::Transnational, Quoted, Withdrawn));
         assert!(allowed(Lane::Transnational, InReview, Withdrawn));
         assert!(allowed(Lane::Transnational, InReview, Declined));
+        assert!(allowed(Lane::Transnational, InReview, Screening), "SEC-3: held again");
     }
 
     #[test]
@@ -389,6 +415,32 @@ mod tests {
         let step = apply_review(&mut held, review(ReviewDecision::ApproveWithConditions)).expect("allowed");
         assert_eq!(step.to, InReview);
         assert_eq!(step.actor, "officer");
+    }
+
+    #[test]
+    fn sec3_an_approval_resumes_a_request_where_re_screening_held_it() {
+        let step = |from: Status, to: Status| crate::domain::request::StatusTransition {
+            from: Some(from),
+            to,
+            actor: INTAKE.to_owned(),
+            reason: String::new(),
+            time: 1,
+        };
+        let mut suspended = crate::domain::request::example(Lane::Industrial, Screening);
+        suspended.history = vec![
+            step(Draft, Submitted),
+            step(Submitted, Screening),
+            step(Screening, Feasibility),
+            step(Feasibility, Quoted),
+            step(Quoted, Accepted),
+            step(Accepted, Screening),
+        ];
+        let resumed = apply_review(&mut suspended, review(ReviewDecision::Approve)).expect("allowed");
+        assert_eq!(resumed.to, Accepted, "back where it was, not to FEASIBILITY");
+        let mut held = crate::domain::request::example(Lane::Industrial, Screening);
+        held.history = vec![step(Draft, Submitted), step(Submitted, Screening)];
+        let first = apply_review(&mut held, review(ReviewDecision::Approve)).expect("allowed");
+        assert_eq!(first.to, Feasibility, "held at submission: on to its lane's next state");
     }
 
     #[test]

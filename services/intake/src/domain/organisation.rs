@@ -1,10 +1,12 @@
 //! Requesting organisations with their size class computed at registration (SME-1 to SME-4),
 //! the people they employ, and the user groups they register for transnational access.
 
+use super::IntakeResult;
 use super::sme::{
     Enterprise, ExemptInvestor, Figures, Holding, SmallMidCapRule, SmeCategory, StartUpEvidence, assess_size,
     assess_start_up,
 };
+use rti_platform::error::InvalidInput;
 use rti_platform::stored_enum;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -158,7 +160,7 @@ pub fn assess(
     mid_cap_rule: SmallMidCapRule,
     start_up_max_age_years: u32,
     today: i64,
-) -> Assessment {
+) -> IntakeResult<Assessment> {
     let start_up = profile.start_up.as_ref().and_then(|claim| {
         let founded = super::date_micros(&claim.founded_on)?;
         let age_days = (today - founded).max(0) / MICROS_PER_DAY;
@@ -181,7 +183,16 @@ pub fn assess(
                     public_control_percent: profile.public_control_percent,
                 },
                 mid_cap_rule,
-            );
+            )
+            .map_err(|overflow| {
+                InvalidInput::single(
+                    format!(
+                        "organisation.holdings[{}].figures.{}",
+                        overflow.holding, overflow.figure
+                    ),
+                    "added to the organisation's own and its other holdings' figures, it overflows (SME-2)",
+                )
+            })?;
             Assessment {
                 sme_category: size.category,
                 start_up: false,
@@ -204,7 +215,7 @@ pub fn assess(
         assessment.start_up = is_start_up;
         assessment.reasons.push(reason);
     }
-    assessment
+    Ok(assessment)
 }
 
 /// A person an organisation employs. Nationality is kept but never screened on.
@@ -284,7 +295,7 @@ mod tests {
 
     #[test]
     fn sme1_without_accounts_an_organisation_is_not_an_sme() {
-        let assessment = assess(&profile(None), SMALL_MID_CAP_2025_1099, 10, TODAY);
+        let assessment = assess(&profile(None), SMALL_MID_CAP_2025_1099, 10, TODAY).expect("sums");
         assert_eq!(assessment.sme_category, SmeCategory::None);
         assert_eq!(
             assessment.reasons[0],
@@ -300,7 +311,7 @@ mod tests {
             turnover_cents: 150_000_000,
             balance_sheet_cents: 100_000_000,
         };
-        let assessment = assess(&profile(Some(small)), SMALL_MID_CAP_2025_1099, 10, TODAY);
+        let assessment = assess(&profile(Some(small)), SMALL_MID_CAP_2025_1099, 10, TODAY).expect("sums");
         assert_eq!(assessment.sme_category, SmeCategory::Small);
         assert!(assessment.start_up);
         let organisation = Organisation {
@@ -311,7 +322,7 @@ mod tests {
         };
         assert!(organisation.is_sme());
         assert!(!organisation.is_academic());
-        let too_old = assess(&profile(Some(small)), SMALL_MID_CAP_2025_1099, 1, TODAY);
+        let too_old = assess(&profile(Some(small)), SMALL_MID_CAP_2025_1099, 1, TODAY).expect("sums");
         assert!(!too_old.start_up, "SME-4: older than the configured age");
     }
 }

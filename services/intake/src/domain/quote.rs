@@ -5,6 +5,7 @@
 use super::aid::{self, RequesterClass};
 use super::status::{RequestStatus, refusal};
 use super::{IntakeError, IntakeResult};
+use rti_platform::error::InvalidInput;
 use rti_platform::stored_enum;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -102,7 +103,7 @@ pub fn price(requested: &[Priced<'_>], pricing: &Pricing<'_>) -> IntakeResult<Qu
     let mut lines = Vec::with_capacity(requested.len());
     let mut currency = None::<String>;
     let (mut market_total, mut charged_total) = (0_i64, 0_i64);
-    for requested in requested {
+    for (position, requested) in requested.iter().enumerate() {
         let tariff = requested.tariff;
         let unit_price = tariff.price_per_unit.clone();
         match &currency {
@@ -115,7 +116,17 @@ pub fn price(requested: &[Priced<'_>], pricing: &Pricing<'_>) -> IntakeResult<Qu
             }
             Some(_) => {}
         }
-        let overflow = || IntakeError::FailedPrecondition("the price is too large to compute".to_owned());
+        // Units times price, and the totals over the lines, are checked: an overflow names the
+        // line's units, never a wrapped price.
+        let overflow = || {
+            IntakeError::Invalid(InvalidInput::single(
+                format!("installations[{position}].units"),
+                format!(
+                    "{} units at {} {} per unit, with the lines above, overflow the quote's price",
+                    requested.units, unit_price.minor_units, unit_price.currency
+                ),
+            ))
+        };
         let (market, charged) =
             aid::line_prices(requested.units, unit_price.minor_units, discount).ok_or_else(overflow)?;
         market_total = market_total.checked_add(market).ok_or_else(overflow)?;
@@ -134,7 +145,8 @@ pub fn price(requested: &[Priced<'_>], pricing: &Pricing<'_>) -> IntakeResult<Qu
         });
     }
     let currency = currency.unwrap_or_else(|| "EUR".to_owned());
-    let aid_amount = market_total - charged_total;
+    // A discount never raises a price, so the difference of the two checked totals fits.
+    let aid_amount = market_total.saturating_sub(charged_total);
     if aid_amount > 0 && currency != "EUR" {
         return Err(IntakeError::FailedPrecondition(format!(
             "a discount on a {currency} tariff cannot be counted in the EUR de minimis ledger"
@@ -284,6 +296,36 @@ mod tests {
         assert!(
             price(&two_currencies, &pricing(0)).is_err(),
             "one quote has one currency"
+        );
+    }
+
+    fn field_of(outcome: IntakeResult<Quote>) -> String {
+        match outcome {
+            Err(IntakeError::Invalid(invalid)) => invalid.0[0].field.clone(),
+            other => panic!("expected INVALID_ARGUMENT, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn units_times_price_and_the_total_over_lines_that_overflow_name_the_line() {
+        let dear = tariff("EUR", i64::MAX / 3);
+        let line = |units| Priced {
+            installation_id: "installation-1",
+            units,
+            tariff: &dear,
+        };
+        assert_eq!(
+            field_of(price(&[line(1), line(4)], &pricing(0))),
+            "installations[1].units"
+        );
+        // Each line fits (two thirds of the largest price), their sum does not.
+        assert!(
+            matches!(price(&[line(2)], &pricing(0)), Err(IntakeError::FailedPrecondition(_))),
+            "the line's price fits; its aid is beyond de minimis"
+        );
+        assert_eq!(
+            field_of(price(&[line(2), line(2)], &pricing(0))),
+            "installations[1].units"
         );
     }
 

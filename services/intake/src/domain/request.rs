@@ -186,6 +186,10 @@ pub struct Transition {
 /// The actor of the steps intake takes itself.
 pub const INTAKE: &str = "intake";
 
+/// The most units one request may ask of one installation: the registry's largest window
+/// (`MAX_WINDOW_UNITS`), as allocation bounds an offer, so units times a price stays countable.
+pub const MAX_UNITS: i64 = 1_000_000_000;
+
 impl Transition {
     pub fn by(actor: &str, to: RequestStatus, reason: impl Into<String>) -> Self {
         Self {

@@ -22,12 +22,17 @@ pub fn as_seen_by(caller: &Principal, mut request: AccessRequest) -> AccessReque
     }
     if let Some(screening) = request.screening.as_mut() {
         screening.hits.clear();
+        // SEC-3: what re-screening found names people and listed parties too.
+        for rescreening in &mut screening.rescreenings {
+            rescreening.hits.clear();
+        }
         if let Some(review) = screening.review.as_mut() {
             review.rationale.clear();
         }
     }
     for step in &mut request.history {
-        if step.from == Some(RequestStatus::Screening) {
+        let rescreened = step.to == RequestStatus::Screening && step.from != Some(RequestStatus::Submitted);
+        if step.from == Some(RequestStatus::Screening) || rescreened {
             SCREENING_REASON_WITHHELD.clone_into(&mut step.reason);
         }
     }
@@ -75,7 +80,7 @@ mod tests {
     use crate::domain::names::Verdict;
     use crate::domain::quote::{AidBasis, QuoteLine};
     use crate::domain::request::{Lane, StatusTransition, example};
-    use crate::domain::screening_record::{ReviewDecision, Screening, ScreeningHit, ScreeningReview};
+    use crate::domain::screening_record::{Rescreening, ReviewDecision, Screening, ScreeningHit, ScreeningReview};
 
     fn line(installation_id: &str, market: i64, charged: i64) -> QuoteLine {
         QuoteLine {
@@ -119,6 +124,7 @@ mod tests {
                 reviewer: "officer".to_owned(),
                 review_time: 0,
             }),
+            rescreenings: Vec::new(),
         });
         request.history.push(StatusTransition {
             from: Some(RequestStatus::Screening),
@@ -155,6 +161,39 @@ mod tests {
         let step = seen.history.last().expect("a step");
         assert_eq!(step.reason, SCREENING_REASON_WITHHELD);
         assert_eq!(step.to, RequestStatus::Feasibility, "the step itself is shown");
+    }
+
+    #[test]
+    fn sec3_an_operator_sees_neither_re_screening_hits_nor_why_it_held_the_request() {
+        let mut suspended = screened_and_quoted();
+        let screening = suspended.screening.as_mut().expect("screened");
+        screening.rescreenings.push(Rescreening {
+            sanctions_list_id: "list-2".to_owned(),
+            list_generation_time: 1,
+            baseline_list_id: "list-1".to_owned(),
+            verdict: Verdict::Match,
+            hits: screening.hits.clone(),
+            screen_time: 1,
+        });
+        suspended.history.push(StatusTransition {
+            from: Some(RequestStatus::Quoted),
+            to: RequestStatus::Screening,
+            actor: "intake".to_owned(),
+            reason: "suspended by re-screening against sanctions list version list-2: person ~ listed party EU.FICT.1"
+                .to_owned(),
+            time: 1,
+        });
+        let operator = principal(&[Role::Operator], None, &["infra-1", "infra-2"]);
+        let seen = as_seen_by(&operator, suspended.clone());
+        let rescreening = &seen.screening.as_ref().expect("screened").rescreenings[0];
+        assert_eq!((rescreening.verdict, rescreening.hits.len()), (Verdict::Match, 0));
+        assert_eq!(seen.history.last().expect("a step").reason, SCREENING_REASON_WITHHELD);
+        let admin = principal(&[Role::Admin], None, &[]);
+        assert_eq!(
+            as_seen_by(&admin, suspended.clone()),
+            suspended,
+            "the compliance officer sees all"
+        );
     }
 
     #[test]

@@ -48,6 +48,20 @@ pub struct Screening {
     pub security_flags: Vec<String>,
     pub screen_time: i64,
     pub review: Option<ScreeningReview>,
+    /// Later screenings against newer list versions (SEC-3), oldest first.
+    pub rescreenings: Vec<Rescreening>,
+}
+
+/// A submitted request screened again against a newer list version, for the names it adds or
+/// changes since `baseline_list_id` (SEC-3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rescreening {
+    pub sanctions_list_id: String,
+    pub list_generation_time: i64,
+    pub baseline_list_id: String,
+    pub verdict: Verdict,
+    pub hits: Vec<ScreeningHit>,
+    pub screen_time: i64,
 }
 
 impl Screening {
@@ -57,30 +71,44 @@ impl Screening {
             verdict: outcome.verdict,
             sanctions_list_id: list.id.clone(),
             list_generation_time: list.generation_time,
-            hits: outcome
-                .hits
-                .iter()
-                .map(|hit| ScreeningHit {
-                    subject_kind: hit.subject.kind.as_str().to_owned(),
-                    subject_id: hit.subject.id.clone(),
-                    screened_name: hit.subject.name.clone(),
-                    listed_name: hit.listed_name.clone(),
-                    listed_party: hit.listed_party.clone(),
-                    score: hit.score,
-                    verdict: hit.verdict,
-                })
-                .collect(),
+            hits: hits_of(outcome),
             blocks: outcome.blocks.clone(),
             security_flags: outcome.security_flags.clone(),
             screen_time: at,
             review: None,
+            rescreenings: Vec::new(),
         }
+    }
+
+    /// The list version the request was last screened with: the newest re-screening's, else
+    /// the submission's.
+    pub fn baseline_list_id(&self) -> &str {
+        self.rescreenings
+            .last()
+            .map_or(self.sanctions_list_id.as_str(), |last| last.sanctions_list_id.as_str())
     }
 
     /// Whether a person had to look: a POSSIBLE match, a security flag, or a review on file.
     pub fn held(&self) -> bool {
         self.verdict == Verdict::Possible || !self.security_flags.is_empty() || self.review.is_some()
     }
+}
+
+/// The hits of an outcome as recorded.
+pub fn hits_of(outcome: &Outcome) -> Vec<ScreeningHit> {
+    outcome
+        .hits
+        .iter()
+        .map(|hit| ScreeningHit {
+            subject_kind: hit.subject.kind.as_str().to_owned(),
+            subject_id: hit.subject.id.clone(),
+            screened_name: hit.subject.name.clone(),
+            listed_name: hit.listed_name.clone(),
+            listed_party: hit.listed_party.clone(),
+            score: hit.score,
+            verdict: hit.verdict,
+        })
+        .collect()
 }
 
 /// Why screening declined, in one line.

@@ -34,6 +34,7 @@ pub static AUTHZ: AuthzTable = AuthzTable {
         rule("AcknowledgeAccessRequest", Roles(&[Admin, Operator])),
         rule("ListOverdueRequests", Roles(&[Admin, Operator])),
         rule("ReviewScreening", Roles(&[Admin])),
+        rule("RescreenAccessRequest", Roles(&[Admin, Service])),
         rule("ImportSanctionsList", Roles(&[Admin])),
         rule("Subscribe", Roles(&[Admin, Service])),
     ],

@@ -19,7 +19,7 @@ use crate::convert::{
 };
 use crate::domain::Checked;
 use crate::domain::clock::Clock;
-use crate::domain::request::{AgreementKind, NewAccessRequest, RequestedInstallation, lane_terms};
+use crate::domain::request::{AgreementKind, MAX_UNITS, NewAccessRequest, RequestedInstallation, lane_terms};
 use crate::domain::screening_record::ReviewDecision;
 use crate::service::{CreateAccessRequest, ImportSanctionsList, ListAccessRequests, ReviewScreening, SetDecisionClock};
 
@@ -154,6 +154,8 @@ fn access_request(value: &proto::AccessRequest, violations: &mut Violations) -> 
         }
         if installation.units <= 0 {
             violations.add(format!("{field}.units"), "must be at least 1");
+        } else if installation.units > MAX_UNITS {
+            violations.add(format!("{field}.units"), format!("must be at most {MAX_UNITS}"));
         }
     }
     let confidentiality = confidentiality_from_proto(value.confidentiality);

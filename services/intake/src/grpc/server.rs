@@ -251,6 +251,18 @@ impl IntakeRpc for IntakeApi {
         Ok(request_reply(&reviewed))
     }
 
+    async fn rescreen_access_request(
+        &self,
+        request: Request<proto::RescreenAccessRequestRequest>,
+    ) -> Reply<proto::AccessRequest> {
+        let caller = caller(&request)?;
+        let rescreened = self
+            .service
+            .rescreen_access_request(&caller, &request.get_ref().id)
+            .await?;
+        Ok(request_reply(&rescreened))
+    }
+
     async fn import_sanctions_list(
         &self,
         request: Request<proto::ImportSanctionsListRequest>,

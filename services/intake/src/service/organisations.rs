@@ -77,7 +77,7 @@ impl IntakeService {
             self.rules.small_mid_cap,
             self.rules.start_up_max_age_years,
             now,
-        );
+        )?;
         let organisation = Organisation {
             id,
             profile,

@@ -121,6 +121,22 @@ impl IntakeService {
 
     /// Everything a request involves that screening looks at (SEC-7 step 1).
     async fn screening_facts(&self, request: &AccessRequest) -> IntakeResult<Facts> {
+        let mut facts = self.screening_parties(request).await?;
+        for installation_id in request.installation_ids() {
+            let published = self
+                .catalogue
+                .published_installation(installation_id)
+                .await?
+                .ok_or_else(|| {
+                    IntakeError::FailedPrecondition(format!("installation {installation_id} is no longer published"))
+                })?;
+            facts.installations.push(published.facts);
+        }
+        Ok(facts)
+    }
+
+    /// The organisations and people a request involves, as screened against the list.
+    pub(super) async fn screening_parties(&self, request: &AccessRequest) -> IntakeResult<Facts> {
         let mut facts = Facts {
             outputs_leave_eu: request.outputs_leave_eu,
             ..Facts::default()
@@ -151,16 +167,6 @@ impl IntakeService {
                 let employer = self.store.get_organisation(&person.organisation_id).await?;
                 add_organisation(&mut facts, &employer);
             }
-        }
-        for installation_id in request.installation_ids() {
-            let published = self
-                .catalogue
-                .published_installation(installation_id)
-                .await?
-                .ok_or_else(|| {
-                    IntakeError::FailedPrecondition(format!("installation {installation_id} is no longer published"))
-                })?;
-            facts.installations.push(published.facts);
         }
         Ok(facts)
     }
@@ -211,6 +217,7 @@ impl IntakeService {
             })
             .await?;
         tracing::info!(list = %version.id, parties = version.parties, names = version.names, "sanctions list imported");
+        self.rescreen_soon();
         Ok(version)
     }
 }

@@ -6,7 +6,9 @@ use rti_platform::ids::new_id;
 use sqlx::Row;
 
 use super::IntakeStore;
-use crate::domain::aid::{AidGrant, DE_MINIMIS_WINDOW_MICROS, DeMinimisStatement, check_de_minimis};
+use crate::domain::aid::{
+    AidGrant, DE_MINIMIS_CEILING_EUR_CENTS, DE_MINIMIS_WINDOW_MICROS, DeMinimisStatement, check_de_minimis,
+};
 use crate::domain::organisation::DeclaredAid;
 use crate::domain::request::AccessRequest;
 use crate::domain::{IntakeError, IntakeResult};
@@ -14,18 +16,22 @@ use crate::domain::{IntakeError, IntakeResult};
 /// The granting authority and legal basis recorded for aid granted through RTI Access.
 const GRANTED_HERE: (&str, &str) = ("the access provider, through RTI Access", "Regulation (EU) 2023/2831");
 
+/// The aid in a window, each grant counted up to the ceiling ($4): the headroom is the same
+/// (one grant at the ceiling leaves none), and the sum cannot overflow whatever was declared.
+const GRANTED_IN_WINDOW: &str = "SELECT CAST(COALESCE(SUM(CASE WHEN amount_eur_cents > $4 THEN $4 \
+     ELSE amount_eur_cents END), 0) AS BIGINT) FROM de_minimis_aid \
+     WHERE organisation_id = $1 AND granted_at > $2 AND granted_at <= $3";
+
 impl IntakeStore {
     /// De minimis aid the organisation received in the three years before `at`.
     pub async fn de_minimis_granted(&self, organisation_id: &str, at: i64) -> IntakeResult<i64> {
-        let row = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(amount_eur_cents), 0) AS BIGINT) FROM de_minimis_aid \
-             WHERE organisation_id = $1 AND granted_at > $2 AND granted_at <= $3",
-        )
-        .bind(organisation_id)
-        .bind(at - DE_MINIMIS_WINDOW_MICROS)
-        .bind(at)
-        .fetch_one(self.database.readers())
-        .await?;
+        let row = sqlx::query(GRANTED_IN_WINDOW)
+            .bind(organisation_id)
+            .bind(at - DE_MINIMIS_WINDOW_MICROS)
+            .bind(at)
+            .bind(DE_MINIMIS_CEILING_EUR_CENTS)
+            .fetch_one(self.database.readers())
+            .await?;
         Ok(row.try_get(0)?)
     }
 
@@ -41,11 +47,11 @@ impl IntakeStore {
         .bind(at)
         .fetch_all(self.database.readers())
         .await?;
-        let mut granted = 0;
+        let mut granted = 0_i64;
         let mut grants = Vec::with_capacity(rows.len());
         for row in &rows {
             let amount: i64 = row.try_get(1)?;
-            granted += amount;
+            granted = i64::saturating_add(granted, amount);
             grants.push(AidGrant {
                 access_request_id: row.try_get::<Option<String>, _>(0)?.unwrap_or_default(),
                 amount_eur_cents: amount,
@@ -78,16 +84,14 @@ pub(super) async fn record_aid(
     .bind(&request.organisation_id)
     .fetch_one(&mut **transaction)
     .await?;
-    let granted: i64 = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(amount_eur_cents), 0) AS BIGINT) FROM de_minimis_aid \
-         WHERE organisation_id = $1 AND granted_at > $2 AND granted_at <= $3",
-    )
-    .bind(&request.organisation_id)
-    .bind(at - DE_MINIMIS_WINDOW_MICROS)
-    .bind(at)
-    .fetch_one(&mut **transaction)
-    .await?
-    .try_get(0)?;
+    let granted: i64 = sqlx::query(GRANTED_IN_WINDOW)
+        .bind(&request.organisation_id)
+        .bind(at - DE_MINIMIS_WINDOW_MICROS)
+        .bind(at)
+        .bind(DE_MINIMIS_CEILING_EUR_CENTS)
+        .fetch_one(&mut **transaction)
+        .await?
+        .try_get(0)?;
     check_de_minimis(granted, aid).map_err(IntakeError::FailedPrecondition)?;
     let (authority, basis) = GRANTED_HERE;
     sqlx::query(

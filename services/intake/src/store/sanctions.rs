@@ -9,7 +9,7 @@ use crate::domain::IntakeResult;
 use crate::domain::names::ListedName;
 use crate::domain::sanctions::{NewSanctionsList, SanctionsListFormat, SanctionsListVersion};
 
-const SELECT: &str =
+pub(super) const SELECT: &str =
     "SELECT id, generation_time, format, sha256, parties, names, imported_by, imported_at FROM sanctions_lists";
 
 /// Names inserted by one statement: four parameters each, far below SQLite's and PostgreSQL's
@@ -81,6 +81,12 @@ impl IntakeStore {
             imported_by: list.imported_by.clone(),
             import_time: list.imported_at,
         };
+        // SEC-3: a new version re-screens the open requests, resumed after a restart.
+        sqlx::query("INSERT INTO rescreening_runs (sanctions_list_id, created_at) VALUES ($1, $2)")
+            .bind(&version.id)
+            .bind(list.imported_at)
+            .execute(&mut *transaction)
+            .await?;
         let event = edge::sanctions_list_imported(&version);
         self.outbox.append(&mut transaction, &version.id, event).await?;
         self.outbox.commit(transaction).await?;
@@ -103,18 +109,23 @@ impl IntakeStore {
                 .bind(list_id)
                 .fetch_all(self.database.readers())
                 .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ListedName {
-                    party: row.try_get(0)?,
-                    name: row.try_get(1)?,
-                })
-            })
-            .collect()
+        listed_names(&rows)
     }
 }
 
-fn version_from_row(row: &AnyRow) -> IntakeResult<SanctionsListVersion> {
+/// Rows of (party, name) as listed names.
+pub(super) fn listed_names(rows: &[AnyRow]) -> IntakeResult<Vec<ListedName>> {
+    rows.iter()
+        .map(|row| {
+            Ok(ListedName {
+                party: row.try_get(0)?,
+                name: row.try_get(1)?,
+            })
+        })
+        .collect()
+}
+
+pub(super) fn version_from_row(row: &AnyRow) -> IntakeResult<SanctionsListVersion> {
     Ok(SanctionsListVersion {
         id: row.try_get(0)?,
         generation_time: row.try_get(1)?,

@@ -43,8 +43,11 @@ pub struct World {
     pub draft: registry::Installation,
     _database: TestDatabase,
     _registry_database: TestDatabase,
+    registry_address: std::net::SocketAddr,
     shutdown: CancellationToken,
     running: Vec<JoinHandle<Result<(), StartError>>>,
+    /// Intake alone, so that a test can restart it on the same database.
+    intake_running: Option<(CancellationToken, JoinHandle<Result<(), StartError>>)>,
 }
 
 fn config(database: &TestDatabase) -> ServiceConfig {
@@ -57,6 +60,29 @@ fn config(database: &TestDatabase) -> ServiceConfig {
 
 /// The registry and intake, with installations; `None` when PostgreSQL tests are skipped.
 pub async fn world(backend: Backend) -> Option<World> {
+    world_with(backend, rti_intake::app::Options::default()).await
+}
+
+/// Intake on `database`, stopped by `stop`; its address.
+async fn start_intake(
+    database: &TestDatabase,
+    registry_address: std::net::SocketAddr,
+    options: rti_intake::app::Options,
+    stop: CancellationToken,
+) -> (std::net::SocketAddr, JoinHandle<Result<(), StartError>>) {
+    let intake_app = rti_intake::App::build_with(
+        config(database),
+        format!("http://{registry_address}").parse().expect("uri"),
+        options,
+    )
+    .await
+    .expect("intake starts");
+    let intake_address = intake_app.local_addr();
+    (intake_address, tokio::spawn(intake_app.run_until(stop)))
+}
+
+/// As [`world`], with intake's `options`.
+pub async fn world_with(backend: Backend, options: rti_intake::app::Options) -> Option<World> {
     let database = TestDatabase::create(backend).await?;
     let registry_database = TestDatabase::create(Backend::Sqlite).await.expect("sqlite");
     let shutdown = CancellationToken::new();
@@ -64,15 +90,9 @@ pub async fn world(backend: Backend) -> Option<World> {
         .await
         .expect("the registry starts");
     let registry_address = registry_app.local_addr();
-    let mut running = vec![tokio::spawn(registry_app.run_until(shutdown.clone()))];
-    let intake_app = rti_intake::App::build(
-        config(&database),
-        format!("http://{registry_address}").parse().expect("uri"),
-    )
-    .await
-    .expect("intake starts");
-    let intake_address = intake_app.local_addr();
-    running.push(tokio::spawn(intake_app.run_until(shutdown.clone())));
+    let running = vec![tokio::spawn(registry_app.run_until(shutdown.clone()))];
+    let intake_stop = shutdown.child_token();
+    let (intake_address, intake_task) = start_intake(&database, registry_address, options, intake_stop.clone()).await;
     let intake = connect(intake_address).await;
 
     let registry_channel = connect(registry_address).await;
@@ -97,8 +117,10 @@ pub async fn world(backend: Backend) -> Option<World> {
         draft,
         _database: database,
         _registry_database: registry_database,
+        registry_address,
         shutdown,
         running,
+        intake_running: Some((intake_stop, intake_task)),
     })
 }
 
@@ -255,8 +277,23 @@ impl World {
         submitted
     }
 
-    pub async fn stop(self) {
+    /// Stops intake and starts it again on the same database with `options`.
+    pub async fn restart_intake(&mut self, options: rti_intake::app::Options) {
+        if let Some((stop, task)) = self.intake_running.take() {
+            stop.cancel();
+            task.await.expect("task").expect("stops cleanly");
+        }
+        let stop = self.shutdown.child_token();
+        let (address, task) = start_intake(&self._database, self.registry_address, options, stop.clone()).await;
+        self.intake = connect(address).await;
+        self.intake_running = Some((stop, task));
+    }
+
+    pub async fn stop(mut self) {
         self.shutdown.cancel();
+        if let Some((_, task)) = self.intake_running.take() {
+            task.await.expect("task").expect("stops cleanly");
+        }
         for running in self.running {
             running.await.expect("task").expect("stops cleanly");
         }
@@ -264,11 +301,16 @@ impl World {
 
     /// Imports [`SANCTIONS_XML`] as an admin.
     pub async fn import_fixture_list(&self) -> proto::SanctionsListVersion {
+        self.import_xml_list(SANCTIONS_XML).await
+    }
+
+    /// Imports a list in the XML export's shape as an admin.
+    pub async fn import_xml_list(&self, content: &str) -> proto::SanctionsListVersion {
         self.client()
             .import_sanctions_list(with_token(
                 proto::ImportSanctionsListRequest {
                     format: proto::SanctionsListFormat::Xml as i32,
-                    content: SANCTIONS_XML.as_bytes().to_vec(),
+                    content: content.as_bytes().to_vec(),
                 },
                 &token(Role::Admin),
             ))

@@ -2,6 +2,7 @@
 //! PostgreSQL: organisations, access requests and their status machines, screening, and who
 //! may do what.
 
+mod arithmetic;
 mod authz;
 mod clocks;
 mod helpers;
@@ -9,4 +10,5 @@ mod lifecycle;
 mod organisations;
 mod quotes;
 mod requests;
+mod rescreening;
 mod sanctions;

@@ -1,33 +1,53 @@
 //! Signing keys from a JWKS URL, cached. Keys are refetched when the cache is older than its
 //! time to live, or when a token names a key id the cache does not hold (key rotation), but no
-//! more often than once per [`MIN_REFETCH`], so forged key ids cannot hammer the identity provider.
+//! more often than once per refetch interval, so forged key ids cannot hammer the identity
+//! provider. The fetch runs outside the cache's lock, one at a time: verifications with a known
+//! key never wait for it, and concurrent ones that need it share its result.
 
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey};
-use tokio::sync::RwLock;
 
 use super::AuthError;
 
 const TIME_TO_LIVE: Duration = Duration::from_secs(300);
-const MIN_REFETCH: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
 pub struct JwksCache {
     url: url::Url,
     client: reqwest::Client,
+    refetch_interval: Duration,
+    /// Held only to read or swap the keys, never across a fetch.
     state: RwLock<State>,
+    /// Held across a fetch: one fetch in flight.
+    fetching: tokio::sync::Mutex<()>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct State {
-    keys: JwkSet,
+    keys: Arc<JwkSet>,
+    /// When the keys were last fetched successfully.
     fetched_at: Option<Instant>,
+    /// When a fetch last started, whatever came of it: what the refetch interval counts from.
+    attempted_at: Option<Instant>,
+}
+
+impl State {
+    fn fresh(&self) -> bool {
+        self.fetched_at.is_some_and(|at| at.elapsed() < TIME_TO_LIVE)
+    }
+
+    fn may_refetch(&self, interval: Duration) -> bool {
+        self.attempted_at.is_none_or(|at| at.elapsed() >= interval)
+    }
 }
 
 impl JwksCache {
-    pub fn new(url: url::Url) -> Result<Self, String> {
+    /// A cache of the keys at `url` that refetches for an unknown key id at most once per
+    /// `refetch_interval`.
+    pub fn new(url: url::Url, refetch_interval: Duration) -> Result<Self, String> {
         if !matches!(url.scheme(), "https" | "http") {
             return Err(format!(
                 "RTI_AUTH_JWKS_URL (--auth-jwks-url) must be an http(s) URL, not {url}"
@@ -42,34 +62,70 @@ impl JwksCache {
         Ok(Self {
             url,
             client,
+            refetch_interval,
             state: RwLock::new(State::default()),
+            fetching: tokio::sync::Mutex::new(()),
         })
     }
 
     /// The key for a token's `kid` (or the only key, when the token names none and the set has
     /// exactly one), checked against the token's algorithm.
     pub async fn key(&self, kid: Option<&str>, algorithm: Algorithm) -> Result<DecodingKey, AuthError> {
-        {
-            let state = self.state.read().await;
-            let fresh = state.fetched_at.is_some_and(|at| at.elapsed() < TIME_TO_LIVE);
-            if fresh && let Some(key) = find(&state.keys, kid, algorithm)? {
-                return Ok(key);
+        let seen = self.snapshot();
+        let known = find(&seen.keys, kid, algorithm)?;
+        match known {
+            Some(key) if seen.fresh() => return Ok(key),
+            // Stale but known: refresh unless a fetch is already running, in which case the key
+            // we hold serves this call.
+            Some(key) => {
+                let Ok(fetching) = self.fetching.try_lock() else {
+                    return Ok(key);
+                };
+                self.refresh_under(&fetching, &seen).await;
+            }
+            None if seen.fetched_at.is_some() && !seen.may_refetch(self.refetch_interval) => {}
+            None => {
+                let fetching = self.fetching.lock().await;
+                self.refresh_under(&fetching, &seen).await;
             }
         }
-        let mut state = self.state.write().await;
-        let may_refetch = state.fetched_at.is_none_or(|at| at.elapsed() >= MIN_REFETCH);
-        if may_refetch {
-            match self.fetch().await {
-                Ok(keys) => {
-                    state.keys = keys;
-                    state.fetched_at = Some(Instant::now());
-                }
-                // Keep serving the keys we have while the provider is unreachable.
-                Err(error) if state.fetched_at.is_none() => return Err(error),
-                Err(error) => tracing::warn!(%error, "refreshing the JWKS failed; using cached keys"),
-            }
+        let now = self.snapshot();
+        if now.fetched_at.is_none() {
+            return Err(AuthError::KeysUnavailable(format!(
+                "no key set could be fetched from {}",
+                self.url
+            )));
         }
-        find(&state.keys, kid, algorithm)?.ok_or_else(|| AuthError::UnknownKey(kid.unwrap_or_default().to_owned()))
+        find(&now.keys, kid, algorithm)?.ok_or_else(|| AuthError::UnknownKey(kid.unwrap_or_default().to_owned()))
+    }
+
+    fn snapshot(&self) -> State {
+        self.state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Fetches the set unless, while this caller waited for `_fetching`, another fetch started
+    /// after `seen` was taken (its result serves this caller too) or the interval has not passed.
+    async fn refresh_under(&self, _fetching: &tokio::sync::MutexGuard<'_, ()>, seen: &State) {
+        let current = self.snapshot();
+        if current.attempted_at != seen.attempted_at || !current.may_refetch(self.refetch_interval) {
+            return;
+        }
+        self.update(|state| state.attempted_at = Some(Instant::now()));
+        match self.fetch().await {
+            Ok(keys) => self.update(|state| {
+                state.keys = Arc::new(keys);
+                state.fetched_at = Some(Instant::now());
+            }),
+            // Keep serving the keys we have while the provider is unreachable.
+            Err(error) => tracing::warn!(%error, "fetching the JWKS failed"),
+        }
+    }
+
+    fn update(&self, change: impl FnOnce(&mut State)) {
+        change(&mut self.state.write().unwrap_or_else(std::sync::PoisonError::into_inner));
     }
 
     async fn fetch(&self) -> Result<JwkSet, AuthError> {

@@ -1,13 +1,15 @@
 //! How one service of the suite calls another: a bearer token with the `service` role and the
-//! caller's trace context on every request. The token is minted with the HS256 secret and renewed
-//! before it expires, or, where tokens come from an identity provider, given in configuration.
+//! caller's trace context on every request. The token is minted with the service secret, for the
+//! service audience, and renewed before it expires, or, where tokens come from an identity
+//! provider, given in configuration. The user-token secret never signs one: whoever holds it
+//! cannot pass for a service.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tonic::metadata::MetadataValue;
 
-use super::{Claims, Role, mint_hs256};
+use super::{Claims, mint_hs256};
 use crate::config::AuthConfig;
 use crate::telemetry::TracePropagation;
 
@@ -23,10 +25,10 @@ pub struct ServiceCall {
 
 enum Source {
     Secret {
-        secret: String,
+        service_secret: String,
         subject: String,
         issuer: Option<String>,
-        audience: Option<String>,
+        service_audience: String,
         cached: Mutex<Option<(String, i64)>>,
     },
     Given(String),
@@ -44,21 +46,22 @@ impl std::fmt::Debug for ServiceCall {
 
 impl ServiceCall {
     /// Credentials for the service `subject`: the configured service token when there is one,
-    /// else tokens minted with the HS256 secret. Neither is a configuration error naming both.
+    /// else tokens minted with the service secret. Neither is a configuration error naming both.
     pub fn from_config(auth: &AuthConfig, subject: &str) -> Result<Self, String> {
         let source = if let Some(token) = auth.service_token.as_ref().filter(|token| !token.is_empty()) {
             Source::Given(token.clone())
-        } else if let Some(secret) = &auth.secret {
+        } else if let Some(service_secret) = &auth.service_secret {
             Source::Secret {
-                secret: secret.clone(),
+                service_secret: service_secret.clone(),
                 subject: subject.to_owned(),
                 issuer: auth.issuer.clone(),
-                audience: auth.audience.clone(),
+                service_audience: auth.service_audience.clone(),
                 cached: Mutex::new(None),
             }
         } else {
             return Err(format!(
-                "{subject} calls other services: set --auth-service-token (RTI_AUTH_SERVICE_TOKEN) or --auth-secret"
+                "{subject} calls other services: set --auth-service-token (RTI_AUTH_SERVICE_TOKEN) or \
+                 --auth-service-secret (RTI_AUTH_SERVICE_SECRET)"
             ));
         };
         Ok(Self {
@@ -70,10 +73,10 @@ impl ServiceCall {
         match &*self.source {
             Source::Given(token) => Ok(token.clone()),
             Source::Secret {
-                secret,
+                service_secret,
                 subject,
                 issuer,
-                audience,
+                service_audience,
                 cached,
             } => {
                 let now = crate::time::now_micros() / 1_000_000;
@@ -83,10 +86,9 @@ impl ServiceCall {
                 {
                     return Ok(token.clone());
                 }
-                let mut claims = Claims::new(subject.clone(), &[Role::Service], TOKEN_TTL);
+                let mut claims = Claims::for_service(subject.clone(), service_audience, TOKEN_TTL);
                 claims.iss = issuer.clone();
-                claims.aud = audience.clone().map(super::Audience::One);
-                let token = mint_hs256(secret, &claims)
+                let token = mint_hs256(service_secret, &claims)
                     .map_err(|error| tonic::Status::internal(format!("cannot sign a service token: {error}")))?;
                 *cached = Some((token.clone(), claims.exp));
                 Ok(token)
@@ -108,10 +110,19 @@ impl tonic::service::Interceptor for ServiceCall {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::Authenticator;
+    use crate::auth::{AuthError, Authenticator, Role};
     use tonic::service::Interceptor;
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const SERVICE_SECRET: &str = "fedcba9876543210fedcba9876543210";
+
+    fn both_secrets() -> AuthConfig {
+        AuthConfig {
+            secret: Some(SECRET.to_owned()),
+            service_secret: Some(SERVICE_SECRET.to_owned()),
+            ..AuthConfig::default()
+        }
+    }
 
     fn bearer(call: &mut ServiceCall) -> String {
         let request = call.call(tonic::Request::new(())).expect("intercepted");
@@ -119,12 +130,15 @@ mod tests {
         header.to_str().expect("ascii").trim_start_matches("Bearer ").to_owned()
     }
 
+    fn signed(secret: &str, edit: impl FnOnce(&mut Claims)) -> String {
+        let mut claims = Claims::for_service("allocation", "rti-internal", Duration::from_secs(600));
+        edit(&mut claims);
+        mint_hs256(secret, &claims).expect("signs")
+    }
+
     #[tokio::test]
-    async fn minted_tokens_carry_the_service_role_and_verify() {
-        let auth = AuthConfig {
-            secret: Some(SECRET.to_owned()),
-            ..AuthConfig::default()
-        };
+    async fn minted_tokens_carry_the_service_role_and_audience_and_verify() {
+        let auth = both_secrets();
         let mut call = ServiceCall::from_config(&auth, "allocation").expect("credentials");
         let token = bearer(&mut call);
         assert_eq!(token, bearer(&mut call), "a fresh token is reused, not minted per call");
@@ -134,23 +148,109 @@ mod tests {
             .await
             .expect("valid");
         assert_eq!(principal.subject, "allocation");
-        assert!(principal.has_role(Role::Service));
+        assert_eq!(principal.roles, [Role::Service].into());
+        // A verifier that does not hold the service secret, such as the gateway, refuses it.
+        let without = AuthConfig {
+            service_secret: None,
+            ..both_secrets()
+        };
+        let refused = Authenticator::new(&without).expect("verifier").verify(&token).await;
+        assert!(matches!(refused, Err(AuthError::Invalid(_))), "{refused:?}");
+    }
+
+    #[tokio::test]
+    async fn the_user_secret_cannot_mint_a_service_token_nor_a_service_token_pass_for_a_user() {
+        let auth = Authenticator::new(&both_secrets()).expect("verifier");
+        let refused = |token: String| {
+            let auth = auth.clone();
+            async move { matches!(auth.verify(&token).await, Err(AuthError::Invalid(_))) }
+        };
+        // A leaked user-token secret: the service role, with or without the service audience.
+        assert!(
+            refused(signed(SECRET, |_| {})).await,
+            "service role and audience, user secret"
+        );
+        assert!(
+            refused(signed(SECRET, |claims| claims.aud = None)).await,
+            "service role, user secret"
+        );
+        // The service audience on a person's token signed with the user secret.
+        assert!(
+            refused(signed(SECRET, |claims| claims.roles = vec!["admin".into()])).await,
+            "admin for the service audience, user secret"
+        );
+        // The service secret signs service tokens only: no other role, always the audience.
+        assert!(
+            refused(signed(SERVICE_SECRET, |claims| claims.roles = vec!["admin".into()])).await,
+            "admin, service secret"
+        );
+        assert!(
+            refused(signed(SERVICE_SECRET, |claims| claims.roles.push("admin".into()))).await,
+            "service and admin, service secret"
+        );
+        assert!(
+            refused(signed(SERVICE_SECRET, |claims| claims.aud = None)).await,
+            "no audience, service secret"
+        );
+        assert!(
+            refused(signed(SERVICE_SECRET, |claims| {
+                claims.aud = Some(crate::auth::Audience::One("rti".into()));
+            }))
+            .await,
+            "another audience, service secret"
+        );
+        // What is allowed stays allowed.
+        assert!(auth.verify(&signed(SERVICE_SECRET, |_| {})).await.is_ok());
+        let person = Claims::new("x", &[Role::Admin], Duration::from_secs(600));
+        assert!(auth.verify(&mint_hs256(SECRET, &person).expect("signs")).await.is_ok());
+    }
+
+    #[test]
+    fn the_service_secret_must_be_strong_and_apart_from_the_user_secret() {
+        let same = AuthConfig {
+            service_secret: Some(SECRET.to_owned()),
+            ..both_secrets()
+        };
+        assert!(
+            Authenticator::new(&same)
+                .expect_err("same secret")
+                .contains("must differ")
+        );
+        let placeholder = AuthConfig {
+            service_secret: Some("REPLACE_ME-with-a-secret-of-at-least-32-bytes".to_owned()),
+            ..both_secrets()
+        };
+        assert!(
+            Authenticator::new(&placeholder)
+                .expect_err("placeholder")
+                .contains("RTI_AUTH_SERVICE_SECRET")
+        );
+        let shared_audience = AuthConfig {
+            audience: Some("rti-internal".to_owned()),
+            ..both_secrets()
+        };
+        assert!(Authenticator::new(&shared_audience).is_err());
+        assert!(Authenticator::new(&both_secrets()).is_ok());
     }
 
     #[test]
     fn a_given_token_wins_and_no_credentials_is_an_error_naming_both_options() {
         let given = AuthConfig {
-            secret: Some(SECRET.to_owned()),
             service_token: Some("issued-by-the-idp".to_owned()),
-            ..AuthConfig::default()
+            ..both_secrets()
         };
         assert_eq!(
             bearer(&mut ServiceCall::from_config(&given, "allocation").expect("ok")),
             "issued-by-the-idp"
         );
-        let error = ServiceCall::from_config(&AuthConfig::default(), "allocation").expect_err("nothing to sign with");
+        // The user secret alone does not make service credentials.
+        let user_secret_only = AuthConfig {
+            secret: Some(SECRET.to_owned()),
+            ..AuthConfig::default()
+        };
+        let error = ServiceCall::from_config(&user_secret_only, "allocation").expect_err("nothing to sign with");
         assert!(
-            error.contains("--auth-service-token") && error.contains("--auth-secret"),
+            error.contains("--auth-service-token") && error.contains("--auth-service-secret"),
             "{error}"
         );
     }

@@ -60,7 +60,9 @@ impl Summed {
     pub fn of(contributions: &mut [(i64, u32)]) -> Summed {
         contributions.sort_unstable_by_key(|(units, _)| std::cmp::Reverse(*units));
         Summed {
-            total: contributions.iter().map(|(units, _)| units).sum(),
+            total: contributions
+                .iter()
+                .fold(0_i64, |sum, (units, _)| sum.saturating_add(*units)),
             largest: contributions.first().map_or(0, |(units, _)| *units),
             second: contributions.get(1).map_or(0, |(units, _)| *units),
             organisations: contributions.len() as u64,
@@ -309,6 +311,13 @@ mod tests {
                 key_sum: 3,
             }
         );
+        // Units past the largest value saturate, within an organisation and across them.
+        let mut huge = SummedMap::default();
+        huge.add("a", 1, i64::MAX);
+        huge.add("a", 1, 1);
+        huge.add("b", 2, i64::MAX);
+        let huge = huge.finish();
+        assert_eq!((huge.total, huge.largest), (i64::MAX, i64::MAX));
         let mut set = CountedSet::default();
         set.add(5, "a");
         set.add(6, "a");

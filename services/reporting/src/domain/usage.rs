@@ -157,9 +157,20 @@ impl Refusal {
     }
 }
 
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// The calendar days a period spans, a part day counting as one (at least one); `None` when the
+/// span cannot be counted (its length overflows), which is refused rather than wrapped.
+pub fn period_days(start: i64, end: i64) -> Option<i64> {
+    let length = end.checked_sub(start)?;
+    let days = length.checked_add(MICROS_PER_DAY - 1)? / MICROS_PER_DAY;
+    Some(days.max(1))
+}
+
 /// Checks a well-formed record against its request's entitlement (`None`: the request is not
 /// known here). `used_units` of the entitlement must include the records accepted before it.
-pub fn check(record: &UsageRecord, entitlement: Option<&Entitlement>) -> Result<(), Refusal> {
+/// Returns the use recorded with this record, checked: the new `used_units`.
+pub fn check(record: &UsageRecord, entitlement: Option<&Entitlement>) -> Result<i64, Refusal> {
     let Some(entitlement) = entitlement else {
         return Err(Refusal::new(
             "access_request_id",
@@ -189,7 +200,15 @@ pub fn check(record: &UsageRecord, entitlement: Option<&Entitlement>) -> Result<
             ),
         ));
     }
-    let total = entitlement.used_units.saturating_add(record.units_used);
+    let Some(total) = entitlement.used_units.checked_add(record.units_used) else {
+        return Err(Refusal::new(
+            "units_used",
+            format!(
+                "{} units added to the {} recorded overflow the use recorded",
+                record.units_used, entitlement.used_units
+            ),
+        ));
+    };
     if total > allowed {
         return Err(Refusal::new(
             "units_used",
@@ -221,7 +240,7 @@ pub fn check(record: &UsageRecord, entitlement: Option<&Entitlement>) -> Result<
             "the period lies outside every slot of the request at this installation",
         ));
     }
-    Ok(())
+    Ok(total)
 }
 
 fn within(record: &UsageRecord, slot: &SlotPeriod) -> bool {
@@ -280,13 +299,32 @@ mod tests {
 
     #[test]
     fn refuses_units_beyond_what_was_granted_counting_earlier_records() {
-        assert!(check(&record(5), Some(&granted(5))).is_ok());
+        assert_eq!(check(&record(5), Some(&granted(5))), Ok(5));
         let mut entitlement = granted(5);
         entitlement.used_units = 3;
         assert_eq!(
             check(&record(3), Some(&entitlement)).expect_err("beyond").field,
             "units_used"
         );
+    }
+
+    #[test]
+    fn a_use_whose_sum_would_overflow_is_refused_not_wrapped_or_saturated() {
+        let mut entitlement = granted(i64::MAX);
+        entitlement.used_units = i64::MAX - 1;
+        assert_eq!(check(&record(1), Some(&entitlement)), Ok(i64::MAX));
+        let refused = check(&record(2), Some(&entitlement)).expect_err("overflows");
+        assert_eq!(refused.field, "units_used");
+        assert!(refused.reason.contains("overflow"), "{}", refused.reason);
+    }
+
+    #[test]
+    fn the_days_of_a_period_are_counted_or_refused_when_they_overflow() {
+        assert_eq!(period_days(0, 1), Some(1));
+        assert_eq!(period_days(0, MICROS_PER_DAY), Some(1));
+        assert_eq!(period_days(0, MICROS_PER_DAY + 1), Some(2));
+        assert_eq!(period_days(i64::MIN, i64::MAX), None, "the length overflows");
+        assert_eq!(period_days(0, i64::MAX), None, "rounding up overflows");
     }
 
     #[test]

@@ -13,13 +13,12 @@ use crate::domain::disclosure::Withheld;
 use crate::domain::query::QueryInput;
 use crate::domain::reports::{InstallationAccess, ResearcherAccess, ScreeningFigure};
 use crate::domain::researchers::ResearcherCount;
-use crate::domain::usage::UsageRecord;
+use crate::domain::usage::{UsageRecord, period_days};
 use crate::domain::{Dimension, Measure, access_mode, requester_type};
 use crate::service::StatisticsRow;
 
 /// Longest opaque id a recorder may choose (record, user, organisation).
 const MAX_OPAQUE_ID: usize = 128;
-const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// A usage record as sent, checked; problems go to `violations` under `prefix` + field.
 pub fn usage_record(record: &proto::UsageRecord, prefix: &str, violations: &mut Violations) -> Option<UsageRecord> {
@@ -90,12 +89,12 @@ pub fn usage_record(record: &proto::UsageRecord, prefix: &str, violations: &mut 
     } else if record.days_on_site > 0 && mode.is_some_and(|mode| mode != access_mode::PHYSICAL) {
         violations.add(field("days_on_site"), "must be 0 for remote and virtual access");
     } else if let (Some(start), Some(end)) = (period_start, period_end) {
-        let days = (end - start + MICROS_PER_DAY - 1) / MICROS_PER_DAY;
-        if i64::from(record.days_on_site) > days.max(1) {
-            violations.add(
-                field("days_on_site"),
-                format!("exceeds the {} days of the period", days.max(1)),
-            );
+        match period_days(start, end) {
+            None => violations.add(field("period_end"), "is too far from period_start to count its days"),
+            Some(days) if i64::from(record.days_on_site) > days => {
+                violations.add(field("days_on_site"), format!("exceeds the {days} days of the period"));
+            }
+            Some(_) => {}
         }
     }
     if violations.as_slice().len() > before {

@@ -294,7 +294,7 @@ impl ReportingStore {
                 let offer: (String, String) = (row.try_get(rest)?, row.try_get(rest + 1)?);
                 let organisation: String = row.try_get(rest + 2)?;
                 if tally.offers.insert(offer) {
-                    tally.units_offered += row.try_get::<i64, _>(rest + 4)?;
+                    tally.units_offered = tally.units_offered.saturating_add(row.try_get::<i64, _>(rest + 4)?);
                 }
                 if !organisation.is_empty() {
                     tally

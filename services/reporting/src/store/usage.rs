@@ -158,10 +158,10 @@ impl ReportingStore {
                     continue;
                 }
                 match check(record, entitlement.as_deref()) {
-                    Ok(()) => {
+                    Ok(used_units) => {
                         let lane = match entitlement {
                             Some(entitlement) => {
-                                entitlement.used_units = entitlement.used_units.saturating_add(record.units_used);
+                                entitlement.used_units = used_units;
                                 entitlement.lane.clone()
                             }
                             None => String::new(),

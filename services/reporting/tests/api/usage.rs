@@ -18,6 +18,7 @@ rti_platform::backend_tests!(
     an_operator_records_usage_only_at_its_own_infrastructures,
     a_stream_keeps_the_good_records_and_reports_each_bad_one,
     a_record_is_checked_against_the_projections_as_they_stand_when_it_arrives,
+    a_period_whose_days_would_overflow_is_refused_by_field,
 );
 
 pub struct UsageFixture {
@@ -464,4 +465,31 @@ async fn a_record_is_checked_against_the_projections_as_they_stand_when_it_arriv
             .expect("kept once the slot is known"),
         "the April slot admits the record"
     );
+}
+
+/// Item 6 of docs/security.md: the days of a period are counted with checked arithmetic; the
+/// widest timestamps protobuf carries once made the subtraction overflow (a panic).
+async fn a_period_whose_days_would_overflow_is_refused_by_field(backend: Backend) {
+    let Some(world) = exact(backend).await else { return };
+    let fixture = usage_fixture(&world);
+    world.caught_up().await;
+    let sound = record(
+        &fixture.proposal,
+        &fixture.beamline,
+        "u-3",
+        "o-5",
+        "PL",
+        date(5, 4),
+        date(5, 8),
+        1,
+    );
+    let wide = proto::UsageRecord {
+        period_start: Some(timestamp_from_micros(i64::MIN)),
+        period_end: Some(timestamp_from_micros(i64::MAX)),
+        ..sound.clone()
+    };
+    let status = record_usage(&world, &admin(), wide).await.expect_err("refused");
+    assert_eq!(violated_fields(&status), ["record.period_end"]);
+    // The service still answers, and the same record with a sound period is kept.
+    assert!(record_usage(&world, &admin(), sound).await.expect("kept"));
 }

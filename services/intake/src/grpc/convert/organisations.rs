@@ -8,6 +8,7 @@ use rti_proto::intake as proto;
 
 use super::{MAX_NAME_CHARS, country, date, idempotency_key, percent};
 use crate::convert::{exempt_investor_from_proto, figures_from_proto, organisation_kind_from_proto};
+use crate::domain::aid::declared_total;
 use crate::domain::organisation::{DeclaredAid, OrganisationProfile, Shareholding, StartUpClaim};
 use crate::domain::sme::Figures;
 use crate::domain::{Checked, chosen_id};
@@ -130,6 +131,13 @@ fn organisation(value: &proto::Organisation, today: i64, violations: &mut Violat
             MAX_NAME_CHARS,
             true,
             violations,
+        );
+    }
+    // SA-6: the ledger sums these amounts; a sum that overflows is refused, never wrapped.
+    if let Err(position) = declared_total(value.declared_de_minimis_aid.iter().map(|grant| grant.amount_eur_cents)) {
+        violations.add(
+            format!("organisation.declared_de_minimis_aid[{position}].amount_eur_cents"),
+            "added to the amounts above, it overflows",
         );
     }
     if let Some(evidence) = &value.start_up {
