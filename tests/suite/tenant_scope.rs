@@ -3,6 +3,8 @@
 //! closes it, nor reads the screening's hits or the other operator's quote line, nor learns
 //! which reservation ids exist; a coordinator acts on no other coordinator's call and never
 //! sees an industrial-lane request. Each refusal is checked beside the caller who is allowed.
+//! Items 1 and 6 as well: an operator's offer cannot hold another installation's window, nor
+//! units beyond any window.
 
 use std::time::Duration;
 
@@ -278,6 +280,73 @@ async fn operators_and_coordinators_reach_only_their_own_through_the_gateway(bac
         async move { allocation.get_proposal(request).await.ok() }
     })
     .await;
+    // Item 1: the cleanroom's operator offers the request a slot at its own installation from
+    // the beamline's window (window ids are public): the registry holds nothing for it.
+    let beamline_window = registry::CapacityWindow {
+        installation_id: beamline.id.clone(),
+        start_time: Some(timestamp_from_micros(now_micros() + 10 * DAY)),
+        end_time: Some(timestamp_from_micros(now_micros() + 11 * DAY)),
+        units: 8,
+        ..Default::default()
+    };
+    let request = registry::AddCapacityWindowRequest {
+        window: Some(beamline_window),
+        ..Default::default()
+    };
+    let beamline_window = expect_ok(
+        registry
+            .add_capacity_window(with_token(request, &operator_of_both))
+            .await,
+        "a beamline window",
+    );
+    let offer = |window_id: &str, units: i64| allocation::OfferSlotRequest {
+        request_id: rti_platform::ids::new_id(),
+        access_request_id: id.clone(),
+        installation_id: cleanroom.id.clone(),
+        window_id: window_id.to_owned(),
+        units,
+        hold_seconds: 0,
+    };
+    let deputy = allocation
+        .offer_slot(with_token(offer(&beamline_window.id, 2), &cleanroom_operator))
+        .await;
+    expect_code(
+        &deputy,
+        Code::InvalidArgument,
+        "an offer at the cleanroom from the beamline's window",
+    );
+    assert!(
+        deputy
+            .as_ref()
+            .err()
+            .is_some_and(|status| status.message().contains("window")),
+        "{deputy:?}"
+    );
+    let availability = registry::GetAvailabilityRequest {
+        installation_id: beamline.id.clone(),
+        from: Some(timestamp_from_micros(now_micros())),
+        to: Some(timestamp_from_micros(now_micros() + 30 * DAY)),
+    };
+    let windows = expect_ok(
+        registry.get_availability(with_token(availability, &admin)).await,
+        "the beamline's calendar",
+    );
+    assert!(
+        windows.windows.iter().all(|window| window.reserved_units == 0),
+        "nothing of the beamline is held: {windows:?}"
+    );
+    // Item 6: units no window could hold are refused by name, never summed into a wrapped value.
+    let overflow = allocation
+        .offer_slot(with_token(offer(&beamline_window.id, i64::MAX), &cleanroom_operator))
+        .await;
+    expect_code(&overflow, Code::InvalidArgument, "an offer of i64::MAX units");
+    let refused = overflow.expect_err("refused");
+    assert_eq!(
+        rti_platform::testing::violated_fields(&refused),
+        ["units"],
+        "{refused:?}"
+    );
+
     let coordinator = named("coordinator-ada", Role::Coordinator);
     let peeked = allocation.get_proposal(with_token(get_proposal(), &coordinator)).await;
     expect_code(
