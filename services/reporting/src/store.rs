@@ -53,8 +53,8 @@ impl ReportingStore {
         })
     }
 
-    fn key(&self, kind: UnitKind, id: &str) -> i64 {
-        i64::from(record_key(&self.secret, kind, id))
+    fn key(&self, kind: UnitKind, id: &str) -> u32 {
+        record_key(&self.secret, kind, id)
     }
 
     /// The last sequence applied from `source`'s stream, 0 for none.

@@ -37,18 +37,20 @@ impl Entitlements {
     /// The pair's entitlement: `None` for a request no projection knows; a default (not
     /// requested here) for an installation the request did not name.
     pub(super) fn get_mut(&mut self, request_id: &str, installation_id: &str) -> Option<&mut Entitlement> {
-        let installations = self.0.get_mut(request_id)?;
-        let at = match installations
-            .iter()
-            .position(|(installation, _)| installation == installation_id)
-        {
-            Some(at) => at,
-            None => {
-                installations.push((installation_id.to_owned(), Entitlement::default()));
-                installations.len() - 1
-            }
-        };
-        Some(&mut installations[at].1)
+        if self.requested(request_id, installation_id).is_none() {
+            self.0
+                .get_mut(request_id)?
+                .push((installation_id.to_owned(), Entitlement::default()));
+        }
+        self.requested(request_id, installation_id)
+    }
+
+    /// The entitlement at an installation the request asked for.
+    fn requested(&mut self, request_id: &str, installation_id: &str) -> Option<&mut Entitlement> {
+        self.0
+            .get_mut(request_id)?
+            .iter_mut()
+            .find_map(|(installation, entitlement)| (installation == installation_id).then_some(entitlement))
     }
 
     pub(super) fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &str, &mut Entitlement)> {
@@ -165,7 +167,7 @@ async fn load(
                 ));
                 continue;
             }
-            let Some(entitlement) = requested(&mut found, &request_id, &installation_id) else {
+            let Some(entitlement) = found.requested(&request_id, &installation_id) else {
                 continue;
             };
             if step == 1 {
@@ -186,7 +188,7 @@ async fn load(
         .await?
     {
         let (request_id, installation_id): (String, String) = (row.try_get(0)?, row.try_get(1)?);
-        if let Some(entitlement) = requested(&mut found, &request_id, &installation_id) {
+        if let Some(entitlement) = found.requested(&request_id, &installation_id) {
             entitlement.slots.push(SlotPeriod {
                 slot_id: row.try_get(2)?,
                 starts_at: row.try_get(3)?,
@@ -195,17 +197,4 @@ async fn load(
         }
     }
     Ok(found.0)
-}
-
-/// The entitlement at an installation the request asked for.
-fn requested<'found>(
-    found: &'found mut Entitlements,
-    request_id: &str,
-    installation_id: &str,
-) -> Option<&'found mut Entitlement> {
-    found
-        .0
-        .get_mut(request_id)?
-        .iter_mut()
-        .find_map(|(installation, entitlement)| (installation == installation_id).then_some(entitlement))
 }

@@ -311,7 +311,7 @@ impl ReportingStore {
                 let organisation: String = row.try_get(rest + 2)?;
                 // Each missed milestone is a unit of its own, with a record key of its own.
                 let request: String = row.try_get(rest)?;
-                let key = u32::try_from(self.key(UnitKind::Request, &format!("{request}/{milestone}"))).unwrap_or(0);
+                let key = self.key(UnitKind::Request, &format!("{request}/{milestone}"));
                 tally.clock_breaches.add(key, &organisation);
             }
         }

@@ -48,9 +48,9 @@ struct Accepted<'record> {
     lane: String,
     funding_scheme: &'static str,
     month: i32,
-    user_rkey: i64,
-    org_rkey: i64,
-    group_rkey: i64,
+    user_rkey: u32,
+    org_rkey: u32,
+    group_rkey: u32,
 }
 
 impl Accepted<'_> {
@@ -62,10 +62,10 @@ impl Accepted<'_> {
             Cow::Borrowed(&record.installation_id),
             Cow::Borrowed(&record.slot_id),
             Cow::Borrowed(&record.user_id),
-            self.user_rkey,
+            i64::from(self.user_rkey),
             Cow::Borrowed(&record.organisation_id),
-            self.org_rkey,
-            self.group_rkey,
+            i64::from(self.org_rkey),
+            i64::from(self.group_rkey),
             Cow::Borrowed(&record.home_country),
             Cow::Borrowed(record.organisation_type),
             Cow::Borrowed(record.access_mode),
@@ -85,16 +85,15 @@ impl Accepted<'_> {
     }
 
     fn fact(&self) -> FactInput<'_> {
-        let rkey = |key: i64| u32::try_from(key).unwrap_or(0);
         FactInput {
             record: self.digest,
             fingerprint: self.fingerprint.leading(),
             user_key: &self.record.user_id,
-            user_rkey: rkey(self.user_rkey),
+            user_rkey: self.user_rkey,
             org_key: &self.record.organisation_id,
-            org_rkey: rkey(self.org_rkey),
+            org_rkey: self.org_rkey,
             request_id: &self.record.request_id,
-            group_rkey: rkey(self.group_rkey),
+            group_rkey: self.group_rkey,
             installation_id: &self.record.installation_id,
             home_country: &self.record.home_country,
             requester_type: self.record.organisation_type,
@@ -210,7 +209,7 @@ impl ReportingStore {
         lane: String,
     ) -> Accepted<'record> {
         let key = |known: KnownKey, kind: UnitKind, id: &str| {
-            facts.known_key(known, id).map_or_else(|| self.key(kind, id), i64::from)
+            facts.known_key(known, id).unwrap_or_else(|| self.key(kind, id))
         };
         Accepted {
             user_rkey: key(KnownKey::User, UnitKind::User, &record.user_id),
