@@ -12,6 +12,7 @@ mod call_body;
 mod config;
 mod health;
 mod listener;
+mod protocol;
 mod proxy;
 mod request_id;
 mod routes;

@@ -24,6 +24,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::auth::EdgeAuth;
 use super::call_body::{CallBody, record_status};
+use super::protocol::Protocol;
 use super::request_id::request_id_of;
 use super::routes::RouteTable;
 
@@ -69,7 +70,7 @@ pub(crate) async fn forward(State(proxy): State<Proxy>, request: Request) -> Res
     let Some(mut channel) = proxy.inner.routes.channel_for(&path).cloned() else {
         return no_route(&path, request.headers());
     };
-    let span = call_span(&path, request.headers());
+    let span = call_span(&path, Protocol::of(&request), request.headers());
     let call = span.clone();
     let in_flight = proxy.inner.in_flight.enter();
     let started = Instant::now();
@@ -154,7 +155,7 @@ fn refused_or_late(
 }
 
 /// Health checks and reflection are not worth a trace each; every other call gets one.
-fn call_span(path: &str, headers: &http::HeaderMap) -> tracing::Span {
+fn call_span(path: &str, protocol: Protocol, headers: &http::HeaderMap) -> tracing::Span {
     if path.starts_with("/grpc.health.") || path.starts_with("/grpc.reflection.") {
         return tracing::Span::none();
     }
@@ -166,6 +167,7 @@ fn call_span(path: &str, headers: &http::HeaderMap) -> tracing::Span {
         rpc.system = "grpc",
         rpc.service = %service,
         rpc.method = %method,
+        rti.protocol = protocol.as_str(),
         request_id = %request_id_of(headers),
         rpc.grpc.status_code = tracing::field::Empty,
     );
