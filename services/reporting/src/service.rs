@@ -37,7 +37,7 @@ pub struct StatisticsRow {
 /// read: a large result streams while its later rows are still to be made.
 #[derive(Debug)]
 pub struct StatisticsRows {
-    cells: std::collections::btree_map::IntoIter<Vec<String>, Cell>,
+    cells: std::collections::btree_map::IntoIter<Vec<String>, Box<Cell>>,
     query: StatisticsQuery,
     rules: DisclosureRules,
     /// Names of installations and infrastructures by id, when the query groups by them.

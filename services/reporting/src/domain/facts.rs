@@ -305,7 +305,7 @@ impl UsageFacts {
         query: &StatisticsQuery,
         scope: &Scope,
         sites: &HashMap<String, Site>,
-        cells: &mut BTreeMap<Vec<String>, Cell>,
+        cells: &mut BTreeMap<Vec<String>, Box<Cell>>,
     ) {
         self.add_cells_with(query, scope, sites, cells, self.parts_for_pass(), DENSE_CODE_BITS);
     }
@@ -317,7 +317,7 @@ impl UsageFacts {
         query: &StatisticsQuery,
         scope: &Scope,
         sites: &HashMap<String, Site>,
-        cells: &mut BTreeMap<Vec<String>, Cell>,
+        cells: &mut BTreeMap<Vec<String>, Box<Cell>>,
         parts: usize,
         dense_bits: u32,
     ) {
@@ -392,7 +392,7 @@ impl UsageFacts {
             if want_groups {
                 cell.user_groups = user_groups[index];
             }
-            (plan.labels(self, key), cell)
+            (plan.labels(self, key), Box::new(cell))
         });
         if cells.is_empty() {
             // Built from sorted keys at once, rather than one insertion at a time.

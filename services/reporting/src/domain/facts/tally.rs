@@ -2,7 +2,8 @@
 //! to a cell (its units, whether its users are there) is gathered in a small array indexed by
 //! cell and added once when the organisation is done, rather than looked up in a map keyed by
 //! (cell, organisation) for every user and cell: those lookups missed the processor's caches and
-//! were most of a query's time. A user is counted once per cell, with the first of its
+//! were most of a query's time. A user is counted once per cell, when the first of its records
+//! falls there (the cell remembers the last user it counted), with the first of its
 //! organisations there (by id); the few users with records under several organisations are
 //! counted after the pass, the rest as they go.
 //!
@@ -86,21 +87,18 @@ impl<K: CellCode> CellIds<K> {
     }
 }
 
-/// One record of a user, as a query sees it.
-struct Seen {
-    cell: u32,
-    request: u32,
-    new_user: bool,
-    units: i64,
-}
-
-/// What the organisation at hand adds to one cell.
+/// What the organisation at hand adds to one cell, and which user's list of records was last
+/// counted there (lists are numbered from 1).
 #[derive(Debug, Default, Clone, Copy)]
 struct Local {
     units: i64,
     touched: bool,
     user: bool,
     new_user: bool,
+    user_list: u32,
+    new_user_list: u32,
+    /// The last (list, user group) added to the cell's groups.
+    group: (u32, u32),
 }
 
 /// A user with several organisations, present in a cell under one of them.
@@ -214,12 +212,16 @@ impl UsageFacts {
         let tallies = &mut part.tallies;
         let mut local: Vec<Local> = Vec::new();
         let mut touched: Vec<u32> = Vec::new();
-        let mut mine: Vec<Seen> = Vec::new();
         let track_pairs = self.multi_org_users > 0;
+        // Each user's list of records has its own number, so that a cell can tell whether the
+        // list at hand was already counted there.
+        let mut list = 0u32;
         for (org, users_of_org) in self.by_org[orgs.clone()].iter().enumerate() {
             let org = u32::try_from(orgs.start + org).unwrap_or(u32::MAX);
             for UserFacts { user, facts } in users_of_org {
-                mine.clear();
+                list += 1;
+                let user_rkey = u64::from(self.user_rkeys[*user as usize]);
+                let several_orgs = self.user_orgs[*user as usize].1;
                 let mut last: Option<(K, u32)> = None;
                 for fact in facts {
                     if !plan.admits(fact) {
@@ -242,54 +244,50 @@ impl UsageFacts {
                             cell
                         }
                     };
-                    mine.push(Seen {
-                        cell,
-                        request: fact.request,
-                        new_user: fact.new_user,
-                        units: fact.units,
-                    });
-                }
-                mine.sort_unstable_by_key(|seen| (seen.cell, seen.request));
-                let user_rkey = u64::from(self.user_rkeys[*user as usize]);
-                let several_orgs = self.user_orgs[*user as usize].1;
-                for in_cell in mine.chunk_by(|one, other| one.cell == other.cell) {
-                    let cell = in_cell[0].cell;
                     let here = &mut local[cell as usize];
                     if !here.touched {
                         here.touched = true;
                         touched.push(cell);
                     }
                     if wants.units {
-                        here.units = in_cell
-                            .iter()
-                            .fold(here.units, |sum, seen| sum.saturating_add(seen.units));
+                        here.units = here.units.saturating_add(fact.units);
                     }
-                    if wants.groups {
-                        for in_group in in_cell.chunk_by(|one, other| one.request == other.request) {
-                            tallies
-                                .groups
-                                .entry((cell, in_group[0].request))
-                                .and_modify(|first| *first = self.first_org(*first, org))
-                                .or_insert(org);
-                        }
+                    if wants.groups && here.group != (list, fact.request) {
+                        here.group = (list, fact.request);
+                        tallies
+                            .groups
+                            .entry((cell, fact.request))
+                            .and_modify(|first| *first = self.first_org(*first, org))
+                            .or_insert(org);
                     }
-                    if wants.users {
-                        let new_user = in_cell.iter().any(|seen| seen.new_user);
-                        if several_orgs {
-                            part.deferred.push(Deferred {
-                                user: *user,
-                                cell,
-                                org,
-                                new_user,
-                            });
-                        } else {
-                            count(&mut tallies.users[cell as usize], user_rkey, !here.user);
-                            here.user = true;
-                            if new_user {
-                                count(&mut tallies.new_users[cell as usize], user_rkey, !here.new_user);
-                                here.new_user = true;
-                            }
-                        }
+                    if !wants.users {
+                        continue;
+                    }
+                    let first_here = here.user_list != list;
+                    let first_new_here = fact.new_user && here.new_user_list != list;
+                    if !first_here && !first_new_here {
+                        continue;
+                    }
+                    here.user_list = list;
+                    if fact.new_user {
+                        here.new_user_list = list;
+                    }
+                    if several_orgs {
+                        part.deferred.push(Deferred {
+                            user: *user,
+                            cell,
+                            org,
+                            new_user: fact.new_user,
+                        });
+                        continue;
+                    }
+                    if first_here {
+                        count(&mut tallies.users[cell as usize], user_rkey, !here.user);
+                        here.user = true;
+                    }
+                    if first_new_here {
+                        count(&mut tallies.new_users[cell as usize], user_rkey, !here.new_user);
+                        here.new_user = true;
                     }
                 }
             }
