@@ -8,6 +8,7 @@ pub mod relevance;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use rti_gateway::EdgeLimits;
 use rti_gateway::cli::suite::{Databases, Suite, SuiteConfig, SuiteError};
 use rti_platform::db::Backend;
 use rti_platform::limits::Limits;
@@ -47,12 +48,13 @@ pub async fn spawn_suite(backend: Backend) -> Option<RunningSuite> {
         auth: test_auth(),
         drain_timeout: Duration::from_secs(5),
         limits: Limits::default(),
+        edge: EdgeLimits::default(),
         // Search by meaning, as `rti up` serves it (RTI_ENCODER_SKIP=1: by words only).
         encoder_model_dir: rti_encoder::testing::model_dir(),
     };
     let suite = Suite::start(config).await.expect("the suite starts");
     let gateway = suite.gateway_addr();
-    let registry = Channel::builder(suite.upstreams().registry.clone())
+    let registry = Channel::builder(suite.upstreams().registry[0].clone())
         .connect()
         .await
         .expect("connect to the registry");

@@ -48,6 +48,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         auth: auth.clone(),
         drain_timeout: args.server.drain_timeout,
         limits: args.server.limits.clone(),
+        edge: args.edge.clone(),
         encoder_model_dir: Some(args.search.encoder_model_dir),
     })
     .await?;
@@ -309,6 +310,7 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<()> {
     let mut config = GatewayConfig::new(args.listen, upstreams, args.auth, authz_tables());
     config.drain_timeout = args.server.drain_timeout;
     config.limits = args.server.limits;
+    config.edge = args.edge;
     let gateway = Gateway::build(config).await?;
     let stop = CancellationToken::new();
     shutdown::cancel_on_signals(stop.clone());

@@ -1,6 +1,7 @@
 //! The gateway end to end, against in-process tonic upstreams on port 0: reflection, health,
 //! streaming pass-through, authentication at the edge, request ids, trace context, shutdown,
-//! message size, deadline and connection limits.
+//! message size, deadline and connection limits; gRPC-Web and CORS; rate limits, load
+//! shedding and balanced upstreams.
 
 mod helpers;
 
@@ -8,4 +9,6 @@ mod edge;
 mod health;
 mod limits;
 mod pass_through;
+mod protection;
 mod shutdown;
+mod web;
