@@ -313,3 +313,45 @@ pub fn grpc_web(address: SocketAddr) -> (WebTransport, http::Uri) {
         .service(client);
     (transport, uri_of(address))
 }
+
+/// Spans finished under the returned guard (on this thread: a current-thread runtime runs the
+/// gateway's tasks here) land in the returned exporter.
+pub fn capture_spans() -> (
+    opentelemetry_sdk::trace::InMemorySpanExporter,
+    tracing::subscriber::DefaultGuard,
+) {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let exporter = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let subscriber =
+        tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    (exporter, tracing::subscriber::set_default(subscriber))
+}
+
+/// Waits (boundedly) until `count` spans named `name` have finished; returns them.
+pub async fn finished_spans(
+    exporter: &opentelemetry_sdk::trace::InMemorySpanExporter,
+    name: &str,
+    count: usize,
+) -> Vec<opentelemetry_sdk::trace::SpanData> {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let spans: Vec<_> = exporter
+                .get_finished_spans()
+                .expect("in memory")
+                .into_iter()
+                .filter(|span| span.name == name)
+                .collect();
+            if spans.len() >= count {
+                return spans;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the spans end")
+}

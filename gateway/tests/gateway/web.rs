@@ -8,14 +8,14 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use rti_gateway::EdgeLimits;
 use rti_platform::limits::{CallLimits, Limits};
-use rti_proto::registry::CreateInfrastructureRequest;
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
+use rti_proto::registry::{CreateInfrastructureRequest, GetInfrastructureRequest};
 use tonic::Code;
 use tonic_health::ServingStatus;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::helpers::{PATIENCE, TestGateway, Upstream, all_to, grpc_web, next};
+use crate::helpers::{PATIENCE, TestGateway, Upstream, all_to, capture_spans, finished_spans, grpc_web, next};
 
 const HEALTH: &str = "/grpc.health.v1.Health/";
 
@@ -210,4 +210,36 @@ async fn without_configured_origins_no_preflight_is_allowed() {
     let gateway = gateway_to(&upstream, EdgeLimits::default()).await;
     let answer = preflight(&gateway, "https://portal.example").await;
     assert_eq!(answer.get(http::header::ACCESS_CONTROL_ALLOW_ORIGIN), None);
+}
+
+#[tokio::test]
+async fn the_gateway_span_records_the_protocol_a_call_arrived_in() {
+    let (exporter, _default) = capture_spans();
+    let upstream = Upstream::start().await;
+    let gateway = TestGateway::start(all_to(&upstream.uri())).await;
+    let request = || GetInfrastructureRequest { id: "infra-1".into() };
+    let (transport, origin) = grpc_web(gateway.address);
+    // The test upstream has no registry: UNIMPLEMENTED, over either protocol.
+    let over_web = RegistryServiceClient::with_origin(transport, origin)
+        .get_infrastructure(request())
+        .await
+        .expect_err("no registry upstream");
+    let over_grpc = RegistryServiceClient::new(gateway.channel())
+        .get_infrastructure(request())
+        .await
+        .expect_err("no registry upstream");
+    assert_eq!(over_web.code(), over_grpc.code());
+
+    let spans = finished_spans(&exporter, "rti.registry.v1.RegistryService/GetInfrastructure", 2).await;
+    let mut protocols: Vec<String> = spans
+        .iter()
+        .filter_map(|span| {
+            span.attributes
+                .iter()
+                .find(|attribute| attribute.key.as_str() == "rti.protocol")
+                .map(|attribute| attribute.value.to_string())
+        })
+        .collect();
+    protocols.sort();
+    assert_eq!(protocols, ["grpc", "grpc-web"]);
 }
