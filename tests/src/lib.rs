@@ -31,6 +31,28 @@ pub struct RunningSuite {
     _databases: Vec<TestDatabase>,
 }
 
+/// A gRPC-Web transport over HTTP/1.1, as a browser's gRPC-Web client calls.
+pub type WebTransport = tonic_web::GrpcWebClientService<
+    hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        tonic_web::GrpcWebCall<tonic::body::Body>,
+    >,
+>;
+
+impl RunningSuite {
+    /// A gRPC-Web transport to the gateway, and the origin to give generated clients.
+    pub fn grpc_web(&self) -> (WebTransport, http::Uri) {
+        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+        let transport = tower::ServiceBuilder::new()
+            .layer(tonic_web::GrpcWebClientLayer::new())
+            .service(client);
+        let origin = format!("http://{}", self.gateway)
+            .parse()
+            .expect("a socket address is a valid URI");
+        (transport, origin)
+    }
+}
+
 /// Boots the suite on `backend`; `None` when PostgreSQL tests are skipped on purpose.
 pub async fn spawn_suite(backend: Backend) -> Option<RunningSuite> {
     let mut databases = Vec::new();
