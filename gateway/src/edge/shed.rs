@@ -63,6 +63,11 @@ mod tests {
             "{}",
             refused.message()
         );
+        // Over REST, the shared mapping answers 503.
+        assert_eq!(
+            rti_platform::error::ErrorCode::from_grpc(refused.code()).http_status(),
+            http::StatusCode::SERVICE_UNAVAILABLE
+        );
         drop(first);
         assert!(cap.enter("rti.registry.v1.RegistryService").is_ok());
     }
