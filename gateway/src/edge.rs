@@ -5,7 +5,8 @@
 //! answers reflection (v1 and v1alpha) for all four services and health for each (`health`);
 //! `server` starts and stops it from a [`GatewayConfig`] (`config`) on a port with connection,
 //! header-time and keep-alive limits (`listener`); every call gets a deadline and its messages a
-//! size limit on the way (`proxy`, `rti_platform::limits`).
+//! size limit on the way (`proxy`, `rti_platform::limits`). REST/JSON under `/v1/` is transcoded
+//! from the protos' `google.api.http` rules into calls through the same pass-through (`rest`).
 
 mod auth;
 mod call_body;
@@ -15,6 +16,7 @@ mod listener;
 mod protocol;
 mod proxy;
 mod request_id;
+mod rest;
 mod routes;
 mod server;
 

@@ -10,7 +10,6 @@ pub(crate) enum Protocol {
     Grpc,
     #[expect(dead_code, reason = "the gRPC-Web front end marks its calls (issue 14)")]
     GrpcWeb,
-    #[expect(dead_code, reason = "the REST transcoder marks its calls (issue 14)")]
     Rest,
 }
 

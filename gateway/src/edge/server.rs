@@ -21,6 +21,7 @@ use super::health::{GatewayHealth, HealthControl, health_service};
 use super::listener::serve_until;
 use super::proxy::{Proxy, forward};
 use super::request_id::assign_request_id;
+use super::rest::Rest;
 use super::routes::{RouteTable, Routes};
 
 /// A gateway that is ready to serve: configuration checked, port bound.
@@ -78,7 +79,8 @@ impl Gateway {
             hard_stop.clone(),
             config.limits.calls.clone(),
         );
-        let router = router(&table, health_server, proxy)?;
+        let rest = Rest::new(proxy.clone(), config.limits.calls.clone())?;
+        let router = router(&table, health_server, proxy, rest)?;
 
         let listener = TcpListener::bind(config.listen)
             .await
@@ -157,6 +159,7 @@ fn router(
     routes: &RouteTable,
     health: HealthServer<GatewayHealth>,
     proxy: Proxy,
+    rest: Rest,
 ) -> Result<axum::Router, GatewayError> {
     let services = &rti_proto::SERVICE_NAMES;
     let mut local = tonic::service::Routes::default();
@@ -173,6 +176,7 @@ fn router(
     }
     Ok(local
         .into_axum_router()
+        .merge(rest.router())
         .fallback_service(forward.with_state(proxy))
         .layer(axum::middleware::from_fn(assign_request_id)))
 }

@@ -1,6 +1,6 @@
 //! The gateway end to end, against in-process tonic upstreams on port 0: reflection, health,
 //! streaming pass-through, authentication at the edge, request ids, trace context, shutdown,
-//! message size, deadline and connection limits.
+//! message size, deadline and connection limits, and REST/JSON transcoded from the protos.
 
 mod helpers;
 
@@ -8,4 +8,5 @@ mod edge;
 mod health;
 mod limits;
 mod pass_through;
+mod rest;
 mod shutdown;
