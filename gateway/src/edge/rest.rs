@@ -7,19 +7,25 @@
 //! size limits, tracing and whatever else guards the pass-through apply alike. The answer comes
 //! back as canonical proto3 JSON, newline-delimited for server streams, and failures as one JSON
 //! error shape with the HTTP status of the shared mapping (`reply`, `error`). A client stream
-//! (`IngestUsage`) takes a newline-delimited JSON body, one message per line.
+//! (`IngestUsage`) takes a newline-delimited JSON body, one message per line. The same bindings
+//! and the protos' comments make the OpenAPI document at `/openapi.json` (`openapi`) and the API
+//! page at `/docs` (`docs`), both built once at start.
 
 mod bindings;
+mod docs;
 mod error;
+mod openapi;
 mod reply;
 mod template;
 mod transcode;
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use rti_platform::authz::AuthzTable;
 use rti_platform::limits::CallLimits;
 use rti_platform::server::REQUEST_ID_HEADER;
 
@@ -50,27 +56,53 @@ struct RestInner {
     bindings: Bindings,
     proxy: Proxy,
     calls: CallLimits,
+    openapi: Bytes,
+    docs: String,
 }
 
 impl Rest {
-    /// Reads the bindings of the suite's services from the shipped descriptor set.
-    pub(crate) fn new(proxy: Proxy, calls: CallLimits) -> Result<Self, GatewayError> {
+    /// Reads the bindings of the suite's services from the shipped descriptor set, and writes
+    /// the OpenAPI document and the API page, with the operations `authz` makes public marked.
+    pub(crate) fn new(proxy: Proxy, calls: CallLimits, authz: &[&'static AuthzTable]) -> Result<Self, GatewayError> {
         let bindings = Bindings::load(rti_proto::FILE_DESCRIPTOR_SET, &rti_proto::SERVICE_NAMES)
             .map_err(|error| GatewayError::Config(format!("the REST routes cannot be read: {error}")))?;
         for method in bindings.unbound() {
             tracing::warn!(%method, "an RPC has no google.api.http rule, and so no REST route");
         }
+        let document = openapi::document(&bindings, authz);
+        let docs = docs::page(&document);
+        let openapi = Bytes::from(document.to_string());
         Ok(Self {
-            inner: Arc::new(RestInner { bindings, proxy, calls }),
+            inner: Arc::new(RestInner {
+                bindings,
+                proxy,
+                calls,
+                openapi,
+                docs,
+            }),
         })
     }
 
-    /// The routes: `/v1/…` for the RPCs.
+    /// The routes: `/v1/…` for the RPCs, `/openapi.json` and `/docs`.
     pub(crate) fn router(self) -> axum::Router {
         axum::Router::new()
             .route("/v1/{*path}", axum::routing::any(call))
+            .route("/openapi.json", axum::routing::get(openapi_json))
+            .route("/docs", axum::routing::get(docs_page))
             .with_state(self)
     }
+}
+
+async fn openapi_json(State(rest): State<Rest>) -> Response {
+    (
+        [(http::header::CONTENT_TYPE, "application/json")],
+        rest.inner.openapi.clone(),
+    )
+        .into_response()
+}
+
+async fn docs_page(State(rest): State<Rest>) -> Response {
+    axum::response::Html(rest.inner.docs.clone()).into_response()
 }
 
 /// A REST call, from request to answer.

@@ -74,12 +74,12 @@ impl Gateway {
         let hard_stop = CancellationToken::new();
         let proxy = Proxy::new(
             table.clone(),
-            EdgeAuth::new(authenticator, config.authz),
+            EdgeAuth::new(authenticator, config.authz.clone()),
             in_flight.clone(),
             hard_stop.clone(),
             config.limits.calls.clone(),
         );
-        let rest = Rest::new(proxy.clone(), config.limits.calls.clone())?;
+        let rest = Rest::new(proxy.clone(), config.limits.calls.clone(), &config.authz)?;
         let router = router(&table, health_server, proxy, rest)?;
 
         let listener = TcpListener::bind(config.listen)

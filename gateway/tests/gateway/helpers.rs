@@ -215,6 +215,17 @@ impl Drop for TestGateway {
     }
 }
 
+/// An HTTP client for the REST side, giving up after [`PATIENCE`].
+pub fn rest_client() -> reqwest::Client {
+    // reqwest is built without a TLS provider of its own; these tests speak plain HTTP.
+    let _already_installed = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().timeout(PATIENCE).build().expect("a client")
+}
+
+pub fn url(address: SocketAddr, path: &str) -> String {
+    format!("http://{address}{path}")
+}
+
 /// The next message of a stream, waiting at most [`PATIENCE`].
 pub async fn next<T>(stream: &mut tonic::Streaming<T>) -> Result<Option<T>, tonic::Status> {
     tokio::time::timeout(PATIENCE, stream.message())

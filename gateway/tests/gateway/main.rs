@@ -7,6 +7,7 @@ mod helpers;
 mod edge;
 mod health;
 mod limits;
+mod openapi;
 mod pass_through;
 mod rest;
 mod shutdown;

@@ -12,17 +12,7 @@ use rti_platform::testing::{test_auth, token};
 use serde_json::{Value as Json, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{Nowhere, PATIENCE, TestGateway, Upstream, all_to};
-
-fn client() -> reqwest::Client {
-    // reqwest is built without a TLS provider of its own; these tests speak plain HTTP.
-    let _already_installed = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().timeout(PATIENCE).build().expect("a client")
-}
-
-fn url(address: std::net::SocketAddr, path: &str) -> String {
-    format!("http://{address}{path}")
-}
+use crate::helpers::{Nowhere, PATIENCE, TestGateway, Upstream, all_to, rest_client as client, url};
 
 async fn json_of(response: reqwest::Response) -> (u16, Json) {
     let status = response.status().as_u16();

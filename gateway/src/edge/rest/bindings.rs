@@ -49,7 +49,6 @@ pub(crate) enum Unrouted {
 /// Every binding of the services the gateway fronts.
 #[derive(Debug, Clone)]
 pub(crate) struct Bindings {
-    pool: DescriptorPool,
     bindings: Vec<Binding>,
     unbound: Vec<String>,
 }
@@ -101,15 +100,7 @@ impl Bindings {
             }
         }
         refuse_collisions(&bindings)?;
-        Ok(Self {
-            pool,
-            bindings,
-            unbound,
-        })
-    }
-
-    pub(crate) fn pool(&self) -> &DescriptorPool {
-        &self.pool
+        Ok(Self { bindings, unbound })
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Binding> {
@@ -271,10 +262,13 @@ mod tests {
         let bindings = bindings();
         assert_eq!(bindings.unbound(), [] as [String; 0], "RPCs without google.api.http");
         for service in rti_proto::SERVICE_NAMES {
-            let declared = bindings.pool().get_service_by_name(service).expect("declared");
+            let pool = DescriptorPool::decode(rti_proto::FILE_DESCRIPTOR_SET).expect("decodes");
+            let declared = pool.get_service_by_name(service).expect("declared");
             for method in declared.methods() {
                 assert!(
-                    bindings.iter().any(|binding| binding.method == method),
+                    bindings
+                        .iter()
+                        .any(|binding| binding.method.full_name() == method.full_name()),
                     "{} has no binding",
                     method.full_name()
                 );

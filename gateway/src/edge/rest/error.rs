@@ -65,10 +65,12 @@ impl RestError {
         self
     }
 
+    #[cfg(test)]
     pub(crate) fn http_status(&self) -> http::StatusCode {
         self.http_status
     }
 
+    #[cfg(test)]
     pub(crate) fn message(&self) -> &str {
         self.status.message()
     }

@@ -124,10 +124,6 @@ impl PathTemplate {
         })
     }
 
-    pub(crate) fn as_str(&self) -> &str {
-        &self.text
-    }
-
     pub(crate) fn variables(&self) -> &[Variable] {
         &self.variables
     }

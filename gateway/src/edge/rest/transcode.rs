@@ -179,7 +179,7 @@ fn slot_at<'json>(json: &'json mut Map<String, Json>, path: &[FieldDescriptor]) 
 }
 
 /// Messages whose canonical JSON is a string or number (timestamps, wrappers, field masks).
-fn is_json_scalar(message: &MessageDescriptor) -> bool {
+pub(crate) fn is_json_scalar(message: &MessageDescriptor) -> bool {
     matches!(
         message.full_name(),
         "google.protobuf.Timestamp"
