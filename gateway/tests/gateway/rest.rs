@@ -14,6 +14,18 @@ use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{Nowhere, PATIENCE, TestGateway, Upstream, all_to, rest_client as client, url};
 
+/// POSTs `body` as JSON with `bearer`, and the answer's status and JSON body.
+async fn post_json(address: std::net::SocketAddr, path: &str, bearer: &str, body: &Json) -> (u16, Json) {
+    let response = client()
+        .post(url(address, path))
+        .bearer_auth(bearer)
+        .json(body)
+        .send()
+        .await
+        .expect("answers");
+    json_of(response).await
+}
+
 async fn json_of(response: reqwest::Response) -> (u16, Json) {
     let status = response.status().as_u16();
     let body = response.json::<Json>().await.expect("a JSON body");
@@ -126,28 +138,20 @@ async fn unknown_routes_methods_and_oversized_bodies_get_json_errors() {
     assert_eq!(delete.headers()["allow"], "GET, PATCH");
 
     let oversized = json!({"name": "x".repeat(2048)});
-    let response = client
-        .post(url(gateway.address, "/v1/providers"))
-        .bearer_auth(token(Role::Admin))
-        .json(&oversized)
-        .send()
-        .await
-        .expect("answers");
-    let (status, body) = json_of(response).await;
+    let (status, body) = post_json(gateway.address, "/v1/providers", &token(Role::Admin), &oversized).await;
     assert_eq!(
         (status, body["status"].as_str()),
         (413, Some("RESOURCE_EXHAUSTED")),
         "{body}"
     );
 
-    let unknown_field = client
-        .post(url(gateway.address, "/v1/providers"))
-        .bearer_auth(token(Role::Admin))
-        .json(&json!({"nam": "Lab"}))
-        .send()
-        .await
-        .expect("answers");
-    let (status, body) = json_of(unknown_field).await;
+    let (status, body) = post_json(
+        gateway.address,
+        "/v1/providers",
+        &token(Role::Admin),
+        &json!({"nam": "Lab"}),
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["details"][0]["fieldViolations"][0]["field"], "nam", "{body}");
 }
@@ -192,17 +196,13 @@ async fn writes_and_reads_through_rest_against_the_registry() {
     let suite = suite().await;
     let client = client();
     let admin = token(Role::Admin);
-    let created = client
-        .post(url(
-            suite.address,
-            "/v1/providers?requestId=0190f0a0-0000-7000-8000-000000000001",
-        ))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "Laboratoire Européen", "country": "FR", "website": "https://lab.example"}))
-        .send()
-        .await
-        .expect("answers");
-    let (status, provider) = json_of(created).await;
+    let (status, provider) = post_json(
+        suite.address,
+        "/v1/providers?requestId=0190f0a0-0000-7000-8000-000000000001",
+        &admin,
+        &json!({"name": "Laboratoire Européen", "country": "FR", "website": "https://lab.example"}),
+    )
+    .await;
     assert_eq!(status, 200, "{provider}");
     let id = provider["id"].as_str().expect("an id").to_owned();
     assert_eq!(provider["name"], "Laboratoire Européen");
@@ -242,14 +242,13 @@ async fn writes_and_reads_through_rest_against_the_registry() {
 #[tokio::test]
 async fn the_services_field_violations_come_back_all_at_once() {
     let suite = suite().await;
-    let response = client()
-        .post(url(suite.address, "/v1/providers"))
-        .bearer_auth(token(Role::Admin))
-        .json(&json!({"name": "", "country": "ZZ"}))
-        .send()
-        .await
-        .expect("answers");
-    let (status, body) = json_of(response).await;
+    let (status, body) = post_json(
+        suite.address,
+        "/v1/providers",
+        &token(Role::Admin),
+        &json!({"name": "", "country": "ZZ"}),
+    )
+    .await;
     assert_eq!(
         (status, body["status"].as_str()),
         (400, Some("INVALID_ARGUMENT")),
@@ -272,14 +271,13 @@ async fn a_server_stream_arrives_as_newline_delimited_json() {
     let suite = suite().await;
     let client = client();
     let admin = token(Role::Admin);
-    let created = client
-        .post(url(suite.address, "/v1/providers"))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "Streamed", "country": "DE"}))
-        .send()
-        .await
-        .expect("answers");
-    let (_, provider) = json_of(created).await;
+    let (_, provider) = post_json(
+        suite.address,
+        "/v1/providers",
+        &admin,
+        &json!({"name": "Streamed", "country": "DE"}),
+    )
+    .await;
 
     let mut events = client
         .get(url(suite.address, "/v1/registry/events?afterSequence=0"))
@@ -315,6 +313,47 @@ async fn a_server_stream_arrives_as_newline_delimited_json() {
     assert_eq!(
         (status, body["status"].as_str()),
         (403, Some("PERMISSION_DENIED")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_stream_takes_newline_delimited_json() {
+    let suite = suite().await;
+    let record = |id: &str| json!({"recordId": id, "installationId": "nowhere", "unitsUsed": "3"}).to_string();
+    let body = format!("{}\n\n{}\n", record("usage-1"), record("usage-2"));
+    let response = client()
+        .post(url(suite.address, "/v1/usage-records:ingest"))
+        .bearer_auth(token(Role::Admin))
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .await
+        .expect("answers");
+    let (status, summary) = json_of(response).await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(summary["received"], "2", "both lines arrived as messages: {summary}");
+    assert_eq!(summary["rejected"], "2", "neither refers to a known request: {summary}");
+    assert_eq!(summary["rejections"][1]["recordId"], "usage-2", "{summary}");
+
+    let bad_line = format!(
+        "{}\n{{\"recordId\": \"usage-3\", \"unitsUsd\": 1}}\n",
+        record("usage-1")
+    );
+    let response = client()
+        .post(url(suite.address, "/v1/usage-records:ingest"))
+        .bearer_auth(token(Role::Admin))
+        .body(bad_line)
+        .send()
+        .await
+        .expect("answers");
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["details"][0]["fieldViolations"][0]["field"], "unitsUsd", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("line 2")),
         "{body}"
     );
 }

@@ -101,27 +101,18 @@ fn render_operation(html: &mut String, method: &str, path: &str, operation: &Jso
         }
         html.push_str("</tbody></table>");
     }
-    if let Some((media_type, content)) = operation["requestBody"]["content"]
-        .as_object()
-        .and_then(|content| content.iter().next())
-    {
-        let _ = write!(
-            html,
-            "<p>Body (<code>{}</code>): {}</p>",
-            escape(media_type),
-            type_of(&content["schema"])
-        );
-    }
-    if let Some((media_type, content)) = operation["responses"]["200"]["content"]
-        .as_object()
-        .and_then(|content| content.iter().next())
-    {
-        let _ = write!(
-            html,
-            "<p>Answer (<code>{}</code>): {}</p>",
-            escape(media_type),
-            type_of(&content["schema"])
-        );
+    for (label, content) in [
+        ("Body", &operation["requestBody"]["content"]),
+        ("Answer", &operation["responses"]["200"]["content"]),
+    ] {
+        if let Some((media_type, content)) = content.as_object().and_then(|content| content.iter().next()) {
+            let _ = write!(
+                html,
+                "<p>{label} (<code>{}</code>): {}</p>",
+                escape(media_type),
+                type_of(&content["schema"])
+            );
+        }
     }
     html.push_str("</article>\n");
 }

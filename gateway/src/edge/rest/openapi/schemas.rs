@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use prost_reflect::{EnumDescriptor, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor};
 use serde_json::{Value as Json, json};
 
+use crate::edge::rest::transcode::is_json_scalar;
+
 /// The leading comment of the element at `path` in `file`, if the protos have one.
 pub(crate) fn comment(file: &FileDescriptor, path: &[i32]) -> Option<String> {
     let info = file.file_descriptor_proto().source_code_info.as_ref()?;
@@ -166,15 +168,8 @@ fn well_known(message: &MessageDescriptor) -> Option<Json> {
         "google.protobuf.Any" => {
             Some(json!({"type": "object", "properties": {"@type": {"type": "string"}}, "additionalProperties": true}))
         }
-        "google.protobuf.DoubleValue"
-        | "google.protobuf.FloatValue"
-        | "google.protobuf.Int64Value"
-        | "google.protobuf.UInt64Value"
-        | "google.protobuf.Int32Value"
-        | "google.protobuf.UInt32Value"
-        | "google.protobuf.BoolValue"
-        | "google.protobuf.StringValue"
-        | "google.protobuf.BytesValue" => wrapped(message),
+        // The wrappers: their JSON is their value's, or null.
+        _ if is_json_scalar(message) => wrapped(message),
         _ => None,
     }
 }
