@@ -32,11 +32,16 @@ pub struct RunningSuite {
 
 /// Boots the suite on `backend`; `None` when PostgreSQL tests are skipped on purpose.
 pub async fn spawn_suite(backend: Backend) -> Option<RunningSuite> {
+    spawn_suite_with(backend, |_| {}).await
+}
+
+/// Boots the suite on `backend` with the configuration `rti up` would use, changed by `adjust`.
+pub async fn spawn_suite_with(backend: Backend, adjust: impl FnOnce(&mut SuiteConfig)) -> Option<RunningSuite> {
     let mut databases = Vec::new();
     for _ in 0..4 {
         databases.push(TestDatabase::create(backend).await?);
     }
-    let config = SuiteConfig {
+    let mut config = SuiteConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         databases: Databases {
             registry: databases[0].url.clone(),
@@ -49,7 +54,9 @@ pub async fn spawn_suite(backend: Backend) -> Option<RunningSuite> {
         limits: Limits::default(),
         // Search by meaning, as `rti up` serves it (RTI_ENCODER_SKIP=1: by words only).
         encoder_model_dir: rti_encoder::testing::model_dir(),
+        reporting: rti_reporting::Options::default(),
     };
+    adjust(&mut config);
     let suite = Suite::start(config).await.expect("the suite starts");
     let gateway = suite.gateway_addr();
     let registry = Channel::builder(suite.upstreams().registry.clone())

@@ -49,6 +49,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         drain_timeout: args.server.drain_timeout,
         limits: args.server.limits.clone(),
         encoder_model_dir: Some(args.search.encoder_model_dir),
+        reporting: rti_reporting::Options::default(),
     })
     .await?;
     let address = suite.gateway_addr();

@@ -179,6 +179,7 @@ async fn suite() -> RunningSuite {
         drain_timeout: Duration::from_secs(5),
         limits: Limits::default(),
         encoder_model_dir: None,
+        reporting: rti_reporting::Options::default(),
     };
     let suite = Suite::start(config).await.expect("the suite starts");
     let address = suite.gateway_addr();
