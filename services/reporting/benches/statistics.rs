@@ -1,5 +1,6 @@
 //! `cargo bench -p rti-reporting --bench statistics` (add `RTI_BENCH_POSTGRES_URL=postgres://…`
-//! for PostgreSQL; `RTI_BENCH_RECORDS` to change the size, 1,000,000 by default).
+//! for PostgreSQL; `RTI_BENCH_RECORDS` to change the size, 1,000,000 by default;
+//! `RTI_BENCH_QUERY_RUNS` the runs of each query, 30 by default: more to profile the query).
 //!
 //! Ingests usage records through `IngestUsage` (one client stream, as a bulk load would) and
 //! runs a funder's typical query (home country × installation × quarter over a year: users and
@@ -35,7 +36,6 @@ const KEY: [u8; 32] = *b"reporting-bench-fixed-key-secret";
 const JAN_2026: i64 = 1_767_225_600_000_000;
 const DAY: i64 = 86_400_000_000;
 const YEAR: i64 = 365 * DAY;
-const QUERY_RUNS: usize = 30;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let records: usize = std::env::var("RTI_BENCH_RECORDS")
@@ -43,6 +43,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|text| text.parse())
         .transpose()?
         .unwrap_or(1_000_000);
+    let query_runs: usize = std::env::var("RTI_BENCH_QUERY_RUNS")
+        .ok()
+        .map(|text| text.parse())
+        .transpose()?
+        .unwrap_or(30);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         // RTI_BENCH_DIR keeps the SQLite file, for a look at its query plans afterwards.
@@ -56,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("| backend | ingest (records/s) | funder query p50 / p99 (ms) | direct SQL p50 / p99 (ms) | rows |");
         println!("|---|---|---|---|---|");
         for (name, url) in backends {
-            run(name, url, records).await?;
+            run(name, url, records, query_runs).await?;
         }
         Ok(())
     })
@@ -74,7 +79,12 @@ async fn fresh_postgres(server: &str) -> Result<DatabaseUrl, Box<dyn std::error:
     Ok(url.as_str().parse()?)
 }
 
-async fn run(name: &str, url: DatabaseUrl, records: usize) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(
+    name: &str,
+    url: DatabaseUrl,
+    records: usize,
+    query_runs: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
     let config = ServiceConfig::new("127.0.0.1:0".parse()?, url.clone(), test_auth());
     let nowhere: http::Uri = "http://127.0.0.1:9".parse()?;
     let upstreams = Upstreams {
@@ -118,7 +128,7 @@ async fn run(name: &str, url: DatabaseUrl, records: usize) -> Result<(), Box<dyn
     let funder = token(Role::Funder, None);
     let mut query_times = Vec::new();
     let mut rows = 0;
-    for run in 0..QUERY_RUNS + 3 {
+    for run in 0..query_runs + 3 {
         let started = Instant::now();
         let mut request = tonic::Request::new(funder_query());
         request
@@ -145,7 +155,7 @@ async fn run(name: &str, url: DatabaseUrl, records: usize) -> Result<(), Box<dyn
         sqlx::query(statement).execute(&pool).await?;
     }
     let mut direct_times = Vec::new();
-    for run in 0..QUERY_RUNS + 3 {
+    for run in 0..query_runs + 3 {
         let started = Instant::now();
         let found = sqlx::query(
             "SELECT home_country, installation_id, (month / 100) * 10 + ((month % 100) + 2) / 3 AS quarter, \

@@ -5,9 +5,11 @@
 
 mod reports;
 
+use std::collections::HashMap;
+
 use rti_platform::auth::{Principal, Role};
 
-use crate::domain::cells::Value;
+use crate::domain::cells::{Cell, Value};
 use crate::domain::disclosure::DisclosureRules;
 use crate::domain::query::{Scope, StatisticsQuery};
 use crate::domain::researchers::{self, ResearcherCount, ResearcherTable};
@@ -31,7 +33,68 @@ pub struct StatisticsRow {
     pub values: Vec<(Measure, Value, Option<ResearcherCount>)>,
 }
 
+/// The rows of a result in the order of their groups, each protected and normalised as it is
+/// read: a large result streams while its later rows are still to be made.
+#[derive(Debug)]
+pub struct StatisticsRows {
+    cells: std::collections::btree_map::IntoIter<Vec<String>, Box<Cell>>,
+    query: StatisticsQuery,
+    rules: DisclosureRules,
+    /// Names of installations and infrastructures by id, when the query groups by them.
+    names: HashMap<String, String>,
+    normalisation: Option<Normalisation>,
+}
+
+impl Iterator for StatisticsRows {
+    type Item = StatisticsRow;
+
+    fn next(&mut self) -> Option<StatisticsRow> {
+        let (key, cell) = self.cells.next()?;
+        let groups: Vec<(Dimension, String, String)> = self
+            .query
+            .group_by
+            .iter()
+            .zip(key)
+            .map(|(dimension, value)| {
+                let label = match dimension {
+                    Dimension::Installation | Dimension::Infrastructure => {
+                        self.names.get(&value).cloned().unwrap_or_default()
+                    }
+                    _ => String::new(),
+                };
+                (*dimension, value, label)
+            })
+            .collect();
+        let denominator = self
+            .normalisation
+            .as_ref()
+            .and_then(|normalisation| normalisation.denominator(&self.query, &groups));
+        let values = self
+            .query
+            .measures
+            .iter()
+            .map(|measure| {
+                let normalised = *measure == Measure::UsersPer1000Researchers;
+                let value = cell.value(*measure, &self.rules, if normalised { denominator } else { None });
+                let shown = match (&value, normalised) {
+                    (Value::Decimal(_), true) => denominator.cloned(),
+                    _ => None,
+                };
+                (*measure, value, shown)
+            })
+            .collect();
+        Some(StatisticsRow { groups, values })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.cells.size_hint()
+    }
+}
+
+impl ExactSizeIterator for StatisticsRows {}
+
 /// What the normalisation has to go on for one query.
+#[derive(Debug)]
 struct Normalisation {
     table: ResearcherTable,
 }
@@ -67,11 +130,11 @@ impl ReportingService {
     }
 
     /// The statistics of `query` that `caller` may see, protected and normalised.
-    pub async fn statistics(&self, caller: &Principal, query: &StatisticsQuery) -> ReportingResult<Vec<StatisticsRow>> {
+    pub async fn statistics(&self, caller: &Principal, query: &StatisticsQuery) -> ReportingResult<StatisticsRows> {
         self.statistics_in(&scope_of(caller)?, query).await
     }
 
-    async fn statistics_in(&self, scope: &Scope, query: &StatisticsQuery) -> ReportingResult<Vec<StatisticsRow>> {
+    async fn statistics_in(&self, scope: &Scope, query: &StatisticsQuery) -> ReportingResult<StatisticsRows> {
         let cells = self.store.statistics(query, scope).await?;
         let names = if query
             .group_by
@@ -89,41 +152,13 @@ impl ReportingService {
         } else {
             None
         };
-        let mut rows = Vec::with_capacity(cells.len());
-        for (key, cell) in cells {
-            let groups: Vec<(Dimension, String, String)> = query
-                .group_by
-                .iter()
-                .zip(key)
-                .map(|(dimension, value)| {
-                    let label = match dimension {
-                        Dimension::Installation | Dimension::Infrastructure => {
-                            names.get(&value).cloned().unwrap_or_default()
-                        }
-                        _ => String::new(),
-                    };
-                    (*dimension, value, label)
-                })
-                .collect();
-            let denominator = normalisation
-                .as_ref()
-                .and_then(|normalisation| normalisation.denominator(query, &groups));
-            let values = query
-                .measures
-                .iter()
-                .map(|measure| {
-                    let normalised = *measure == Measure::UsersPer1000Researchers;
-                    let value = cell.value(*measure, &self.rules, if normalised { denominator } else { None });
-                    let shown = match (&value, normalised) {
-                        (Value::Decimal(_), true) => denominator.cloned(),
-                        _ => None,
-                    };
-                    (*measure, value, shown)
-                })
-                .collect();
-            rows.push(StatisticsRow { groups, values });
-        }
-        Ok(rows)
+        Ok(StatisticsRows {
+            cells: cells.into_iter(),
+            query: query.clone(),
+            rules: self.rules.clone(),
+            names,
+            normalisation,
+        })
     }
 
     /// Stores the researcher counts of a publisher's file (or the shipped layout).

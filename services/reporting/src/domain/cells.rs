@@ -140,7 +140,7 @@ impl SummedMap {
 }
 
 /// Everything the store's rows say about one group.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Cell {
     pub units_used: Summed,
     pub users: Counted,

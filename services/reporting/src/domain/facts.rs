@@ -93,6 +93,10 @@ impl Dictionary {
     }
 }
 
+/// Cell codes of at most this many bits index an array (of 4 bytes per possible code) rather
+/// than a hash map.
+const DENSE_CODE_BITS: u32 = 18;
+
 /// One record, its organisation and user implied by the lists it sits in.
 #[derive(Debug, Clone, Copy)]
 struct Fact {
@@ -301,7 +305,21 @@ impl UsageFacts {
         query: &StatisticsQuery,
         scope: &Scope,
         sites: &HashMap<String, Site>,
-        cells: &mut BTreeMap<Vec<String>, Cell>,
+        cells: &mut BTreeMap<Vec<String>, Box<Cell>>,
+    ) {
+        self.add_cells_with(query, scope, sites, cells, self.parts_for_pass(), DENSE_CODE_BITS);
+    }
+
+    /// [`Self::add_cells`] with the pass over the facts split in `parts`, and cell codes of at
+    /// most `dense_bits` bits indexing an array: the same cells whatever the split and index.
+    fn add_cells_with(
+        &self,
+        query: &StatisticsQuery,
+        scope: &Scope,
+        sites: &HashMap<String, Site>,
+        cells: &mut BTreeMap<Vec<String>, Box<Cell>>,
+        parts: usize,
+        dense_bits: u32,
     ) {
         let wants = |measures: &[Measure]| query.measures.iter().any(|measure| measures.contains(measure));
         let want_units = wants(&[Measure::UnitsUsed]);
@@ -319,7 +337,8 @@ impl UsageFacts {
             groups: want_groups,
         };
         // Cells are found by a number packing the group values when they fit in 128 bits
-        // (compared and hashed far faster than the values one by one), else by the values.
+        // (compared and hashed far faster than the values one by one; small enough, it indexes
+        // an array), else by the values.
         let Tallies {
             found,
             users,
@@ -327,8 +346,12 @@ impl UsageFacts {
             units: mut org_units,
             groups,
         } = match plan.packing() {
-            Some(widths) => self.tally(&plan, &wants, |fact| plan.packed(fact, &widths)),
-            None => self.tally(&plan, &wants, |fact| plan.key(fact)),
+            Some(widths) => {
+                let bits: u32 = widths.iter().sum();
+                let dense = (bits <= dense_bits).then_some(1 << bits);
+                self.tally(&plan, &wants, |fact| plan.packed(fact, &widths), dense, parts)
+            }
+            None => self.tally(&plan, &wants, |fact| plan.key(fact), None, parts),
         };
         org_units.resize_with(found.len(), Vec::new);
         let mut units = org_units;
@@ -369,7 +392,7 @@ impl UsageFacts {
             if want_groups {
                 cell.user_groups = user_groups[index];
             }
-            (plan.labels(self, key), cell)
+            (plan.labels(self, key), Box::new(cell))
         });
         if cells.is_empty() {
             // Built from sorted keys at once, rather than one insertion at a time.

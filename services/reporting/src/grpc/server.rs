@@ -16,7 +16,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::convert;
 use crate::domain::query::StatisticsQuery;
 use crate::domain::usage::UsageRecord;
-use crate::service::ReportingService;
+use crate::service::{ReportingService, StatisticsRows};
 use crate::store::RecordOutcome;
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -58,7 +58,7 @@ async fn statistics(
     service: &ReportingService,
     caller: &Principal,
     request: proto::QueryUsageStatisticsRequest,
-) -> Result<(StatisticsQuery, Vec<crate::service::StatisticsRow>), Status> {
+) -> Result<(StatisticsQuery, StatisticsRows), Status> {
     let query = StatisticsQuery::parse(convert::query_input(request))?;
     let rows = service.statistics(caller, &query).await?;
     Ok((query, rows))
@@ -154,10 +154,13 @@ impl Api for ReportingApi {
             }
             Ok::<_, Status>(summary)
         };
-        let write = async {
+        // The writer runs on a task of its own, so that checking and writing one batch runs in
+        // parallel with decoding the next, not merely interleaved with it.
+        let service = self.service.clone();
+        let write = tokio::spawn(async move {
             let mut summary = proto::IngestUsageSummary::default();
             while let Some(batch) = pending.recv().await {
-                let outcome = self.service.record_usage(&caller, &batch.records).await?;
+                let outcome = service.record_usage(&caller, &batch.records).await?;
                 for ((position, record), outcome) in batch.positions.iter().zip(&batch.records).zip(outcome.outcomes) {
                     let (field, reason) = match outcome {
                         RecordOutcome::Created => {
@@ -182,8 +185,9 @@ impl Api for ReportingApi {
                 }
             }
             Ok::<_, Status>(summary)
-        };
+        });
         let (read, write) = futures::join!(read, write);
+        let write = write.map_err(|error| Status::internal(format!("the usage writer stopped: {error}")))?;
         let (read, write) = (read?, write?);
         let mut rejections = read.rejections;
         rejections.extend(write.rejections);
@@ -215,20 +219,18 @@ impl Api for ReportingApi {
         let caller = caller(&request)?;
         let (query, rows) = statistics(&self.service, &caller, request.into_inner()).await?;
         let header = convert::csv_header(&query.group_by, &query.measures);
-        let lines = std::iter::once(header).chain(rows.iter().map(convert::csv_row));
-        let mut chunks = Vec::new();
-        let mut text = String::new();
-        for line in lines {
-            text.push_str(&line);
-            if text.len() >= CSV_CHUNK_BYTES {
-                chunks.push(Ok(proto::CsvChunk {
-                    text: std::mem::take(&mut text),
-                }));
+        let mut lines = std::iter::once(header).chain(rows.map(|row| convert::csv_row(&row)));
+        // Chunks of whole lines, each made as the client reads: rows are not all held at once.
+        let chunks = std::iter::from_fn(move || {
+            let mut text = String::new();
+            for line in lines.by_ref() {
+                text.push_str(&line);
+                if text.len() >= CSV_CHUNK_BYTES {
+                    break;
+                }
             }
-        }
-        if !text.is_empty() {
-            chunks.push(Ok(proto::CsvChunk { text }));
-        }
+            (!text.is_empty()).then(|| Ok(proto::CsvChunk { text }))
+        });
         Ok(Response::new(futures::stream::iter(chunks).boxed()))
     }
 

@@ -87,7 +87,6 @@ impl ReportingService {
         let totals = self
             .statistics_in(&Scope::Everything, &query(Vec::new(), every_measure))
             .await?
-            .into_iter()
             .next();
         Ok(InstallationKpis {
             totals,
@@ -96,7 +95,8 @@ impl ReportingService {
                     &Scope::Everything,
                     &query(vec![Dimension::FundingScheme], usage.clone()),
                 )
-                .await?,
+                .await?
+                .collect(),
             by_home_country: self
                 .statistics_in(
                     &Scope::Everything,
@@ -105,10 +105,12 @@ impl ReportingService {
                         vec![Measure::Users, Measure::UsersPer1000Researchers],
                     ),
                 )
-                .await?,
+                .await?
+                .collect(),
             by_requester_type: self
                 .statistics_in(&Scope::Everything, &query(vec![Dimension::RequesterType], usage))
-                .await?,
+                .await?
+                .collect(),
             screening: screening_figures(&self.store.held_requests(installation_id, from, to).await?, &self.rules),
             site,
         })

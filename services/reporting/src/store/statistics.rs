@@ -17,8 +17,9 @@ use crate::domain::query::{Scope, StatisticsQuery};
 use crate::domain::{Dimension, Fact, period_label};
 use crate::error::ReportingResult;
 
-/// The cells of a result, by their group values in the order of `group_by`.
-pub type FactRows = BTreeMap<Vec<String>, Cell>;
+/// The cells of a result, by their group values in the order of `group_by` (boxed: a cell is
+/// large, and a result of many cells is moved about as it is built).
+pub type FactRows = BTreeMap<Vec<String>, Box<Cell>>;
 
 const MICROS_PER_DAY: f64 = 86_400_000_000.0;
 

@@ -175,3 +175,76 @@ fn a_user_of_several_organisations_adds_no_organisation_its_first_one_already_br
         (9, 6, 3, 2)
     );
 }
+
+#[test]
+fn the_cells_are_the_same_whatever_the_split_of_the_pass_and_the_index_of_cells() {
+    // 40 organisations, 120 users of whom every seventh records under a second organisation,
+    // two user groups, three installations and both home countries, over a year.
+    let ids: Vec<(String, String, String)> = (0..2_400)
+        .map(|index: usize| {
+            let user = index % 120;
+            let org = if user.is_multiple_of(7) && (index / 120).is_multiple_of(2) {
+                (user + 13) % 40
+            } else {
+                user % 40
+            };
+            (
+                format!("u-{user:03}"),
+                format!("o-{org:02}"),
+                format!("request-{}", user % 2),
+            )
+        })
+        .collect();
+    let installations = ["lab-fr", "lab-de", "lab-it"];
+    let records: Vec<FactInput<'_>> = ids
+        .iter()
+        .enumerate()
+        .map(|(index, (user, org, request))| {
+            let day = i64::try_from(index * 37 % 365).expect("small");
+            let mut record = record(
+                user,
+                org,
+                installations[index % 3],
+                day,
+                i64::try_from(index % 5).expect("small"),
+            );
+            record.record = crate::domain::usage::id_digest(&format!("record-{index}"));
+            record.request_id = request;
+            record.user_rkey = u32::try_from(user.len() * 7 + index % 120).expect("small");
+            record.org_rkey = u32::try_from(org.len() * 11 + index % 40).expect("small");
+            record.home_country = if index % 40 < 25 { "DE" } else { "FR" };
+            record.month = 202_601 + i32::try_from(day / 31).expect("small").min(11);
+            record
+        })
+        .collect();
+    let mut facts = UsageFacts::default();
+    facts.load(1, records);
+    assert!(facts.multi_org_users > 0, "some users have several organisations");
+    for group_by in [
+        &["month"][..],
+        &["home_country", "installation", "quarter"],
+        &["installation", "access_mode", "year"],
+    ] {
+        let cells_with = |parts: usize, dense_bits: u32| {
+            let mut cells = BTreeMap::new();
+            facts.add_cells_with(
+                &query(group_by),
+                &Scope::Everything,
+                &sites(),
+                &mut cells,
+                parts,
+                dense_bits,
+            );
+            cells
+        };
+        let whole = cells_with(1, 0);
+        assert!(whole.len() > 2, "{group_by:?} has cells");
+        for (parts, dense_bits) in [(1, 18), (2, 0), (2, 18), (3, 18), (7, 0)] {
+            assert_eq!(
+                cells_with(parts, dense_bits),
+                whole,
+                "{group_by:?} in {parts} parts, dense up to {dense_bits} bits"
+            );
+        }
+    }
+}
