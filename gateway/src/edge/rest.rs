@@ -121,17 +121,23 @@ async fn call(State(rest): State<Rest>, request: Request) -> Response {
     } else {
         rest.inner.calls.max_message_bytes_of(&grpc_path)
     };
-    let body = match Limited::new(body, body_limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<LengthLimitError>() => return RestError::too_large(body_limit).into_response(),
+    let framed = match Limited::new(body, body_limit).collect().await {
+        Ok(collected) => grpc_body(
+            binding,
+            &captures,
+            query.as_deref(),
+            &collected.to_bytes(),
+            &rest.inner.calls,
+        ),
+        Err(error) if error.is::<LengthLimitError>() => Err(RestError::too_large(body_limit)),
         Err(error) => {
             tracing::debug!(%error, "cannot read a REST body");
-            return RestError::invalid("body", "the body could not be read").into_response();
+            Err(RestError::invalid("body", "the body could not be read"))
         }
     };
-    let framed = match grpc_body(binding, &captures, query.as_deref(), &body, &rest.inner.calls) {
+    let framed = match framed {
         Ok(framed) => framed,
-        Err(error) => return error.into_response(),
+        Err(error) => return refusal_or(&rest, &grpc_path, &parts.headers, error).await,
     };
 
     let mut grpc = http::Request::new(axum::body::Body::from(framed));
@@ -159,9 +165,24 @@ async fn call(State(rest): State<Rest>, request: Request) -> Response {
     let answer = forward(State(rest.inner.proxy.clone()), grpc).await;
     let output = binding.method.output();
     if binding.method.is_server_streaming() {
-        reply::stream(answer, output).await
+        reply::stream(answer, output)
     } else {
         reply::unary(answer, output).await
+    }
+}
+
+/// The edge's refusal of a call the caller may not make, or else `error`: a request the gateway
+/// cannot even turn into a message is answered as the gRPC call would be, authorization first
+/// (DESIGN §4), so an anonymous or unauthorized caller learns nothing from its validation.
+async fn refusal_or(rest: &Rest, grpc_path: &str, headers: &http::HeaderMap, error: RestError) -> Response {
+    match rest
+        .inner
+        .proxy
+        .admit(grpc_path, headers.get(http::header::AUTHORIZATION))
+        .await
+    {
+        Ok(()) => error.into_response(),
+        Err(refusal) => RestError::from_status(refusal).into_response(),
     }
 }
 

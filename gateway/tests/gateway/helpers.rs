@@ -226,9 +226,76 @@ pub fn url(address: SocketAddr, path: &str) -> String {
     format!("http://{address}{path}")
 }
 
+/// The value of the attribute `key` of a finished span.
+pub fn attribute(span: &opentelemetry_sdk::trace::SpanData, key: &'static str) -> Option<opentelemetry::Value> {
+    span.attributes
+        .iter()
+        .find(|attribute| attribute.key == opentelemetry::Key::from_static_str(key))
+        .map(|attribute| attribute.value.clone())
+}
+
+/// POSTs `body` as JSON with `bearer`, and the answer's status and JSON body.
+pub async fn post_json(
+    address: SocketAddr,
+    path: &str,
+    bearer: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let response = rest_client()
+        .post(url(address, path))
+        .bearer_auth(bearer)
+        .json(body)
+        .send()
+        .await
+        .expect("answers");
+    json_of(response).await
+}
+
+pub async fn json_of(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    let body = response.json::<serde_json::Value>().await.expect("a JSON body");
+    (status, body)
+}
+
 /// The next message of a stream, waiting at most [`PATIENCE`].
 pub async fn next<T>(stream: &mut tonic::Streaming<T>) -> Result<Option<T>, tonic::Status> {
     tokio::time::timeout(PATIENCE, stream.message())
         .await
         .expect("a message within the patience")
+}
+
+/// Records the spans that end on this thread while the guard lives, in memory. A test on the
+/// current-thread runtime runs the gateway's tasks on its own thread, so under this subscriber.
+pub fn record_spans() -> (
+    opentelemetry_sdk::trace::InMemorySpanExporter,
+    tracing::subscriber::DefaultGuard,
+) {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let exporter = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_simple_exporter(exporter.clone())
+        .build();
+    let subscriber =
+        tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    (exporter, tracing::subscriber::set_default(subscriber))
+}
+
+/// The first finished span named `name`, waiting at most [`PATIENCE`] for it to end.
+pub async fn finished_span(
+    exporter: &opentelemetry_sdk::trace::InMemorySpanExporter,
+    name: &str,
+) -> opentelemetry_sdk::trace::SpanData {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let spans = exporter.get_finished_spans().expect("in memory");
+            if let Some(span) = spans.into_iter().find(|span| span.name == name) {
+                return span;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the span {name} ends"))
 }

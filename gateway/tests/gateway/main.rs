@@ -10,4 +10,5 @@ mod limits;
 mod openapi;
 mod pass_through;
 mod rest;
+mod rest_edge;
 mod shutdown;

@@ -13,7 +13,7 @@ use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse};
 use tonic_reflection::pb::v1alpha;
 
-use crate::helpers::{PATIENCE, TestGateway, Upstream, all_to, next, uri_of};
+use crate::helpers::{PATIENCE, TestGateway, Upstream, all_to, attribute, finished_span, next, record_spans, uri_of};
 
 const EXPECTED_SERVICES: [&str; 5] = [
     "grpc.health.v1.Health",
@@ -258,17 +258,7 @@ async fn http1_requests_are_answered_on_the_same_port() {
 
 #[tokio::test]
 async fn the_upstream_continues_the_callers_trace_under_the_gateway_span() {
-    use opentelemetry::trace::TracerProvider as _;
-    use tracing_subscriber::layer::SubscriberExt;
-
-    let exporter = opentelemetry_sdk::trace::InMemorySpanExporter::default();
-    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
-        .with_simple_exporter(exporter.clone())
-        .build();
-    let subscriber =
-        tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
-    // A current-thread runtime runs the gateway's tasks on this thread, under this subscriber.
-    let _default = tracing::subscriber::set_default(subscriber);
+    let (exporter, _recording) = record_spans();
 
     let upstream = Upstream::start().await;
     let gateway = TestGateway::start(all_to(&uri_of(upstream.address))).await;
@@ -294,21 +284,12 @@ async fn the_upstream_continues_the_callers_trace_under_the_gateway_span() {
         "the upstream's parent is the gateway's span, not the caller's"
     );
 
-    let finished = tokio::time::timeout(PATIENCE, async {
-        loop {
-            let spans = exporter.get_finished_spans().expect("in memory");
-            if let Some(span) = spans
-                .into_iter()
-                .find(|span| span.name == "rti.registry.v1.RegistryService/GetInfrastructure")
-            {
-                return span;
-            }
-            tokio::task::yield_now().await;
-        }
-    })
-    .await
-    .expect("the gateway span ends");
+    let finished = finished_span(&exporter, "rti.registry.v1.RegistryService/GetInfrastructure").await;
     assert_eq!(finished.span_context.trace_id().to_string(), caller_trace);
     assert_eq!(finished.parent_span_id.to_string(), caller_span);
     assert_eq!(finished.span_context.span_id().to_string(), parts[2]);
+    assert_eq!(
+        attribute(&finished, "rti.protocol"),
+        Some(opentelemetry::Value::from("grpc"))
+    );
 }

@@ -1,7 +1,7 @@
-//! REST/JSON through the gateway (issue 14): the edge's authentication answers REST callers with
-//! 401 and 403, a REST call reaches its service as a gRPC call with the caller's token, request
-//! id and trace context, bodies over the limit get 413, and against the real suite a write and a
-//! read, the services' field violations and an event stream come back as JSON.
+//! REST/JSON through the gateway (issue 14): unknown routes and methods, bodies over the limit
+//! and unknown fields get JSON errors, and against the real suite a write and a read, the
+//! services' field violations, an event stream and a client stream come back as JSON. What the
+//! edge does to REST calls (authentication, deadlines, trace context) is in `rest_edge`.
 
 use std::time::Duration;
 
@@ -12,99 +12,7 @@ use rti_platform::testing::{test_auth, token};
 use serde_json::{Value as Json, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{Nowhere, PATIENCE, TestGateway, Upstream, all_to, rest_client as client, url};
-
-/// POSTs `body` as JSON with `bearer`, and the answer's status and JSON body.
-async fn post_json(address: std::net::SocketAddr, path: &str, bearer: &str, body: &Json) -> (u16, Json) {
-    let response = client()
-        .post(url(address, path))
-        .bearer_auth(bearer)
-        .json(body)
-        .send()
-        .await
-        .expect("answers");
-    json_of(response).await
-}
-
-async fn json_of(response: reqwest::Response) -> (u16, Json) {
-    let status = response.status().as_u16();
-    let body = response.json::<Json>().await.expect("a JSON body");
-    (status, body)
-}
-
-#[tokio::test]
-async fn the_edge_answers_rest_callers_with_401_and_403_and_lets_allowed_calls_through() {
-    let nowhere = Nowhere::reserve();
-    let gateway = TestGateway::start(all_to(&nowhere.uri())).await;
-    let client = client();
-    let create = || {
-        client
-            .post(url(gateway.address, "/v1/infrastructures"))
-            .json(&json!({"name": "X"}))
-    };
-
-    let (status, body) = json_of(create().send().await.expect("answers")).await;
-    assert_eq!(
-        (status, body["status"].as_str()),
-        (401, Some("UNAUTHENTICATED")),
-        "{body}"
-    );
-    assert_eq!(body["code"], 16);
-
-    let funder = create().bearer_auth(token(Role::Funder)).send().await.expect("answers");
-    let (status, body) = json_of(funder).await;
-    assert_eq!(
-        (status, body["status"].as_str()),
-        (403, Some("PERMISSION_DENIED")),
-        "{body}"
-    );
-
-    // Past the edge, the call looks for the registry where nothing listens.
-    let admin = create().bearer_auth(token(Role::Admin)).send().await.expect("answers");
-    let (status, body) = json_of(admin).await;
-    assert_eq!((status, body["status"].as_str()), (503, Some("UNAVAILABLE")), "{body}");
-    let public = client
-        .get(url(gateway.address, "/v1/infrastructures/infra-1"))
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(public.status().as_u16(), 503, "public without a token");
-}
-
-#[tokio::test]
-async fn a_rest_call_reaches_its_service_as_grpc_with_token_request_id_and_trace() {
-    let upstream = Upstream::start().await;
-    let gateway = TestGateway::start(all_to(&upstream.uri())).await;
-    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    let response = client()
-        .get(url(gateway.address, "/v1/infrastructures/infra%2D1"))
-        .bearer_auth(token(Role::Admin))
-        .header("x-request-id", "rest-42")
-        .header("traceparent", traceparent)
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(response.headers()["x-request-id"], "rest-42");
-    // The stand-in serves no registry: its UNIMPLEMENTED comes back as 501.
-    let (status, body) = json_of(response).await;
-    assert_eq!((status, body["code"].as_i64()), (501, Some(12)), "{body}");
-
-    let seen = upstream.seen("/rti.registry.v1.RegistryService/GetInfrastructure");
-    assert_eq!(seen.len(), 1, "one gRPC call reached the upstream");
-    let headers = &seen[0];
-    assert_eq!(headers["content-type"], "application/grpc");
-    assert_eq!(headers["te"], "trailers");
-    assert_eq!(headers["x-request-id"], "rest-42");
-    assert_eq!(
-        headers["authorization"],
-        format!("Bearer {}", token(Role::Admin)).as_str()
-    );
-    let forwarded_trace = headers["traceparent"].to_str().expect("ascii");
-    assert!(
-        forwarded_trace.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
-        "the trace continues: {forwarded_trace}"
-    );
-}
+use crate::helpers::{Nowhere, PATIENCE, TestGateway, all_to, json_of, post_json, rest_client as client, url};
 
 #[tokio::test]
 async fn unknown_routes_methods_and_oversized_bodies_get_json_errors() {
@@ -137,8 +45,9 @@ async fn unknown_routes_methods_and_oversized_bodies_get_json_errors() {
     assert_eq!(delete.status().as_u16(), 405);
     assert_eq!(delete.headers()["allow"], "GET, PATCH");
 
+    // The test gateway's table lets an admin create infrastructures.
     let oversized = json!({"name": "x".repeat(2048)});
-    let (status, body) = post_json(gateway.address, "/v1/providers", &token(Role::Admin), &oversized).await;
+    let (status, body) = post_json(gateway.address, "/v1/infrastructures", &token(Role::Admin), &oversized).await;
     assert_eq!(
         (status, body["status"].as_str()),
         (413, Some("RESOURCE_EXHAUSTED")),
@@ -147,7 +56,7 @@ async fn unknown_routes_methods_and_oversized_bodies_get_json_errors() {
 
     let (status, body) = post_json(
         gateway.address,
-        "/v1/providers",
+        "/v1/infrastructures",
         &token(Role::Admin),
         &json!({"nam": "Lab"}),
     )
@@ -302,6 +211,15 @@ async fn a_server_stream_arrives_as_newline_delimited_json() {
     let event: Json = serde_json::from_slice(first_line).expect("one JSON value per line");
     assert_eq!(event["sequence"], "1", "int64 as a string: {event}");
     assert_eq!(event["aggregateId"], provider["id"], "{event}");
+
+    // A live stream answers 200 as soon as the service takes the call, before any event.
+    let waiting = client
+        .get(url(suite.address, "/v1/registry/events?afterSequence=1000"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("the headers come before any event");
+    assert_eq!(waiting.status().as_u16(), 200);
 
     // A stream refused before its first message gets its own HTTP status.
     let refused = client

@@ -165,7 +165,7 @@ fn operation(binding: &Binding, operation_id: &str, authz: &[&'static AuthzTable
     let (media_type, description) = if method.is_server_streaming() {
         (
             NDJSON,
-            "Newline-delimited JSON: one message per line; a failure after the first line ends the stream with a line holding the error.",
+            "Newline-delimited JSON: one message per line. A refusal before the stream starts has its own HTTP status and the error body; a failure once it has started ends the stream with a line holding the error.",
         )
     } else {
         ("application/json", "The answer.")

@@ -2,8 +2,8 @@
 //! and written as canonical proto3 JSON (lowerCamelCase names, fields at their default values
 //! included, so a client and the OpenAPI document see every field), or the status from the
 //! trailers as the JSON error. A server stream becomes newline-delimited JSON, one message per
-//! line, and a failure after the first message a last line holding the error object (the HTTP
-//! status is sent by then); a failure before any message gets its own HTTP status.
+//! line: a refusal before the stream starts gets its own HTTP status, and a failure once it has
+//! started (the HTTP status is sent by then) a last line holding the error object.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -64,38 +64,33 @@ pub(crate) async fn unary(response: Response, output: MessageDescriptor) -> Resp
     }
 }
 
-/// The answer to a server-streaming call, as newline-delimited JSON.
-pub(crate) async fn stream(response: Response, output: MessageDescriptor) -> Response {
+/// The answer to a server-streaming call, as newline-delimited JSON. A call the edge or the
+/// service refuses at once (a trailers-only answer: no token, a role the RPC's table does not
+/// name, a bad request) gets the HTTP status of its code. A call the service accepts answers 200
+/// as soon as the service does, since a live stream such as `Subscribe` may wait long for its
+/// first message; a failure after that is the stream's last line.
+pub(crate) fn stream(response: Response, output: MessageDescriptor) -> Response {
     let (parts, body) = response.into_parts();
-    let retry_after = retry_after_in(&parts.headers);
     if let Some(error) = failure(&parts.headers) {
-        return error.with_retry_after(retry_after).into_response();
+        return error.with_retry_after(retry_after_in(&parts.headers)).into_response();
     }
-    let mut lines = Lines {
+    let lines = Lines {
         body,
         frames: Frames::default(),
         output,
         done: false,
     };
-    // Until the first message the HTTP status can still say what went wrong.
-    let first = match lines.next().await {
-        Line::Error(error) => return error.with_retry_after(retry_after).into_response(),
-        Line::Message(line) => Some(line),
-        Line::End => None,
-    };
-    let stream = futures::stream::unfold((first, lines), |(first, mut lines)| async move {
-        if let Some(line) = first {
-            return Some((Ok::<_, Infallible>(line), (None, lines)));
-        }
-        match lines.next().await {
-            Line::Message(line) => Some((Ok(line), (None, lines))),
+    let stream = futures::stream::unfold(lines, |mut lines| async move {
+        let line = match lines.next().await {
+            Line::Message(line) => line,
             Line::Error(error) => {
                 let mut line = error.to_json().to_string().into_bytes();
                 line.push(b'\n');
-                Some((Ok(Bytes::from(line)), (None, lines)))
+                Bytes::from(line)
             }
-            Line::End => None,
-        }
+            Line::End => return None,
+        };
+        Some((Ok::<_, Infallible>(line), lines))
     });
     ([(http::header::CONTENT_TYPE, NDJSON)], Body::from_stream(stream)).into_response()
 }
@@ -300,7 +295,7 @@ mod tests {
         let upstream = Response::new(Body::new(http_body_util::StreamBody::new(futures::stream::iter(
             frames,
         ))));
-        let answer = stream(upstream, descriptor).await;
+        let answer = stream(upstream, descriptor);
         assert_eq!(answer.status(), http::StatusCode::OK);
         let body = answer.into_body().collect().await.expect("a body").to_bytes();
         let lines: Vec<serde_json::Value> = body
@@ -319,7 +314,7 @@ mod tests {
         let pool = prost_reflect::DescriptorPool::decode(rti_proto::FILE_DESCRIPTOR_SET).expect("decodes");
         let descriptor = pool.get_message_by_name("rti.common.v1.Event").expect("declared");
         let upstream = tonic::Status::not_found("no such stream").into_http::<Body>();
-        let answer = stream(upstream, descriptor).await;
+        let answer = stream(upstream, descriptor);
         assert_eq!(answer.status(), http::StatusCode::NOT_FOUND);
     }
 
