@@ -173,11 +173,25 @@ async fn request_and_accept_a_quote(journey: &Journey, catalogue: &Catalogue) ->
         .call(sme, &format!("{INTAKE}/AcceptQuote"), json!({"id": request_id}))
         .await;
     assert_eq!(accepted["status"], "ACCESS_REQUEST_STATUS_ACCEPTED", "{accepted}");
+    // SA-6: accepting the quote records its aid in the company's de minimis ledger.
+    let statement = journey
+        .call(
+            sme,
+            &format!("{INTAKE}/GetDeMinimisStatement"),
+            json!({"organisationId": ids.company}),
+        )
+        .await;
+    assert_eq!(statement["granted"], quoted["quote"]["aid"], "{statement}");
+    assert_eq!(
+        int(&statement["headroom"]["minorUnits"]) + int(&statement["granted"]["minorUnits"]),
+        int(&statement["ceiling"]["minorUnits"]),
+        "{statement}"
+    );
     request_id
 }
 
-/// IND-7a, SA-4, SA-5: four hours at the market price, the SME's discount is aid, and what is
-/// charged and the aid add up to the market price.
+/// IND-7a, SA-4, SA-5: four hours at the market price; the SME's discount (the provider's price
+/// policy) is de minimis aid, and what is charged and the aid add up to the market price.
 fn assert_quote(quote: &Json) {
     let market = HOURS * CLEANROOM_PRICE_CENTS;
     let line = &quote["lines"][0];
@@ -189,10 +203,9 @@ fn assert_quote(quote: &Json) {
         json!({"currency": "EUR", "minorUnits": market.to_string()})
     );
     let discount = int(&quote["discountPercent"]);
+    assert!(discount > 0, "the SME pays less than the market price: {quote}");
     let charged = int(&quote["chargedPrice"]["minorUnits"]);
     assert_eq!(charged, market * (100 - discount) / 100, "{quote}");
     assert_eq!(charged + int(&quote["aid"]["minorUnits"]), market, "{quote}");
-    if discount > 0 {
-        assert_eq!(quote["aidBasis"], "AID_BASIS_DE_MINIMIS", "{quote}");
-    }
+    assert_eq!(quote["aidBasis"], "AID_BASIS_DE_MINIMIS", "{quote}");
 }
