@@ -58,6 +58,14 @@ impl Journey {
         self.transport.call(rpc, request, token).await
     }
 
+    /// Asserts that `rpc` is refused with `code`, which REST reports as gRPC does.
+    async fn refused(&self, token: &str, rpc: &str, request: Json, code: tonic::Code) {
+        match self.attempt(Some(token), rpc, request).await {
+            Ok(answer) => panic!("{rpc} must be refused with {code:?}, yet it answered {answer}"),
+            Err(failure) => assert_eq!(failure.code, code, "{rpc}: {}", failure.message),
+        }
+    }
+
     /// Every message `rpc` streams back; it must succeed.
     async fn stream(&self, token: &str, rpc: &str, request: Json) -> Vec<Json> {
         succeeded(rpc, self.transport.stream(rpc, request, Some(token)).await)

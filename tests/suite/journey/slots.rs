@@ -1,6 +1,7 @@
 //! A slot, the same in both lanes: the operator offers units of the installation's capacity window
 //! (allocation holds them in the registry), the applicant accepts, the operator confirms (the
-//! request is then scheduled) and records what was delivered and lost.
+//! request is then scheduled; the applicant may not confirm its own slot) and records what was
+//! delivered and lost.
 
 use serde_json::json;
 
@@ -68,13 +69,16 @@ pub(crate) async fn schedule_and_deliver(
         )
         .await;
     assert_eq!(accepted["status"], "SLOT_STATUS_ACCEPTED", "{accepted}");
-    let confirmed = journey
-        .call(
-            operator,
-            &format!("{ALLOCATION}/ConfirmSlot"),
+    let confirm = format!("{ALLOCATION}/ConfirmSlot");
+    journey
+        .refused(
+            applicant,
+            &confirm,
             json!({"slotId": slot_id}),
+            tonic::Code::PermissionDenied,
         )
         .await;
+    let confirmed = journey.call(operator, &confirm, json!({"slotId": slot_id})).await;
     assert_eq!(confirmed["status"], "SLOT_STATUS_CONFIRMED", "{confirmed}");
     let slots = journey
         .call(
