@@ -1,6 +1,10 @@
 //! Compiles `proto/**/*.proto` with protox (no protoc), generates prost messages, tonic client
 //! and server halves (behind the `client` / `server` features), pbjson serde impls for the
-//! canonical proto3 JSON mapping, and writes the encoded file descriptor set for reflection.
+//! canonical proto3 JSON mapping, and writes the encoded file descriptor set for reflection and
+//! for the gateway's REST transcoder. The set is encoded by protox itself: re-encoding it through
+//! `prost_types` would silently drop the `google.api.http` options (extensions prost does not
+//! know), which the gateway reads its REST routes from; it keeps the comments (source info) for
+//! the OpenAPI document too.
 
 use std::path::{Path, PathBuf};
 
@@ -8,8 +12,13 @@ const PROTO_ROOT: &str = "proto";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = proto_files(Path::new(PROTO_ROOT))?;
-    let descriptors = protox::compile(&files, [PROTO_ROOT])?;
-    let encoded = prost::Message::encode_to_vec(&descriptors);
+    let mut compiler = protox::Compiler::new([PROTO_ROOT])?;
+    compiler
+        .include_source_info(true)
+        .include_imports(true)
+        .open_files(&files)?;
+    let encoded = compiler.encode_file_descriptor_set();
+    let descriptors = compiler.file_descriptor_set();
 
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out_dir.join("rti_descriptor.bin"), &encoded)?;

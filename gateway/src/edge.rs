@@ -5,10 +5,11 @@
 //! answers reflection (v1 and v1alpha) for all four services and health for each (`health`);
 //! `server` starts and stops it from a [`GatewayConfig`] (`config`) on a port with connection,
 //! header-time and keep-alive limits (`listener`); every call gets a deadline and its messages a
-//! size limit on the way (`proxy`, `rti_platform::limits`). Browsers call over gRPC-Web, with
-//! CORS for the configured origins (`web`); callers are rate limited by principal (`rate`), an
-//! upstream takes a bounded number of calls at once (`shed`) over one or several addresses
-//! (`balance`), all set in [`EdgeLimits`] (`limits`).
+//! size limit on the way (`proxy`, `rti_platform::limits`). REST/JSON under `/v1/` is transcoded
+//! from the protos' `google.api.http` rules into calls through the same pass-through (`rest`).
+//! Browsers call over gRPC-Web, with CORS for the configured origins (`web`); callers are rate
+//! limited by principal (`rate`), an upstream takes a bounded number of calls at once (`shed`)
+//! over one or several addresses (`balance`), all set in [`EdgeLimits`] (`limits`).
 
 mod auth;
 mod balance;
@@ -21,6 +22,7 @@ mod protocol;
 mod proxy;
 mod rate;
 mod request_id;
+mod rest;
 mod routes;
 mod server;
 mod shed;

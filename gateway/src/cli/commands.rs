@@ -50,6 +50,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         limits: args.server.limits.clone(),
         edge: args.edge.clone(),
         encoder_model_dir: Some(args.search.encoder_model_dir),
+        reporting: rti_reporting::Options::default(),
     })
     .await?;
     let address = suite.gateway_addr();

@@ -49,6 +49,8 @@ pub struct SuiteConfig {
     pub edge: EdgeLimits,
     /// The registry's sentence encoder model, for search by meaning; `None`: by words only.
     pub encoder_model_dir: Option<PathBuf>,
+    /// The reporting service's options: its disclosure control above all.
+    pub reporting: rti_reporting::Options,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,13 +111,14 @@ impl Suite {
         )
         .await
         .map_err(failed("allocation"))?;
-        let reporting = rti_reporting::App::build(
+        let reporting = rti_reporting::App::build_with(
             service_config(&config.databases.reporting, &config),
             rti_reporting::Upstreams {
                 registry: upstream(registry.local_addr()),
                 intake: upstream(intake.local_addr()),
                 allocation: upstream(allocation.local_addr()),
             },
+            config.reporting.clone(),
         )
         .await
         .map_err(failed("reporting"))?;

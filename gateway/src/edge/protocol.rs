@@ -9,7 +9,6 @@ pub(crate) enum Protocol {
     #[default]
     Grpc,
     GrpcWeb,
-    #[expect(dead_code, reason = "the REST transcoder marks its calls (issue 14)")]
     Rest,
 }
 

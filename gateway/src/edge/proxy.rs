@@ -72,6 +72,20 @@ impl Proxy {
     }
 }
 
+impl Proxy {
+    /// Whether the edge would let a call to `path` with `authorization` through. The REST side
+    /// asks before it answers that a request is malformed, so that a caller who may not make the
+    /// call learns nothing from validation (DESIGN §4); calls that go on are admitted in
+    /// [`forward`], once.
+    pub(crate) async fn admit(
+        &self,
+        path: &str,
+        authorization: Option<&http::HeaderValue>,
+    ) -> Result<(), tonic::Status> {
+        self.inner.edge.admit(path, authorization).await.map(drop)
+    }
+}
+
 /// The axum handler for every path the gateway does not answer itself.
 pub(crate) async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
     let path = request.uri().path().to_owned();

@@ -22,6 +22,7 @@ use super::listener::serve_until;
 use super::proxy::{Proxy, forward};
 use super::rate::RateLimiter;
 use super::request_id::assign_request_id;
+use super::rest::Rest;
 use super::routes::{RouteTable, Routes};
 use super::web;
 
@@ -76,13 +77,14 @@ impl Gateway {
         let hard_stop = CancellationToken::new();
         let proxy = Proxy::new(
             table.clone(),
-            EdgeAuth::new(authenticator, config.authz),
+            EdgeAuth::new(authenticator, config.authz.clone()),
             in_flight.clone(),
             hard_stop.clone(),
             config.limits.calls.clone(),
             RateLimiter::new(config.edge.quotas(), config.edge.rate_limit_max_callers),
         );
-        let router = web::front(router(&table, health_server, proxy)?, &config.edge.cors_origins);
+        let rest = Rest::new(proxy.clone(), config.limits.calls.clone(), &config.authz)?;
+        let router = web::front(router(&table, health_server, proxy, rest)?, &config.edge.cors_origins);
 
         let listener = TcpListener::bind(config.listen)
             .await
@@ -161,6 +163,7 @@ fn router(
     routes: &RouteTable,
     health: HealthServer<GatewayHealth>,
     proxy: Proxy,
+    rest: Rest,
 ) -> Result<axum::Router, GatewayError> {
     let services = &rti_proto::SERVICE_NAMES;
     let mut local = tonic::service::Routes::default();
@@ -177,6 +180,7 @@ fn router(
     }
     Ok(local
         .into_axum_router()
+        .merge(rest.router())
         .fallback_service(forward.with_state(proxy))
         .layer(axum::middleware::from_fn(assign_request_id)))
 }

@@ -290,6 +290,48 @@ impl Drop for TestGateway {
     }
 }
 
+/// An HTTP client for the REST side, giving up after [`PATIENCE`].
+pub fn rest_client() -> reqwest::Client {
+    // reqwest is built without a TLS provider of its own; these tests speak plain HTTP.
+    let _already_installed = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().timeout(PATIENCE).build().expect("a client")
+}
+
+pub fn url(address: SocketAddr, path: &str) -> String {
+    format!("http://{address}{path}")
+}
+
+/// The value of the attribute `key` of a finished span.
+pub fn attribute(span: &opentelemetry_sdk::trace::SpanData, key: &'static str) -> Option<opentelemetry::Value> {
+    span.attributes
+        .iter()
+        .find(|attribute| attribute.key == opentelemetry::Key::from_static_str(key))
+        .map(|attribute| attribute.value.clone())
+}
+
+/// POSTs `body` as JSON with `bearer`, and the answer's status and JSON body.
+pub async fn post_json(
+    address: SocketAddr,
+    path: &str,
+    bearer: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let response = rest_client()
+        .post(url(address, path))
+        .bearer_auth(bearer)
+        .json(body)
+        .send()
+        .await
+        .expect("answers");
+    json_of(response).await
+}
+
+pub async fn json_of(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    let body = response.json::<serde_json::Value>().await.expect("a JSON body");
+    (status, body)
+}
+
 /// The next message of a stream, waiting at most [`PATIENCE`].
 pub async fn next<T>(stream: &mut tonic::Streaming<T>) -> Result<Option<T>, tonic::Status> {
     tokio::time::timeout(PATIENCE, stream.message())
