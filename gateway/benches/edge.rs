@@ -1,0 +1,341 @@
+//! `cargo bench -p rti-gateway --bench edge` (needs `h2load` and `nginx`: Debian's
+//! `nghttp2-client` and `nginx-light`; `RTI_BENCH_CALLS` changes the calls per run, 40,000 by
+//! default).
+//!
+//! The same database-backed call, `GetInstallation`, side by side in one run: over gRPC and over
+//! REST through the gateway, over gRPC straight to the registry, and through nginx's `grpc_pass`
+//! in front of the same registry. Each is driven by h2load (8 connections × 8 streams), after a
+//! warm-up, with a bearer token; the gateway runs as `rti gateway` with its protection on.
+//! Prints one table (throughput, mean and p99 latency, and the ratios the aims are stated in);
+//! figures belong in docs/benchmarks.md with this command.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use prost::Message;
+use rti_platform::testing::{TEST_SECRET, token, with_token};
+use rti_platform::auth::Role;
+use rti_proto::registry as proto;
+use rti_proto::registry::registry_service_client::RegistryServiceClient;
+use tonic::transport::Channel;
+
+const CONNECTIONS: usize = 8;
+const STREAMS: usize = 8;
+
+/// One way to reach the registry, and how h2load calls it there.
+struct Target {
+    name: &'static str,
+    url: String,
+    /// The gRPC request body (framed) for gRPC targets; `None` for REST.
+    grpc_body: Option<Vec<u8>>,
+    /// Response bytes each call must bring at least: a refusal (a rate limit, an upstream
+    /// error) comes back with HTTP 200 in gRPC and would otherwise count as a call.
+    least_bytes: usize,
+}
+
+/// What h2load measured for one target.
+struct Measured {
+    calls_per_second: f64,
+    mean_ms: f64,
+    p99_ms: f64,
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let calls: usize = std::env::var("RTI_BENCH_CALLS")
+        .ok()
+        .map(|text| text.parse())
+        .transpose()?
+        .unwrap_or(40_000);
+    for tool in ["h2load", "nginx"] {
+        if Command::new(tool).arg("-v").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
+            return Err(format!("{tool} is not installed (apt-get install nghttp2-client nginx-light)").into());
+        }
+    }
+    let directory = tempfile::tempdir()?;
+    let rti = env!("CARGO_BIN_EXE_rti");
+    let registry_addr = free_address()?;
+    let gateway_addr = free_address()?;
+    let nginx_addr = free_address()?;
+    let dead = free_address()?;
+
+    let database = format!("sqlite://{}", directory.path().join("registry.db").display());
+    let _registry = Running(
+        Command::new(rti)
+            .args(["serve", "registry", "--listen", &registry_addr.to_string(), "--database-url", &database])
+            .args(["--auth-secret", TEST_SECRET, "--log-filter", "warn"])
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    let upstream = format!("http://{registry_addr}");
+    let elsewhere = format!("http://{dead}");
+    let _gateway = Running(
+        Command::new(rti)
+            .args(["gateway", "--listen", &gateway_addr.to_string(), "--registry", &upstream])
+            .args(["--intake", &elsewhere, "--allocation", &elsewhere, "--reporting", &elsewhere])
+            .args(["--auth-secret", TEST_SECRET, "--log-filter", "warn"])
+            // Limits stay on, raised past what the benchmark's one caller sends.
+            .args(["--rate-limit", "all=1000000/1s:1000000"])
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    let _nginx = Running(start_nginx(directory.path(), nginx_addr, registry_addr)?);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let id = runtime.block_on(seed(registry_addr))?;
+    let request = proto::GetInstallationRequest { id: id.clone() };
+    let mut answer = 0;
+    for address in [registry_addr, gateway_addr, nginx_addr] {
+        let found = runtime.block_on(get_installation(address, request.clone()))?;
+        assert_eq!(found.id, id, "{address} answers GetInstallation");
+        answer = grpc_frame(&found.encode_to_vec()).len();
+    }
+
+    let body = grpc_frame(&request.encode_to_vec());
+    let path = "rti.registry.v1.RegistryService/GetInstallation";
+    let targets = [
+        Target {
+            name: "gRPC via the gateway",
+            url: format!("http://{gateway_addr}/{path}"),
+            grpc_body: Some(body.clone()),
+            least_bytes: answer,
+        },
+        Target {
+            name: "REST via the gateway",
+            url: format!("http://{gateway_addr}/v1/installations/{id}"),
+            grpc_body: None,
+            // The JSON of an installation is longer than its protobuf.
+            least_bytes: answer,
+        },
+        Target {
+            name: "gRPC direct to the registry",
+            url: format!("http://{registry_addr}/{path}"),
+            grpc_body: Some(body.clone()),
+            least_bytes: answer,
+        },
+        Target {
+            name: "gRPC via nginx grpc_pass",
+            url: format!("http://{nginx_addr}/{path}"),
+            grpc_body: Some(body),
+            least_bytes: answer,
+        },
+    ];
+    let admin = token(Role::Admin);
+    println!("{calls} calls per run, {CONNECTIONS} connections × {STREAMS} streams, GetInstallation on SQLite");
+    println!("| path | calls/s | mean (ms) | p99 (ms) |");
+    println!("|---|---|---|---|");
+    let mut measured = Vec::new();
+    for target in &targets {
+        h2load(target, &admin, calls / 10, directory.path())?;
+        let figures = h2load(target, &admin, calls, directory.path())?;
+        println!(
+            "| {} | {:.0} | {:.2} | {:.2} |",
+            target.name, figures.calls_per_second, figures.mean_ms, figures.p99_ms
+        );
+        measured.push(figures);
+    }
+    let [gateway, rest, direct, nginx] = measured.as_slice() else {
+        unreachable!("four targets");
+    };
+    println!();
+    println!(
+        "gateway ÷ nginx: {:.2}× throughput, p99 {:.2} vs {:.2} ms; gateway ÷ direct: {:.2}×; REST ÷ gRPC: {:.2}×",
+        gateway.calls_per_second / nginx.calls_per_second,
+        gateway.p99_ms,
+        nginx.p99_ms,
+        gateway.calls_per_second / direct.calls_per_second,
+        rest.calls_per_second / gateway.calls_per_second,
+    );
+    Ok(())
+}
+
+/// A process that is killed when the benchmark ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_address() -> std::io::Result<SocketAddr> {
+    TcpListener::bind("127.0.0.1:0")?.local_addr()
+}
+
+fn start_nginx(directory: &Path, listen: SocketAddr, registry: SocketAddr) -> std::io::Result<Child> {
+    let config = directory.join("nginx.conf");
+    let root = directory.display();
+    std::fs::write(
+        &config,
+        format!(
+            "worker_processes auto;\ndaemon off;\npid {root}/nginx.pid;\nerror_log {root}/nginx-error.log warn;\n\
+             events {{ worker_connections 1024; }}\n\
+             http {{\n  access_log off;\n  client_body_temp_path {root}/nginx-body;\n\
+               upstream registry {{ server {registry}; keepalive 64; }}\n\
+               server {{\n    listen {listen} http2;\n    http2_max_concurrent_streams 128;\n\
+                 location / {{ grpc_pass grpc://registry; }}\n  }}\n}}\n"
+        ),
+    )?;
+    Command::new("nginx")
+        .arg("-c")
+        .arg(&config)
+        .arg("-e")
+        .arg(directory.join("nginx-error.log"))
+        .spawn()
+}
+
+/// A provider, an infrastructure and a published installation; the installation's id.
+async fn seed(registry: SocketAddr) -> Result<String, Box<dyn std::error::Error>> {
+    let channel = connect(registry).await?;
+    let mut client = RegistryServiceClient::new(channel);
+    let admin = token(Role::Admin);
+    let provider = client
+        .create_provider(with_token(
+            proto::CreateProviderRequest {
+                provider: Some(proto::Provider {
+                    name: "Benchmark lab".into(),
+                    country: "DE".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await?
+        .into_inner();
+    let infrastructure = client
+        .create_infrastructure(with_token(
+            proto::CreateInfrastructureRequest {
+                infrastructure: Some(proto::Infrastructure {
+                    provider_id: provider.id,
+                    name: "Benchmark infrastructure".into(),
+                    kind: proto::InfrastructureKind::Technology as i32,
+                    structure: proto::InfrastructureStructure::SingleSited as i32,
+                    countries: vec!["DE".into()],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await?
+        .into_inner();
+    let (_, demo) = rti_gateway::demo::catalogue::installations()?
+        .into_iter()
+        .next()
+        .ok_or("the demo catalogue has installations")?;
+    let installation = client
+        .create_installation(with_token(
+            proto::CreateInstallationRequest {
+                installation: Some(proto::Installation {
+                    infrastructure_id: infrastructure.id,
+                    ..demo
+                }),
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await?
+        .into_inner();
+    client
+        .publish_installation(with_token(
+            proto::PublishInstallationRequest {
+                id: installation.id.clone(),
+            },
+            &admin,
+        ))
+        .await?;
+    Ok(installation.id)
+}
+
+async fn connect(address: SocketAddr) -> Result<Channel, Box<dyn std::error::Error>> {
+    // The processes may still be starting.
+    for _ in 0..100 {
+        if let Ok(channel) = Channel::from_shared(format!("http://{address}"))?.connect().await {
+            return Ok(channel);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("nothing answers on {address}").into())
+}
+
+async fn get_installation(
+    address: SocketAddr,
+    request: proto::GetInstallationRequest,
+) -> Result<proto::Installation, Box<dyn std::error::Error>> {
+    let mut client = RegistryServiceClient::new(connect(address).await?);
+    Ok(client
+        .get_installation(with_token(request, &token(Role::Admin)))
+        .await?
+        .into_inner())
+}
+
+/// A gRPC message with its five-byte prefix (uncompressed, length big-endian).
+fn grpc_frame(message: &[u8]) -> Vec<u8> {
+    let mut frame = vec![0];
+    frame.extend_from_slice(&u32::try_from(message.len()).unwrap_or(u32::MAX).to_be_bytes());
+    frame.extend_from_slice(message);
+    frame
+}
+
+/// Runs h2load against `target` and reads its per-call log for the latencies.
+fn h2load(target: &Target, token: &str, calls: usize, directory: &Path) -> Result<Measured, Box<dyn std::error::Error>> {
+    let log = directory.join("h2load.log");
+    let mut command = Command::new("h2load");
+    command
+        .arg(format!("--requests={calls}"))
+        .arg(format!("--clients={CONNECTIONS}"))
+        .arg(format!("--max-concurrent-streams={STREAMS}"))
+        .arg(format!("--log-file={}", log.display()))
+        .arg("--header")
+        .arg(format!("authorization: Bearer {token}"));
+    if let Some(body) = &target.grpc_body {
+        let file = directory.join("request.bin");
+        std::fs::write(&file, body)?;
+        command
+            .arg(format!("--data={}", file.display()))
+            .args(["--header", "content-type: application/grpc", "--header", "te: trailers"]);
+    }
+    let output = command.arg(&target.url).output()?;
+    let report = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() || !report.contains(&format!("{calls} succeeded")) {
+        return Err(format!("h2load against {} failed:\n{report}", target.name).into());
+    }
+    // "traffic: … total, … headers (…), 6.87MB (7200000) data"
+    let data: usize = report
+        .lines()
+        .find_map(|line| line.strip_prefix("traffic: "))
+        .and_then(|line| line.rsplit_once(" data"))
+        .and_then(|(rest, _)| rest.rsplit_once('(')?.1.strip_suffix(')').map(str::to_owned))
+        .ok_or("h2load printed no traffic")?
+        .parse()?;
+    if data < calls * target.least_bytes {
+        return Err(format!(
+            "{}: {data} bytes of answers for {calls} calls, fewer than {} each: some calls were refused",
+            target.name, target.least_bytes
+        )
+        .into());
+    }
+    let calls_per_second = report
+        .lines()
+        .find_map(|line| line.strip_prefix("finished in "))
+        .and_then(|rest| rest.split(", ").nth(1))
+        .and_then(|rate| rate.strip_suffix(" req/s"))
+        .ok_or("h2load printed no rate")?
+        .parse()?;
+    // Tab-separated: start (µs since the epoch), HTTP status, microseconds to the response's end.
+    let mut latencies: Vec<f64> = std::fs::read_to_string(&log)?
+        .lines()
+        .filter_map(|line| line.split('\t').nth(2)?.parse::<f64>().ok())
+        .map(|micros| micros / 1000.0)
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let rank = ((0.99 * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len().max(1));
+    Ok(Measured {
+        calls_per_second,
+        mean_ms: latencies.iter().sum::<f64>() / latencies.len().max(1) as f64,
+        p99_ms: latencies.get(rank - 1).copied().unwrap_or(0.0),
+    })
+}
