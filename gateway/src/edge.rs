@@ -7,19 +7,28 @@
 //! header-time and keep-alive limits (`listener`); every call gets a deadline and its messages a
 //! size limit on the way (`proxy`, `rti_platform::limits`). REST/JSON under `/v1/` is transcoded
 //! from the protos' `google.api.http` rules into calls through the same pass-through (`rest`).
+//! Browsers call over gRPC-Web, with CORS for the configured origins (`web`); callers are rate
+//! limited by principal (`rate`), an upstream takes a bounded number of calls at once (`shed`)
+//! over one or several addresses (`balance`), all set in [`EdgeLimits`] (`limits`).
 
 mod auth;
+mod balance;
 mod call_body;
 mod config;
 mod health;
+mod limits;
 mod listener;
 mod protocol;
 mod proxy;
+mod rate;
 mod request_id;
 mod rest;
 mod routes;
 mod server;
+mod shed;
+mod web;
 
 pub use config::{GatewayConfig, GatewayError, Upstreams};
+pub use limits::{EdgeLimits, QuotaSetting, QuotaValue, Who};
 pub use routes::Routes;
 pub use server::Gateway;

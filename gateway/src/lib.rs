@@ -11,4 +11,4 @@ pub mod cli;
 pub mod demo;
 pub mod edge;
 
-pub use edge::{Gateway, GatewayConfig, GatewayError, Routes, Upstreams};
+pub use edge::{EdgeLimits, Gateway, GatewayConfig, GatewayError, QuotaSetting, Routes, Upstreams};

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use rti_gateway::cli::suite::{Databases, Suite, SuiteConfig, SuiteError};
+use rti_gateway::{EdgeLimits, QuotaSetting};
 use rti_platform::db::Backend;
 use rti_platform::limits::Limits;
 use rti_platform::testing::{TestDatabase, test_auth};
@@ -30,13 +31,40 @@ pub struct RunningSuite {
     _databases: Vec<TestDatabase>,
 }
 
+/// A gRPC-Web transport over HTTP/1.1, as a browser's gRPC-Web client calls.
+pub type WebTransport = tonic_web::GrpcWebClientService<
+    hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        tonic_web::GrpcWebCall<tonic::body::Body>,
+    >,
+>;
+
+impl RunningSuite {
+    /// A gRPC-Web transport to the gateway, and the origin to give generated clients.
+    pub fn grpc_web(&self) -> (WebTransport, http::Uri) {
+        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+        let transport = tower::ServiceBuilder::new()
+            .layer(tonic_web::GrpcWebClientLayer::new())
+            .service(client);
+        let origin = format!("http://{}", self.gateway)
+            .parse()
+            .expect("a socket address is a valid URI");
+        (transport, origin)
+    }
+}
+
 /// Boots the suite on `backend`; `None` when PostgreSQL tests are skipped on purpose.
 pub async fn spawn_suite(backend: Backend) -> Option<RunningSuite> {
+    spawn_suite_with(backend, |_| {}).await
+}
+
+/// Boots the suite on `backend` with the configuration `rti up` would use, changed by `adjust`.
+pub async fn spawn_suite_with(backend: Backend, adjust: impl FnOnce(&mut SuiteConfig)) -> Option<RunningSuite> {
     let mut databases = Vec::new();
     for _ in 0..4 {
         databases.push(TestDatabase::create(backend).await?);
     }
-    let config = SuiteConfig {
+    let mut config = SuiteConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         databases: Databases {
             registry: databases[0].url.clone(),
@@ -47,12 +75,20 @@ pub async fn spawn_suite(backend: Backend) -> Option<RunningSuite> {
         auth: test_auth(),
         drain_timeout: Duration::from_secs(5),
         limits: Limits::default(),
+        // The suite's tests call faster than a caller should: rate limits have tests of their own
+        // (gateway/tests/gateway/protection.rs).
+        edge: EdgeLimits {
+            rate_limits: vec![QuotaSetting::Off],
+            ..EdgeLimits::default()
+        },
         // Search by meaning, as `rti up` serves it (RTI_ENCODER_SKIP=1: by words only).
         encoder_model_dir: rti_encoder::testing::model_dir(),
+        reporting: rti_reporting::Options::default(),
     };
+    adjust(&mut config);
     let suite = Suite::start(config).await.expect("the suite starts");
     let gateway = suite.gateway_addr();
-    let registry = Channel::builder(suite.upstreams().registry.clone())
+    let registry = Channel::builder(suite.upstreams().registry[0].clone())
         .connect()
         .await
         .expect("connect to the registry");

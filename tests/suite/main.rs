@@ -3,6 +3,7 @@
 mod authz_matrix;
 mod catalogue;
 mod discovery;
+mod journey;
 mod limits;
 mod otlp_export;
 mod paraphrases;

@@ -1,5 +1,5 @@
 //! The gateway changes nothing a client can see: streams arrive whole, errors keep their code,
-//! message and details, and every call carries a request id.
+//! message and details, over gRPC and over gRPC-Web alike, and every call carries a request id.
 
 use std::time::Duration;
 
@@ -11,10 +11,16 @@ use rti_proto::common::SubscribeRequest;
 use rti_proto::registry as proto;
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
 use rti_tests::{spawn_suite, with_token};
+use tonic::codegen::{Body, Bytes, StdError};
 use tonic::transport::Channel;
 
-async fn events_of(channel: Channel, count: usize) -> Vec<rti_proto::common::Event> {
-    let mut client = RegistryServiceClient::new(channel);
+async fn events_of<T>(mut client: RegistryServiceClient<T>, count: usize) -> Vec<rti_proto::common::Event>
+where
+    T: tonic::client::GrpcService<tonic::body::Body>,
+    T::Error: Into<StdError>,
+    T::ResponseBody: Body<Data = Bytes> + Send + 'static,
+    <T::ResponseBody as Body>::Error: Into<StdError> + Send,
+{
     let request = with_token(
         SubscribeRequest {
             after_sequence: 0,
@@ -54,9 +60,12 @@ async fn a_server_stream_arrives_unchanged_through_the_gateway(backend: Backend)
             .await
             .expect("provider");
     }
-    let through_gateway = events_of(suite.channel.clone(), 3).await;
-    let direct = events_of(suite.registry.clone(), 3).await;
+    let through_gateway = events_of(RegistryServiceClient::new(suite.channel.clone()), 3).await;
+    let direct = events_of(RegistryServiceClient::new(suite.registry.clone()), 3).await;
     assert_eq!(through_gateway, direct);
+    let (transport, origin) = suite.grpc_web();
+    let over_grpc_web = events_of(RegistryServiceClient::with_origin(transport, origin), 3).await;
+    assert_eq!(over_grpc_web, direct);
 }
 
 async fn an_error_keeps_its_code_message_and_details(backend: Backend) {
@@ -89,6 +98,16 @@ async fn an_error_keeps_its_code_message_and_details(backend: Backend) {
         through_gateway.details(),
         direct.details(),
         "details pass byte for byte"
+    );
+    let (transport, origin) = suite.grpc_web();
+    let over_grpc_web = RegistryServiceClient::with_origin(transport, origin)
+        .create_infrastructure(with_token(invalid.clone(), &token(Role::Admin)))
+        .await
+        .expect_err("invalid");
+    assert_eq!(
+        (over_grpc_web.code(), over_grpc_web.message(), over_grpc_web.details()),
+        (direct.code(), direct.message(), direct.details()),
+        "over gRPC-Web too"
     );
 }
 

@@ -14,7 +14,7 @@ use rti_tests::spawn_suite;
 const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
 
-fn capture_spans() -> (InMemorySpanExporter, opentelemetry_sdk::trace::SdkTracerProvider) {
+pub(crate) fn capture_spans() -> (InMemorySpanExporter, opentelemetry_sdk::trace::SdkTracerProvider) {
     let exporter = InMemorySpanExporter::default();
     let provider = rti_platform::telemetry::tracer_provider("rti-test")
         .with_simple_exporter(exporter.clone())

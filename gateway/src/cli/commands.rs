@@ -48,7 +48,9 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         auth: auth.clone(),
         drain_timeout: args.server.drain_timeout,
         limits: args.server.limits.clone(),
+        edge: args.edge.clone(),
         encoder_model_dir: Some(args.search.encoder_model_dir),
+        reporting: rti_reporting::Options::default(),
     })
     .await?;
     let address = suite.gateway_addr();
@@ -309,6 +311,7 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<()> {
     let mut config = GatewayConfig::new(args.listen, upstreams, args.auth, authz_tables());
     config.drain_timeout = args.server.drain_timeout;
     config.limits = args.server.limits;
+    config.edge = args.edge;
     let gateway = Gateway::build(config).await?;
     let stop = CancellationToken::new();
     shutdown::cancel_on_signals(stop.clone());

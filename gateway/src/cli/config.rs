@@ -12,6 +12,8 @@ use rti_platform::config::{AuthConfig, TelemetryConfig, parse_duration};
 use rti_platform::db::DatabaseUrl;
 use rti_platform::limits::Limits;
 
+use crate::edge::EdgeLimits;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "rti",
@@ -57,6 +59,8 @@ pub struct UpArgs {
     /// Where the SQLite files and the generated development secret are kept.
     #[arg(long, env = "RTI_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub edge: EdgeLimits,
     #[command(flatten)]
     pub auth: AuthConfig,
     #[command(flatten)]
@@ -149,18 +153,44 @@ pub struct GatewayArgs {
     /// The gateway's address; port 0 picks a free port.
     #[arg(long, env = "RTI_GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// The registry service, e.g. http://registry:50051.
-    #[arg(long, env = "RTI_GATEWAY_REGISTRY_URL", value_name = "URL")]
-    pub registry: http::Uri,
-    /// The intake service.
-    #[arg(long, env = "RTI_GATEWAY_INTAKE_URL", value_name = "URL")]
-    pub intake: http::Uri,
-    /// The allocation service.
-    #[arg(long, env = "RTI_GATEWAY_ALLOCATION_URL", value_name = "URL")]
-    pub allocation: http::Uri,
-    /// The reporting service.
-    #[arg(long, env = "RTI_GATEWAY_REPORTING_URL", value_name = "URL")]
-    pub reporting: http::Uri,
+    /// The registry service, e.g. http://registry:50051; several addresses (URL,URL) are balanced.
+    #[arg(
+        long,
+        env = "RTI_GATEWAY_REGISTRY_URL",
+        value_name = "URL",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub registry: Vec<http::Uri>,
+    /// The intake service (URL,URL for several addresses).
+    #[arg(
+        long,
+        env = "RTI_GATEWAY_INTAKE_URL",
+        value_name = "URL",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub intake: Vec<http::Uri>,
+    /// The allocation service (URL,URL for several addresses).
+    #[arg(
+        long,
+        env = "RTI_GATEWAY_ALLOCATION_URL",
+        value_name = "URL",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub allocation: Vec<http::Uri>,
+    /// The reporting service (URL,URL for several addresses).
+    #[arg(
+        long,
+        env = "RTI_GATEWAY_REPORTING_URL",
+        value_name = "URL",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub reporting: Vec<http::Uri>,
+    #[command(flatten)]
+    pub edge: EdgeLimits,
     #[command(flatten)]
     pub auth: AuthConfig,
     #[command(flatten)]

@@ -12,7 +12,7 @@ use rti_platform::server::{ServiceConfig, StartError};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::edge::{Gateway, GatewayConfig, GatewayError, Upstreams};
+use crate::edge::{EdgeLimits, Gateway, GatewayConfig, GatewayError, Upstreams};
 
 /// One database per service.
 #[derive(Debug, Clone)]
@@ -45,8 +45,12 @@ pub struct SuiteConfig {
     pub drain_timeout: Duration,
     /// The services' and the gateway's limits.
     pub limits: Limits,
+    /// The gateway's own: CORS origins, rate limits, calls in flight per service.
+    pub edge: EdgeLimits,
     /// The registry's sentence encoder model, for search by meaning; `None`: by words only.
     pub encoder_model_dir: Option<PathBuf>,
+    /// The reporting service's options: its disclosure control above all.
+    pub reporting: rti_reporting::Options,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,27 +111,29 @@ impl Suite {
         )
         .await
         .map_err(failed("allocation"))?;
-        let reporting = rti_reporting::App::build(
+        let reporting = rti_reporting::App::build_with(
             service_config(&config.databases.reporting, &config),
             rti_reporting::Upstreams {
                 registry: upstream(registry.local_addr()),
                 intake: upstream(intake.local_addr()),
                 allocation: upstream(allocation.local_addr()),
             },
+            config.reporting.clone(),
         )
         .await
         .map_err(failed("reporting"))?;
         let upstreams = Upstreams {
-            registry: upstream(registry.local_addr()),
-            intake: upstream(intake.local_addr()),
-            allocation: upstream(allocation.local_addr()),
-            reporting: upstream(reporting.local_addr()),
+            registry: vec![upstream(registry.local_addr())],
+            intake: vec![upstream(intake.local_addr())],
+            allocation: vec![upstream(allocation.local_addr())],
+            reporting: vec![upstream(reporting.local_addr())],
         };
 
         let mut gateway_config =
             GatewayConfig::new(config.listen, upstreams.clone(), config.auth.clone(), authz_tables());
         gateway_config.drain_timeout = config.drain_timeout;
         gateway_config.limits = config.limits.clone();
+        gateway_config.edge = config.edge.clone();
         let gateway = Gateway::build(gateway_config).await?;
 
         let services_shutdown = CancellationToken::new();

@@ -179,20 +179,22 @@ pub async fn load(channel: Channel, token: &str) -> Result<DemoCatalogue, tonic:
         loaded.installation_ids.insert(key, id);
     }
     drop(results);
-    wait_until_searchable(&mut client, loaded.installations()).await?;
+    wait_until_searchable(&mut client, token, loaded.installations()).await?;
     Ok(loaded)
 }
 
 /// Waits until search finds at least `installations` published installations: the index
-/// follows the registry's outbox a moment behind the writes.
+/// follows the registry's outbox a moment behind the writes. The polls go as the loader (an
+/// admin), within its rate limit, not as an anonymous caller's.
 async fn wait_until_searchable(
     client: &mut RegistryServiceClient<Channel>,
+    token: &str,
     installations: usize,
 ) -> Result<(), tonic::Status> {
     let deadline = tokio::time::Instant::now() + SEARCHABLE_WITHIN;
     loop {
         let all = client
-            .search_installations(proto::SearchInstallationsRequest::default())
+            .search_installations(authorised(proto::SearchInstallationsRequest::default(), token)?)
             .await?
             .into_inner();
         if usize::try_from(all.total_hits).unwrap_or(0) >= installations {
@@ -265,14 +267,13 @@ async fn load_calendar(
     anchor: i64,
 ) -> Result<(), tonic::Status> {
     let now = now_micros();
-    let existing = client
-        .get_availability(proto::GetAvailabilityRequest {
-            installation_id: installation_id.to_owned(),
-            from: Some(timestamp_from_micros(now)),
-            to: Some(timestamp_from_micros(now + WINDOW_DAYS * WINDOWS * MICROS_PER_DAY)),
-        })
-        .await?
-        .into_inner();
+    let asked = proto::GetAvailabilityRequest {
+        installation_id: installation_id.to_owned(),
+        from: Some(timestamp_from_micros(now)),
+        to: Some(timestamp_from_micros(now + WINDOW_DAYS * WINDOWS * MICROS_PER_DAY)),
+    };
+    // As the loader, within its rate limit: a restart asks this of every installation at once.
+    let existing = client.get_availability(authorised(asked, token)?).await?.into_inner();
     if !existing.windows.is_empty() {
         return Ok(());
     }

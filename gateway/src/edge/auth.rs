@@ -5,7 +5,7 @@
 //! between the suite's services, which never pass through here: a token that carries it is
 //! refused at the edge, whatever the method.
 
-use rti_platform::auth::{Authenticator, Role};
+use rti_platform::auth::{Authenticator, Principal, Role};
 use rti_platform::authz::AuthzTable;
 use tonic::Status;
 
@@ -20,8 +20,13 @@ impl EdgeAuth {
         Self { authenticator, tables }
     }
 
-    /// Decides whether a call to `path` may go on to its service.
-    pub(crate) async fn admit(&self, path: &str, authorization: Option<&http::HeaderValue>) -> Result<(), Status> {
+    /// Decides whether a call to `path` may go on to its service; the caller, when it has a
+    /// token.
+    pub(crate) async fn admit(
+        &self,
+        path: &str,
+        authorization: Option<&http::HeaderValue>,
+    ) -> Result<Option<Principal>, Status> {
         // A token that is present is always verified, even for public methods: a client whose
         // token is bad should hear it here, not get anonymous answers.
         let principal = self.authenticator.authenticate(authorization).await?;
@@ -38,13 +43,13 @@ impl EdgeAuth {
             .iter()
             .find_map(|table| table.method_of(path).map(|method| (table, method)));
         match rule {
-            Some((table, method)) => table.check(method, principal.as_ref()),
+            Some((table, method)) => table.check(method, principal.as_ref()).map(|()| principal),
             // An RTI service without a table here cannot say which of its methods are public:
             // let only authenticated callers through and leave the rest to the service.
             None if path.starts_with("/rti.") && principal.is_none() => {
                 Err(Status::unauthenticated(format!("{path} needs a bearer token")))
             }
-            None => Ok(()),
+            None => Ok(principal),
         }
     }
 }

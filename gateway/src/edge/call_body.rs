@@ -2,6 +2,7 @@
 //! the call counted and its span open until the last frame, records the gRPC status from the
 //! trailers, and ends the call with UNAVAILABLE when the gateway stops after the drain timeout,
 //! or with the gateway's refusal of one of the call's messages when that cut the upstream off.
+//! It also holds the call's place among the upstream's calls in flight (`shed`) to the end.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,6 +13,8 @@ use axum::body::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use rti_platform::server::InFlightGuard;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+
+use super::shed::Place;
 
 /// Records a gRPC status code found in `headers` (trailers, or the headers of a trailers-only
 /// response) on `span`.
@@ -31,6 +34,7 @@ pub(crate) struct CallBody {
     _in_flight: InFlightGuard,
     hard_stop: Pin<Box<WaitForCancellationFutureOwned>>,
     refusal: Arc<OnceLock<tonic::Status>>,
+    _place: Option<Place>,
     finished: bool,
 }
 
@@ -41,6 +45,7 @@ impl CallBody {
         in_flight: InFlightGuard,
         hard_stop: &CancellationToken,
         refusal: Arc<OnceLock<tonic::Status>>,
+        place: Option<Place>,
     ) -> Self {
         Self {
             upstream,
@@ -48,6 +53,7 @@ impl CallBody {
             _in_flight: in_flight,
             hard_stop: Box::pin(hard_stop.clone().cancelled_owned()),
             refusal,
+            _place: place,
             finished: false,
         }
     }

@@ -8,13 +8,16 @@ use rti_platform::authz::AuthzTable;
 use rti_platform::config::AuthConfig;
 use rti_platform::limits::Limits;
 
-/// Where each of the four services answers, as `http://host:port`.
+use super::limits::EdgeLimits;
+
+/// Where each of the four services answers, as `http://host:port`: one address or several,
+/// over which calls are balanced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upstreams {
-    pub registry: http::Uri,
-    pub intake: http::Uri,
-    pub allocation: http::Uri,
-    pub reporting: http::Uri,
+    pub registry: Vec<http::Uri>,
+    pub intake: Vec<http::Uri>,
+    pub allocation: Vec<http::Uri>,
+    pub reporting: Vec<http::Uri>,
 }
 
 /// How to run the gateway.
@@ -36,10 +39,14 @@ pub struct GatewayConfig {
     /// port; the connect timeout to the services (a call's deadline comes from `limits.calls`,
     /// not from `limits.upstream.deadline`).
     pub limits: Limits,
+    /// The edge's own: browser origins (CORS), rate limits per caller, calls in flight per
+    /// upstream.
+    pub edge: EdgeLimits,
 }
 
 impl GatewayConfig {
-    /// A configuration with a 20 s drain timeout, no extra routes and the default limits.
+    /// A configuration with a 20 s drain timeout, no extra routes, the default limits and no
+    /// CORS origin.
     pub fn new(listen: SocketAddr, upstreams: Upstreams, auth: AuthConfig, authz: Vec<&'static AuthzTable>) -> Self {
         Self {
             listen,
@@ -49,6 +56,7 @@ impl GatewayConfig {
             drain_timeout: Duration::from_secs(20),
             extra_routes: Vec::new(),
             limits: Limits::default(),
+            edge: EdgeLimits::default(),
         }
     }
 }

@@ -14,6 +14,7 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 
+use super::balance::Balanced;
 use super::routes::RouteTable;
 
 /// An upstream that has not answered a Check by then counts as NOT_SERVING: probes give up
@@ -149,7 +150,7 @@ async fn watch_own(
 /// Relays the upstream's Watch. A lost or unreachable upstream is NOT_SERVING until a new Watch
 /// answers again; when the gateway stops, the stream reports NOT_SERVING and ends.
 async fn watch_upstream(
-    channel: tonic::transport::Channel,
+    channel: Balanced,
     service: String,
     stopping: CancellationToken,
     updates: mpsc::Sender<Update>,
@@ -194,7 +195,7 @@ enum Relay {
 }
 
 async fn relay_upstream(
-    channel: &tonic::transport::Channel,
+    channel: &Balanced,
     service: &str,
     updates: &mpsc::Sender<Update>,
     last: &mut Option<i32>,

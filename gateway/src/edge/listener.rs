@@ -5,9 +5,11 @@
 //! goes unanswered, and one connection carries at most `max_calls_per_connection` calls.
 
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
@@ -39,9 +41,9 @@ pub(crate) async fn serve_until(
             permit = cap.admit() => permit,
             () = stop.cancelled() => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Out of file descriptors, most likely: wait rather than spin.
                     tracing::warn!(%error, "cannot accept a connection");
@@ -57,6 +59,7 @@ pub(crate) async fn serve_until(
         }
         tokio::spawn(serve_connection(
             stream,
+            peer,
             permit,
             router.clone(),
             builder.clone(),
@@ -84,6 +87,7 @@ fn http_builder(limits: &ListenerLimits) -> auto::Builder<TokioExecutor> {
 
 async fn serve_connection(
     stream: TcpStream,
+    peer: SocketAddr,
     permit: OwnedSemaphorePermit,
     router: axum::Router,
     builder: Arc<auto::Builder<TokioExecutor>>,
@@ -108,8 +112,13 @@ async fn serve_connection(
             return;
         }
     }
+    // The peer address rides on every request, for what is keyed by it (anonymous rate limits).
     let service = TowerToHyperService::new(
-        router.map_request(|request: http::Request<hyper::body::Incoming>| request.map(axum::body::Body::new)),
+        router.map_request(move |request: http::Request<hyper::body::Incoming>| {
+            let mut request = request.map(axum::body::Body::new);
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request
+        }),
     );
     let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
     if let Err(error) = open.watch(connection).await {

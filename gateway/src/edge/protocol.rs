@@ -8,7 +8,6 @@
 pub(crate) enum Protocol {
     #[default]
     Grpc,
-    #[expect(dead_code, reason = "the gRPC-Web front end marks its calls (issue 14)")]
     GrpcWeb,
     Rest,
 }

@@ -6,25 +6,30 @@
 //! its deadline (the caller's `grpc-timeout` capped at the maximum, or the default), passed on in
 //! `grpc-timeout` and enforced here, and its messages the size limit of its method: an upstream
 //! never sees an oversized message, nor a call it could keep waiting for ever
-//! (`rti_platform::limits`).
+//! (`rti_platform::limits`). After authentication, each caller's rate limit (`rate`) and each
+//! upstream's cap on calls in flight (`shed`) apply, in that order; every front end (gRPC-Web,
+//! REST) sends its calls through here, so the same protection covers them all.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::response::{IntoResponse, Response};
 use rti_platform::error::error_chain;
-use rti_platform::limits::{CallLimits, MessageLimited, asked_deadline, deadline_exceeded, set_deadline};
+use rti_platform::limits::{
+    CallKind, CallLimits, MessageLimited, asked_deadline, call_kind, deadline_exceeded, set_deadline,
+};
 use rti_platform::server::InFlight;
 use rti_platform::telemetry::{extract_context, inject_current_context};
 use tokio_util::sync::CancellationToken;
-use tower::{Service, ServiceExt};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::auth::EdgeAuth;
 use super::call_body::{CallBody, record_status};
 use super::protocol::Protocol;
+use super::rate::RateLimiter;
 use super::request_id::request_id_of;
 use super::routes::RouteTable;
 
@@ -42,6 +47,7 @@ struct ProxyInner {
     /// Fires when the drain timeout has passed: calls still streaming end then.
     hard_stop: CancellationToken,
     calls: CallLimits,
+    rate: RateLimiter,
 }
 
 impl Proxy {
@@ -51,6 +57,7 @@ impl Proxy {
         in_flight: InFlight,
         hard_stop: CancellationToken,
         calls: CallLimits,
+        rate: RateLimiter,
     ) -> Self {
         Self {
             inner: Arc::new(ProxyInner {
@@ -59,6 +66,7 @@ impl Proxy {
                 in_flight,
                 hard_stop,
                 calls,
+                rate,
             }),
         }
     }
@@ -74,14 +82,14 @@ impl Proxy {
         path: &str,
         authorization: Option<&http::HeaderValue>,
     ) -> Result<(), tonic::Status> {
-        self.inner.edge.admit(path, authorization).await
+        self.inner.edge.admit(path, authorization).await.map(drop)
     }
 }
 
 /// The axum handler for every path the gateway does not answer itself.
 pub(crate) async fn forward(State(proxy): State<Proxy>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
-    let Some(mut channel) = proxy.inner.routes.channel_for(&path).cloned() else {
+    let Some(upstream) = proxy.inner.routes.upstream_for(&path).cloned() else {
         return no_route(&path, request.headers());
     };
     let span = call_span(&path, Protocol::of(&request), request.headers());
@@ -90,14 +98,27 @@ pub(crate) async fn forward(State(proxy): State<Proxy>, request: Request) -> Res
     let started = Instant::now();
     let deadline = proxy.inner.calls.deadline_of(&path, asked_deadline(request.headers()));
     async move {
-        if let Err(status) = proxy
+        let principal = match proxy
             .inner
             .edge
             .admit(&path, request.headers().get(http::header::AUTHORIZATION))
             .await
         {
+            Ok(principal) => principal,
+            Err(status) => return status_response(&call, status),
+        };
+        // Anonymous calls are limited per peer address; a front end passes the peer on.
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.ip());
+        if let Err(status) = proxy.inner.rate.admit(principal.as_ref(), peer) {
             return status_response(&call, status);
         }
+        let place = match upstream.places.enter(service_of(&path)) {
+            Ok(place) => place,
+            Err(status) => return status_response(&call, status),
+        };
         let client_version = request.version();
         let (parts, body) = request.into_parts();
         let limited = MessageLimited::new(body, proxy.inner.calls.max_message_bytes_of(&path), &path);
@@ -114,12 +135,7 @@ pub(crate) async fn forward(State(proxy): State<Proxy>, request: Request) -> Res
             inject_current_context(request.headers_mut());
         }
 
-        let sending = async {
-            match channel.ready().await {
-                Ok(ready) => ready.call(request).await,
-                Err(error) => Err(error),
-            }
-        };
+        let sending = upstream.service.send(request);
         let sent = match deadline {
             Some(deadline) => match tokio::time::timeout_at((started + deadline).into(), sending).await {
                 Ok(sent) => sent,
@@ -133,15 +149,17 @@ pub(crate) async fn forward(State(proxy): State<Proxy>, request: Request) -> Res
                 let (mut parts, body) = response.into_parts();
                 remove_hop_by_hop_headers(&mut parts.headers);
                 parts.version = client_version;
-                let body = CallBody::new(body, call, in_flight, &proxy.inner.hard_stop, refusal);
+                // An event stream keeps its place only until it opens: it may stay open for days.
+                let place = (call_kind(&path) != CallKind::Subscription).then_some(place);
+                let body = CallBody::new(body, call, in_flight, &proxy.inner.hard_stop, refusal, place);
                 Response::from_parts(parts, axum::body::Body::new(body))
             }
             Err(error) => {
-                if let Some(status) = refused_or_late(&refusal, deadline, &error) {
+                if let Some(status) = refused_or_late(&refusal, deadline, &*error) {
                     return status_response(&call, status);
                 }
                 let service = service_of(&path);
-                tracing::warn!(service, error = %error_chain(&error), "cannot reach the upstream");
+                tracing::warn!(service, error = %error_chain(&*error), "cannot reach the upstream");
                 status_response(
                     &call,
                     tonic::Status::unavailable(format!("{service} cannot be reached")),

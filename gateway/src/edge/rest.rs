@@ -161,6 +161,13 @@ async fn call(State(rest): State<Rest>, request: Request) -> Response {
         }
     }
     grpc.extensions_mut().insert(Protocol::Rest);
+    // Anonymous callers are rate limited by their address, as over gRPC.
+    if let Some(peer) = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    {
+        grpc.extensions_mut().insert(*peer);
+    }
 
     let answer = forward(State(rest.inner.proxy.clone()), grpc).await;
     let output = binding.method.output();

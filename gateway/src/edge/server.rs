@@ -20,9 +20,11 @@ use super::config::{GatewayConfig, GatewayError};
 use super::health::{GatewayHealth, HealthControl, health_service};
 use super::listener::serve_until;
 use super::proxy::{Proxy, forward};
+use super::rate::RateLimiter;
 use super::request_id::assign_request_id;
 use super::rest::Rest;
 use super::routes::{RouteTable, Routes};
+use super::web;
 
 /// A gateway that is ready to serve: configuration checked, port bound.
 #[derive(Debug)]
@@ -49,6 +51,7 @@ impl Gateway {
         };
         let authenticator = Authenticator::new(&edge_auth).map_err(GatewayError::Config)?;
         config.limits.validate().map_err(GatewayError::Config)?;
+        config.edge.validate().map_err(GatewayError::Config)?;
         let routes = config
             .extra_routes
             .iter()
@@ -61,7 +64,7 @@ impl Gateway {
             deadline: config.limits.calls.max_bulk_deadline,
             ..config.limits.upstream.clone()
         };
-        let table = routes.connect(&channel_limits)?;
+        let table = routes.connect(&channel_limits, config.edge.upstream_max_in_flight)?;
         if let Some(orphan) = config.authz.iter().find(|authz| !table.covers_service(authz.service)) {
             return Err(GatewayError::Config(format!(
                 "the RPC table of {} has no upstream to send its calls to",
@@ -78,9 +81,10 @@ impl Gateway {
             in_flight.clone(),
             hard_stop.clone(),
             config.limits.calls.clone(),
+            RateLimiter::new(config.edge.quotas(), config.edge.rate_limit_max_callers),
         );
         let rest = Rest::new(proxy.clone(), config.limits.calls.clone(), &config.authz)?;
-        let router = router(&table, health_server, proxy, rest)?;
+        let router = web::front(router(&table, health_server, proxy, rest)?, &config.edge.cors_origins);
 
         let listener = TcpListener::bind(config.listen)
             .await

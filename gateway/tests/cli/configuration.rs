@@ -50,6 +50,55 @@ fn missing_upstreams_are_one_line_listing_them() {
     );
 }
 
+/// `rti gateway` with a balanced registry and `extra` arguments.
+fn gateway_with(extra: &[&'static str]) -> Vec<&'static str> {
+    let mut arguments = vec![
+        "gateway",
+        "--listen",
+        "127.0.0.1:0",
+        "--registry",
+        "http://127.0.0.1:1,http://127.0.0.1:2",
+        "--intake",
+        "http://127.0.0.1:3",
+        "--allocation",
+        "http://127.0.0.1:4",
+        "--reporting",
+        "http://127.0.0.1:5",
+        "--auth-secret",
+        SECRET,
+    ];
+    arguments.extend_from_slice(extra);
+    arguments
+}
+
+#[test]
+fn a_bad_rate_limit_or_origin_is_one_line_naming_the_flag() {
+    assert_one_line_error(
+        &gateway_with(&["--rate-limit", "visitor=5/s"]),
+        2,
+        &["--rate-limit", "\"visitor\" is not anonymous, all or a role"],
+    );
+    assert_one_line_error(
+        &gateway_with(&["--rate-limit", "anonymous=0/s"]),
+        2,
+        &["--rate-limit", "use off for no limit"],
+    );
+    assert_one_line_error(
+        &gateway_with(&["--cors-origin", "https://portal.example/app"]),
+        2,
+        &["--cors-origin", "is not an origin like https://portal.example"],
+    );
+}
+
+#[test]
+fn no_room_for_calls_to_an_upstream_fails_before_any_port_is_bound() {
+    assert_one_line_error(
+        &gateway_with(&["--upstream-max-in-flight", "0"]),
+        1,
+        &["invalid configuration", "calls in flight per upstream"],
+    );
+}
+
 /// The Kubernetes example once shipped this value; a stack applied as shipped must not start
 /// (anyone could mint an admin's token with it).
 const SHIPPED_PLACEHOLDER: &str = "REPLACE_ME-with-a-secret-of-at-least-32-bytes";

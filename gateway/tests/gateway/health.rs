@@ -35,10 +35,10 @@ async fn check_answers_for_each_service_as_its_upstream_says() {
         .await;
     let nowhere = Nowhere::reserve();
     let upstreams = rti_gateway::Upstreams {
-        registry: first.uri(),
-        intake: first.uri(),
-        allocation: nowhere.uri(),
-        reporting: second.uri(),
+        registry: vec![first.uri()],
+        intake: vec![first.uri()],
+        allocation: vec![nowhere.uri()],
+        reporting: vec![second.uri()],
     };
     let gateway = TestGateway::start(upstreams).await;
     let mut client = HealthClient::new(gateway.channel());

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rti_gateway::{Gateway, GatewayConfig, GatewayError, Upstreams};
+use rti_gateway::{EdgeLimits, Gateway, GatewayConfig, GatewayError, Upstreams};
 use rti_platform::auth::Role;
 use rti_platform::authz::{Access, AuthzTable, RpcRule};
 use rti_platform::limits::Limits;
@@ -13,6 +13,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::health_server::Health;
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 use tonic_health::server::HealthReporter;
 
 /// The registry's public read and admin-only write, as the registry's own table has them.
@@ -39,6 +41,7 @@ pub struct Upstream {
     pub address: SocketAddr,
     pub health: HealthReporter,
     seen: Arc<Mutex<Vec<(String, http::HeaderMap)>>>,
+    served: JoinHandle<Result<(), tonic::transport::Error>>,
     _stop: DropGuard,
 }
 
@@ -71,13 +74,25 @@ impl Upstream {
                 tonic::transport::server::TcpIncoming::from(listener),
                 stop.clone().cancelled_owned(),
             );
-        tokio::spawn(server);
+        let served = tokio::spawn(server);
         Self {
             address,
             health,
             seen,
+            served,
             _stop: stop.drop_guard(),
         }
+    }
+
+    /// Stops serving and waits (boundedly) until every connection to it is closed.
+    pub async fn stop(self) {
+        let Self { served, _stop, .. } = self;
+        drop(_stop);
+        tokio::time::timeout(PATIENCE, served)
+            .await
+            .expect("the upstream stops")
+            .expect("the upstream does not panic")
+            .expect("the upstream stops cleanly");
     }
 
     pub fn uri(&self) -> http::Uri {
@@ -104,6 +119,49 @@ pub fn uri_of(address: SocketAddr) -> http::Uri {
 
 pub fn channel_to(address: SocketAddr) -> Channel {
     Endpoint::from(uri_of(address)).connect_lazy()
+}
+
+/// A health service whose checks wait until its gate opens (never, unless a test opens it); it
+/// counts the checks that arrived. A stand-in for a slow or saturated service.
+#[derive(Clone)]
+pub struct Gated {
+    pub gate: Arc<tokio::sync::Semaphore>,
+    pub arrived: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Default for Gated {
+    /// Closed.
+    fn default() -> Self {
+        Self {
+            gate: Arc::new(tokio::sync::Semaphore::new(0)),
+            arrived: Arc::default(),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Health for Gated {
+    async fn check(
+        &self,
+        _request: tonic::Request<HealthCheckRequest>,
+    ) -> Result<tonic::Response<HealthCheckResponse>, tonic::Status> {
+        self.arrived.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let _pass = self
+            .gate
+            .acquire()
+            .await
+            .map_err(|_| tonic::Status::aborted("the gate was closed for good"))?;
+        Ok(tonic::Response::new(HealthCheckResponse { status: 1 }))
+    }
+
+    type WatchStream = tokio_stream::Empty<Result<HealthCheckResponse, tonic::Status>>;
+
+    async fn watch(
+        &self,
+        _request: tonic::Request<HealthCheckRequest>,
+    ) -> Result<tonic::Response<Self::WatchStream>, tonic::Status> {
+        Ok(tonic::Response::new(tokio_stream::empty()))
+    }
 }
 
 /// An address where nothing listens (the port was free a moment ago).
@@ -135,10 +193,10 @@ impl Nowhere {
 
 pub fn all_to(uri: &http::Uri) -> Upstreams {
     Upstreams {
-        registry: uri.clone(),
-        intake: uri.clone(),
-        allocation: uri.clone(),
-        reporting: uri.clone(),
+        registry: vec![uri.clone()],
+        intake: vec![uri.clone()],
+        allocation: vec![uri.clone()],
+        reporting: vec![uri.clone()],
     }
 }
 
@@ -167,11 +225,28 @@ impl TestGateway {
         Self::start_configured(upstreams, extra_routes, Duration::from_secs(5), limits).await
     }
 
+    /// A gateway with the edge's own limits `edge` (CORS, rate limits, calls in flight).
+    pub async fn start_guarded(upstreams: Upstreams, extra_routes: Vec<(String, http::Uri)>, edge: EdgeLimits) -> Self {
+        Self::start_with_config(upstreams, extra_routes, |config| config.edge = edge).await
+    }
+
     async fn start_configured(
         upstreams: Upstreams,
         extra_routes: Vec<(String, http::Uri)>,
         drain_timeout: Duration,
         limits: Limits,
+    ) -> Self {
+        Self::start_with_config(upstreams, extra_routes, |config| {
+            config.drain_timeout = drain_timeout;
+            config.limits = limits;
+        })
+        .await
+    }
+
+    async fn start_with_config(
+        upstreams: Upstreams,
+        extra_routes: Vec<(String, http::Uri)>,
+        configure: impl FnOnce(&mut GatewayConfig),
     ) -> Self {
         rti_platform::testing::init_logging();
         let mut config = GatewayConfig::new(
@@ -181,8 +256,8 @@ impl TestGateway {
             vec![&REGISTRY_TABLE],
         );
         config.extra_routes = extra_routes;
-        config.drain_timeout = drain_timeout;
-        config.limits = limits;
+        config.drain_timeout = Duration::from_secs(5);
+        configure(&mut config);
         let gateway = Gateway::build(config).await.expect("the gateway starts");
         let address = gateway.local_addr();
         let shutdown = CancellationToken::new();
@@ -264,9 +339,26 @@ pub async fn next<T>(stream: &mut tonic::Streaming<T>) -> Result<Option<T>, toni
         .expect("a message within the patience")
 }
 
-/// Records the spans that end on this thread while the guard lives, in memory. A test on the
-/// current-thread runtime runs the gateway's tasks on its own thread, so under this subscriber.
-pub fn record_spans() -> (
+/// A gRPC-Web transport over HTTP/1.1, as a browser's gRPC-Web client calls.
+pub type WebTransport = tonic_web::GrpcWebClientService<
+    hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        tonic_web::GrpcWebCall<tonic::body::Body>,
+    >,
+>;
+
+/// A gRPC-Web transport to `address`, and the origin to give generated clients.
+pub fn grpc_web(address: SocketAddr) -> (WebTransport, http::Uri) {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let transport = tower::ServiceBuilder::new()
+        .layer(tonic_web::GrpcWebClientLayer::new())
+        .service(client);
+    (transport, uri_of(address))
+}
+
+/// Spans finished under the returned guard (on this thread: a current-thread runtime runs the
+/// gateway's tasks here) land in the returned exporter.
+pub fn capture_spans() -> (
     opentelemetry_sdk::trace::InMemorySpanExporter,
     tracing::subscriber::DefaultGuard,
 ) {
@@ -282,20 +374,26 @@ pub fn record_spans() -> (
     (exporter, tracing::subscriber::set_default(subscriber))
 }
 
-/// The first finished span named `name`, waiting at most [`PATIENCE`] for it to end.
-pub async fn finished_span(
+/// Waits (boundedly) until `count` spans named `name` have finished; returns them.
+pub async fn finished_spans(
     exporter: &opentelemetry_sdk::trace::InMemorySpanExporter,
     name: &str,
-) -> opentelemetry_sdk::trace::SpanData {
+    count: usize,
+) -> Vec<opentelemetry_sdk::trace::SpanData> {
     tokio::time::timeout(PATIENCE, async {
         loop {
-            let spans = exporter.get_finished_spans().expect("in memory");
-            if let Some(span) = spans.into_iter().find(|span| span.name == name) {
-                return span;
+            let spans: Vec<_> = exporter
+                .get_finished_spans()
+                .expect("in memory")
+                .into_iter()
+                .filter(|span| span.name == name)
+                .collect();
+            if spans.len() >= count {
+                return spans;
             }
             tokio::task::yield_now().await;
         }
     })
     .await
-    .unwrap_or_else(|_| panic!("the span {name} ends"))
+    .expect("the spans end")
 }

@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use rti_platform::limits::{CallLimits, Limits, ListenerLimits, parse_grpc_timeout};
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tonic::Code;
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::health_server::{Health, HealthServer};
-use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
+use tonic_health::pb::health_server::HealthServer;
 
-use crate::helpers::{Nowhere, PATIENCE, TestGateway, Upstream, all_to, uri_of};
+use crate::helpers::{Gated, Nowhere, PATIENCE, TestGateway, Upstream, all_to, uri_of};
 
 fn limits(calls: CallLimits, listener: ListenerLimits) -> Limits {
     Limits {
@@ -27,30 +27,7 @@ fn limits(calls: CallLimits, listener: ListenerLimits) -> Limits {
 /// The `grpc-timeout` of each call that reached an upstream.
 type Seen = std::sync::Arc<std::sync::Mutex<Vec<Option<String>>>>;
 
-/// A health service whose every check takes a minute.
-struct Sluggish;
-
-#[tonic::async_trait]
-impl Health for Sluggish {
-    async fn check(
-        &self,
-        _request: tonic::Request<HealthCheckRequest>,
-    ) -> Result<tonic::Response<HealthCheckResponse>, tonic::Status> {
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        Ok(tonic::Response::new(HealthCheckResponse { status: 1 }))
-    }
-
-    type WatchStream = tokio_stream::Empty<Result<HealthCheckResponse, tonic::Status>>;
-
-    async fn watch(
-        &self,
-        _request: tonic::Request<HealthCheckRequest>,
-    ) -> Result<tonic::Response<Self::WatchStream>, tonic::Status> {
-        Ok(tonic::Response::new(tokio_stream::empty()))
-    }
-}
-
-/// A slow upstream that records the `grpc-timeout` each call reached it with.
+/// A slow upstream (its checks never end) that records the `grpc-timeout` each call reached it with.
 async fn sluggish_upstream() -> (SocketAddr, Seen, DropGuard) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let address = listener.local_addr().expect("bound");
@@ -69,7 +46,7 @@ async fn sluggish_upstream() -> (SocketAddr, Seen, DropGuard) {
     tokio::spawn(
         tonic::transport::Server::builder()
             .layer(record)
-            .add_service(HealthServer::new(Sluggish))
+            .add_service(HealthServer::new(Gated::default()))
             .serve_with_incoming_shutdown(
                 tonic::transport::server::TcpIncoming::from(listener),
                 stop.clone().cancelled_owned(),

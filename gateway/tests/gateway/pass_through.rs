@@ -13,7 +13,7 @@ use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse};
 use tonic_reflection::pb::v1alpha;
 
-use crate::helpers::{PATIENCE, TestGateway, Upstream, all_to, attribute, finished_span, next, record_spans, uri_of};
+use crate::helpers::{PATIENCE, TestGateway, Upstream, all_to, attribute, capture_spans, finished_spans, next, uri_of};
 
 const EXPECTED_SERVICES: [&str; 5] = [
     "grpc.health.v1.Health",
@@ -258,7 +258,7 @@ async fn http1_requests_are_answered_on_the_same_port() {
 
 #[tokio::test]
 async fn the_upstream_continues_the_callers_trace_under_the_gateway_span() {
-    let (exporter, _recording) = record_spans();
+    let (exporter, _recording) = capture_spans();
 
     let upstream = Upstream::start().await;
     let gateway = TestGateway::start(all_to(&uri_of(upstream.address))).await;
@@ -284,7 +284,9 @@ async fn the_upstream_continues_the_callers_trace_under_the_gateway_span() {
         "the upstream's parent is the gateway's span, not the caller's"
     );
 
-    let finished = finished_span(&exporter, "rti.registry.v1.RegistryService/GetInfrastructure").await;
+    let finished = finished_spans(&exporter, "rti.registry.v1.RegistryService/GetInfrastructure", 1)
+        .await
+        .remove(0);
     assert_eq!(finished.span_context.trace_id().to_string(), caller_trace);
     assert_eq!(finished.parent_span_id.to_string(), caller_span);
     assert_eq!(finished.span_context.span_id().to_string(), parts[2]);

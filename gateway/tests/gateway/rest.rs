@@ -87,7 +87,9 @@ async fn suite() -> RunningSuite {
         auth: test_auth(),
         drain_timeout: Duration::from_secs(5),
         limits: Limits::default(),
+        edge: rti_gateway::EdgeLimits::default(),
         encoder_model_dir: None,
+        reporting: rti_reporting::Options::default(),
     };
     let suite = Suite::start(config).await.expect("the suite starts");
     let address = suite.gateway_addr();

@@ -16,7 +16,7 @@ use serde_json::json;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::helpers::{
-    Nowhere, TestGateway, Upstream, all_to, attribute, finished_span, json_of, post_json, record_spans,
+    Nowhere, TestGateway, Upstream, all_to, attribute, capture_spans, finished_spans, json_of, post_json,
     rest_client as client, uri_of, url,
 };
 
@@ -138,7 +138,7 @@ async fn authorization_comes_before_validation_over_rest() {
 
 #[tokio::test]
 async fn a_rest_call_has_a_gateway_span_marked_rest_in_the_callers_trace() {
-    let (exporter, _recording) = record_spans();
+    let (exporter, _recording) = capture_spans();
     let upstream = Upstream::start().await;
     let gateway = TestGateway::start(all_to(&upstream.uri())).await;
     let caller_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -151,7 +151,9 @@ async fn a_rest_call_has_a_gateway_span_marked_rest_in_the_callers_trace() {
         .expect("answers");
     assert_eq!(response.status().as_u16(), 501, "the stand-in serves no registry");
 
-    let span = finished_span(&exporter, "rti.registry.v1.RegistryService/GetInfrastructure").await;
+    let span = finished_spans(&exporter, "rti.registry.v1.RegistryService/GetInfrastructure", 1)
+        .await
+        .remove(0);
     assert_eq!(attribute(&span, "rti.protocol"), Some(Value::from("rest")));
     assert_eq!(attribute(&span, "rpc.grpc.status_code"), Some(Value::I64(12)));
     assert_eq!(span.span_context.trace_id().to_string(), caller_trace);

@@ -28,7 +28,10 @@ pub(super) async fn find_or_create_call(
             page_size: CALLS_PAGE,
             page_token,
         };
-        let page = client.list_calls(request).await?.into_inner();
+        let page = client
+            .list_calls(authorised(request, &tokens.admin)?)
+            .await?
+            .into_inner();
         if let Some(found) = page
             .calls
             .into_iter()
