@@ -80,6 +80,12 @@ async fn operations_say_their_parameters_bodies_and_who_may_call_them() {
     let create = &json["paths"]["/v1/infrastructures"]["post"];
     assert_eq!(create["security"], serde_json::json!([{"bearer": []}]));
     assert_eq!(
+        create["x-rti-roles"],
+        serde_json::json!(["admin"]),
+        "the roles it takes"
+    );
+    assert!(get.get("x-rti-roles").is_none(), "{get}");
+    assert_eq!(
         create["requestBody"]["content"]["application/json"]["schema"]["$ref"],
         "#/components/schemas/rti.registry.v1.Infrastructure"
     );
@@ -96,6 +102,26 @@ async fn operations_say_their_parameters_bodies_and_who_may_call_them() {
         names.contains(&"query") && names.contains(&"countries") && names.contains(&"pageSize"),
         "{names:?}"
     );
+    // A nested path variable is named by its field, without dots that format strings misread.
+    let tariffs = &json["paths"]["/v1/installations/{installation_id}/tariffs"]["post"]["parameters"][0];
+    assert_eq!(tariffs["name"], "installation_id", "{tariffs}");
+    assert!(
+        tariffs["description"]
+            .as_str()
+            .is_some_and(|text| text.starts_with("Sets `tariff.installation_id`.")),
+        "{tariffs}"
+    );
+    let dotted: Vec<&String> = json["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .filter(|path| {
+            path.split('{')
+                .skip(1)
+                .any(|variable| variable.split('}').next().is_some_and(|name| name.contains('.')))
+        })
+        .collect();
+    assert!(dotted.is_empty(), "{dotted:?}");
     let events = &json["paths"]["/v1/registry/events"]["get"]["responses"]["200"]["content"];
     assert!(events.get("application/x-ndjson").is_some(), "{events}");
     let ingest = &json["paths"]["/v1/usage-records:ingest"]["post"]["requestBody"]["content"];
@@ -119,6 +145,10 @@ async fn the_docs_page_lists_every_operation_offline() {
     let page = response.text().await.expect("text");
     assert!(page.starts_with("<!doctype html>") && page.contains("<html lang=\"en\">"));
     assert!(!page.contains("<script"), "no script, no CDN");
+    assert!(
+        page.contains("needs a bearer token with the role admin"),
+        "who may call"
+    );
     for operation_id in every_rpc() {
         assert!(
             page.contains(&format!("id=\"{operation_id}\"")),

@@ -277,3 +277,28 @@ async fn a_client_stream_takes_newline_delimited_json() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_request_with_dozens_of_bad_values_is_told_which_not_unavailable() {
+    // Found by schemathesis: forty unknown funding schemes made trailers beyond h2's 16 KiB.
+    let suite = suite().await;
+    let schemes: Vec<String> = (0..40).map(|index| format!("no-such-scheme-{index}")).collect();
+    let (status, body) = post_json(
+        suite.address,
+        "/v1/usage-statistics:query",
+        &token(Role::Admin),
+        &json!({"filter": {"fundingSchemes": schemes}, "measures": ["users"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (400, Some("INVALID_ARGUMENT")),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|message| message.contains(" more")),
+        "the violations left out are counted: {body}"
+    );
+}

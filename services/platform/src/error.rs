@@ -142,15 +142,57 @@ impl InvalidInput {
     }
 }
 
+/// How many bytes of violations (fields and descriptions) one status reports. gRPC sends them in
+/// trailers, twice (the message percent-encoded, the details in base64), and trailers over the
+/// peer's header-list limit (16 KiB by default in h2, hyper and grpc-go) end the call with a
+/// transport error instead of its code: a request with dozens of bad values answered UNAVAILABLE.
+/// Past this budget a status reports the first violations and how many more there are.
+const REPORTED_VIOLATION_BYTES: usize = 2048;
+/// The longest field or description reported, in characters: a description may quote a value
+/// the client sent, of any length.
+const MAX_REPORTED_CHARS: usize = 240;
+
+/// The violations one status reports (at least one, each cut to [`MAX_REPORTED_CHARS`]) and its
+/// message: `label: ` and their summary, with the number left out.
+fn reported(label: &str, violations: &[FieldViolation]) -> (Vec<FieldViolation>, String) {
+    let mut shown = Vec::new();
+    let mut bytes = 0;
+    for violation in violations {
+        let cut = FieldViolation {
+            field: cut_to_bound(&violation.field),
+            description: cut_to_bound(&violation.description),
+        };
+        bytes += cut.field.len() + cut.description.len();
+        if bytes > REPORTED_VIOLATION_BYTES && !shown.is_empty() {
+            break;
+        }
+        shown.push(cut);
+    }
+    let mut message = format!("{label}: {}", summary(&shown));
+    let left_out = violations.len() - shown.len();
+    if left_out > 0 {
+        message.push_str(&format!("; and {left_out} more"));
+    }
+    (shown, message)
+}
+
+fn cut_to_bound(text: &str) -> String {
+    match text.char_indices().nth(MAX_REPORTED_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
 impl From<InvalidInput> for Status {
     /// `INVALID_ARGUMENT` whose message lists the fields and whose details carry a
-    /// `google.rpc.BadRequest` with one field violation each.
+    /// `google.rpc.BadRequest` with one field violation each, as many as fit in trailers.
     fn from(invalid: InvalidInput) -> Self {
+        let (shown, message) = reported("invalid input", &invalid.0);
         let mut details = ErrorDetails::new();
-        for violation in &invalid.0 {
-            details.add_bad_request_violation(violation.field.clone(), violation.description.clone());
+        for violation in shown {
+            details.add_bad_request_violation(violation.field, violation.description);
         }
-        Status::with_error_details(Code::InvalidArgument, invalid.to_string(), details)
+        Status::with_error_details(Code::InvalidArgument, message, details)
     }
 }
 
@@ -171,15 +213,12 @@ impl From<FailedPrecondition> for Status {
     /// `google.rpc.PreconditionFailure` with one violation each (type `INCOMPLETE`, the field
     /// as subject).
     fn from(failed: FailedPrecondition) -> Self {
+        let (shown, message) = reported("failed precondition", &failed.0);
         let mut details = ErrorDetails::new();
-        for violation in &failed.0 {
-            details.add_precondition_failure_violation(
-                "INCOMPLETE",
-                violation.field.clone(),
-                violation.description.clone(),
-            );
+        for violation in shown {
+            details.add_precondition_failure_violation("INCOMPLETE", violation.field, violation.description);
         }
-        Status::with_error_details(Code::FailedPrecondition, failed.to_string(), details)
+        Status::with_error_details(Code::FailedPrecondition, message, details)
     }
 }
 
@@ -205,6 +244,61 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_status_reports_as_many_violations_as_fit_in_trailers_and_counts_the_rest() {
+        let mut violations = Violations::new();
+        for index in 0..200 {
+            violations.add(
+                format!("filter.funding_schemes[{index}]"),
+                format!("\"{}\" is not one of the schemes", "é".repeat(400)),
+            );
+        }
+        let Err(invalid) = violations.into_result() else {
+            panic!("200 violations");
+        };
+        let status = Status::from(invalid);
+        let mut trailers = http::HeaderMap::new();
+        status.add_header(&mut trailers).expect("a valid status");
+        let size: usize = trailers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        assert!(size < 12 * 1024, "trailers of {size} bytes stay under h2's 16 KiB");
+        let reported = status
+            .get_details_bad_request()
+            .expect("field violations")
+            .field_violations;
+        assert!(!reported.is_empty() && reported.len() < 200, "{}", reported.len());
+        assert_eq!(reported[0].field, "filter.funding_schemes[0]");
+        assert!(reported[0].description.ends_with('…'), "a long description is cut");
+        assert!(
+            status
+                .message()
+                .ends_with(&format!("; and {} more", 200 - reported.len())),
+            "{}",
+            status.message()
+        );
+    }
+
+    #[test]
+    fn a_status_with_few_violations_reports_them_all_unchanged() {
+        let mut violations = Violations::new();
+        violations.add("provider.name", "is required");
+        violations.add("provider.country", "is not an ISO 3166-1 code");
+        let Err(invalid) = violations.into_result() else {
+            panic!("two violations");
+        };
+        let message = invalid.to_string();
+        let status = Status::from(invalid);
+        assert_eq!(status.message(), message);
+        let reported = status
+            .get_details_bad_request()
+            .expect("field violations")
+            .field_violations;
+        assert_eq!(reported.len(), 2);
+        assert_eq!(reported[1].description, "is not an ISO 3166-1 code");
+    }
 
     #[test]
     fn every_code_round_trips_through_grpc() {

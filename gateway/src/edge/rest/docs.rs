@@ -74,11 +74,7 @@ fn render_operation(html: &mut String, method: &str, path: &str, operation: &Jso
         method.to_ascii_uppercase(),
         escape(path),
         escape(&text(&operation["summary"])),
-        if public {
-            "public: no token needed"
-        } else {
-            "needs a bearer token"
-        },
+        who_may_call(public, &operation["x-rti-roles"]),
         paragraphs(&text(&operation["description"])),
         id = escape(&id),
     );
@@ -115,6 +111,20 @@ fn render_operation(html: &mut String, method: &str, path: &str, operation: &Jso
         }
     }
     html.push_str("</article>\n");
+}
+
+/// "public: no token needed", or the roles whose bearer tokens the operation takes.
+fn who_may_call(public: bool, roles: &Json) -> String {
+    if public {
+        return "public: no token needed".to_owned();
+    }
+    match roles.as_array() {
+        Some(roles) if !roles.is_empty() => {
+            let names: Vec<String> = roles.iter().map(|role| escape(&text(role))).collect();
+            format!("needs a bearer token with the role {}", names.join(" or "))
+        }
+        _ => "needs a bearer token".to_owned(),
+    }
 }
 
 fn render_schema(html: &mut String, name: &str, schema: &Json) {

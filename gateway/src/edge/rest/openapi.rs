@@ -4,7 +4,7 @@
 //! path variables and query fields as parameters (nested fields by dotted lowerCamelCase names,
 //! repeated ones as exploded arrays), the body's schema, the answer's (NDJSON for streams), the
 //! one error shape for every other status, and the bearer JWT scheme on every operation that the
-//! services' authorization tables do not make public.
+//! services' authorization tables do not make public, with the roles it takes (`x-rti-roles`).
 
 mod schemas;
 
@@ -23,6 +23,8 @@ use super::transcode::is_json_scalar;
 const ERROR_SCHEMA: &str = "rti.rest.Error";
 /// The name of the security scheme in `components`.
 const BEARER: &str = "bearer";
+/// The extension that lists the roles whose tokens an operation takes, from the RPC's table.
+const ROLES: &str = "x-rti-roles";
 /// How deep nested messages are flattened into query parameters (`filter.period.from`).
 const MAX_QUERY_DEPTH: usize = 3;
 
@@ -77,22 +79,39 @@ pub(crate) fn document(bindings: &Bindings, authz: &[&'static AuthzTable]) -> Js
     })
 }
 
-/// The OpenAPI path of a binding: the template with each variable as `{field.path}`.
+/// The OpenAPI path of a binding: the template with each variable as `{name}`, named by
+/// [`parameter_names`].
 fn openapi_path(binding: &Binding) -> String {
+    let mut names = parameter_names(binding).into_iter();
     let mut path = String::new();
     let mut rest = binding.template.to_string();
     while let Some(open) = rest.find('{') {
         let close = rest[open..].find('}').map_or(rest.len(), |close| open + close);
-        let inner = &rest[open + 1..close];
-        let name = inner.split_once('=').map_or(inner, |(name, _)| name);
         path.push_str(&rest[..open]);
         path.push('{');
-        path.push_str(name);
+        path.push_str(&names.next().unwrap_or_default());
         path.push('}');
         rest = rest[(close + 1).min(rest.len())..].to_owned();
     }
     path.push_str(&rest);
     path
+}
+
+/// The names of a template's path variables, in order: each its field's proto name
+/// (`{installation_id}` for `tariff.installation_id`), or the field path joined with `_` where
+/// two variables share a name. Not the dotted path: tools that fill paths with format strings
+/// (Python's `str.format`, so schemathesis) read `{tariff.installation_id}` as an attribute.
+fn parameter_names(binding: &Binding) -> Vec<String> {
+    let variables = binding.template.variables();
+    let leaf = |field_path: &[String]| field_path.last().cloned().unwrap_or_default();
+    variables
+        .iter()
+        .map(|variable| {
+            let name = leaf(&variable.field_path);
+            let shared = variables.iter().filter(|other| leaf(&other.field_path) == name).count() > 1;
+            if shared { variable.field_path.join("_") } else { name }
+        })
+        .collect()
 }
 
 fn operation(binding: &Binding, operation_id: &str, authz: &[&'static AuthzTable], schemas: &mut Schemas) -> Json {
@@ -114,16 +133,22 @@ fn operation(binding: &Binding, operation_id: &str, authz: &[&'static AuthzTable
         .map(|variable| variable.field_path.clone())
         .collect();
     let mut parameters = Vec::new();
-    for field_path in &path_fields {
+    for (field_path, name) in path_fields.iter().zip(parameter_names(binding)) {
         if let Ok(field) = super::bindings::field_at(&input, field_path) {
             let mut parameter = json!({
-                "name": field_path.join("."),
+                "name": name,
                 "in": "path",
                 "required": true,
                 "schema": schemas.field_schema(&field),
             });
-            if let Some(text) = comment(&field.parent_file(), field.path()) {
-                parameter["description"] = Json::String(text);
+            let mut description = comment(&field.parent_file(), field.path()).unwrap_or_default();
+            if field_path.len() > 1 {
+                description = format!("Sets `{}`. {description}", field_path.join("."))
+                    .trim()
+                    .to_owned();
+            }
+            if !description.is_empty() {
+                parameter["description"] = Json::String(description);
             }
             parameters.push(parameter);
         }
@@ -177,11 +202,16 @@ fn operation(binding: &Binding, operation_id: &str, authz: &[&'static AuthzTable
             "content": {"application/json": {"schema": reference(ERROR_SCHEMA)}},
         },
     });
-    operation["security"] = match access(authz, binding) {
+    match access(authz, binding) {
         // Public methods take a token or none; a bad token is still refused.
-        Some(Access::Public) => json!([{}, {BEARER: []}]),
-        _ => json!([{BEARER: []}]),
-    };
+        Some(Access::Public) => operation["security"] = json!([{}, {BEARER: []}]),
+        Some(Access::Roles(roles)) => {
+            operation["security"] = json!([{BEARER: []}]);
+            let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
+            operation[ROLES] = json!(names);
+        }
+        None => operation["security"] = json!([{BEARER: []}]),
+    }
     operation
 }
 
