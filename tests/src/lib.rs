@@ -49,6 +49,9 @@ pub async fn spawn_suite(backend: Backend) -> Option<RunningSuite> {
         limits: Limits::default(),
         // Search by meaning, as `rti up` serves it (RTI_ENCODER_SKIP=1: by words only).
         encoder_model_dir: rti_encoder::testing::model_dir(),
+        metrics_listen: None,
+        service_metrics_listen: None,
+        audit: None,
     };
     let suite = Suite::start(config).await.expect("the suite starts");
     let gateway = suite.gateway_addr();

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rti_platform::authz::AuthzTable;
 use rti_platform::config::AuthConfig;
+use rti_platform::db::{DatabaseUrl, OpenError};
 use rti_platform::limits::Limits;
 
 /// Where each of the four services answers, as `http://host:port`.
@@ -36,10 +37,16 @@ pub struct GatewayConfig {
     /// port; the connect timeout to the services (a call's deadline comes from `limits.calls`,
     /// not from `limits.upstream.deadline`).
     pub limits: Limits,
+    /// Where Prometheus scrapes the gateway's metrics (`/metrics`); `None`: not served.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The audit log's store (`sqlite://…` or `postgres://…`); `None`: writes are not audited.
+    /// The `rti` commands always give one.
+    pub audit: Option<DatabaseUrl>,
 }
 
 impl GatewayConfig {
-    /// A configuration with a 20 s drain timeout, no extra routes and the default limits.
+    /// A configuration with a 20 s drain timeout, no extra routes, the default limits, and
+    /// neither metrics nor audit.
     pub fn new(listen: SocketAddr, upstreams: Upstreams, auth: AuthConfig, authz: Vec<&'static AuthzTable>) -> Self {
         Self {
             listen,
@@ -49,6 +56,8 @@ impl GatewayConfig {
             drain_timeout: Duration::from_secs(20),
             extra_routes: Vec::new(),
             limits: Limits::default(),
+            metrics_listen: None,
+            audit: None,
         }
     }
 }
@@ -64,4 +73,11 @@ pub enum GatewayError {
     },
     #[error("cannot build the reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("cannot serve metrics on {address}: {source}")]
+    MetricsBind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot open the audit log: {0}")]
+    Audit(#[source] OpenError),
 }

@@ -24,6 +24,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::auth::EdgeAuth;
 use super::call_body::{CallBody, record_status};
+use super::call_ending::{CallEnding, Observers};
 use super::protocol::Protocol;
 use super::request_id::request_id_of;
 use super::routes::RouteTable;
@@ -42,6 +43,7 @@ struct ProxyInner {
     /// Fires when the drain timeout has passed: calls still streaming end then.
     hard_stop: CancellationToken,
     calls: CallLimits,
+    observers: Observers,
 }
 
 impl Proxy {
@@ -51,6 +53,7 @@ impl Proxy {
         in_flight: InFlight,
         hard_stop: CancellationToken,
         calls: CallLimits,
+        observers: Observers,
     ) -> Self {
         Self {
             inner: Arc::new(ProxyInner {
@@ -59,6 +62,7 @@ impl Proxy {
                 in_flight,
                 hard_stop,
                 calls,
+                observers,
             }),
         }
     }
@@ -70,25 +74,35 @@ pub(crate) async fn forward(State(proxy): State<Proxy>, request: Request) -> Res
     let Some(mut channel) = proxy.inner.routes.channel_for(&path).cloned() else {
         return no_route(&path, request.headers());
     };
-    let span = call_span(&path, Protocol::of(&request), request.headers());
+    let protocol = Protocol::of(&request);
+    let span = call_span(&path, protocol, request.headers());
     let call = span.clone();
+    let meter = proxy.inner.observers.meter(&path, protocol);
     let in_flight = proxy.inner.in_flight.enter();
     let started = Instant::now();
     let deadline = proxy.inner.calls.deadline_of(&path, asked_deadline(request.headers()));
     async move {
-        if let Err(status) = proxy
-            .inner
-            .edge
-            .admit(&path, request.headers().get(http::header::AUTHORIZATION))
+        let edge = &proxy.inner.edge;
+        let principal = match edge
+            .authenticate(request.headers().get(http::header::AUTHORIZATION))
             .await
         {
-            return status_response(&call, status);
+            Ok(principal) => principal,
+            // No one to attribute the call to: counted, not audited.
+            Err(status) => return CallEnding::new(meter, None).answer(&call, status).await,
+        };
+        let ending = proxy
+            .inner
+            .observers
+            .ending(meter, &path, protocol, principal.as_ref(), &call, request.headers());
+        if let Err(status) = edge.authorize(&path, principal.as_ref()) {
+            return ending.answer(&call, status).await;
         }
         let client_version = request.version();
         let (parts, body) = request.into_parts();
         let limited = MessageLimited::new(body, proxy.inner.calls.max_message_bytes_of(&path), &path);
         let refusal = limited.refusal();
-        let mut request = http::Request::from_parts(parts, tonic::body::Body::new(limited));
+        let mut request = http::Request::from_parts(parts, ending.request_body(limited));
         remove_hop_by_hop_headers(request.headers_mut());
         if let Some(deadline) = deadline {
             set_deadline(request.headers_mut(), deadline.saturating_sub(started.elapsed()));
@@ -109,7 +123,7 @@ pub(crate) async fn forward(State(proxy): State<Proxy>, request: Request) -> Res
         let sent = match deadline {
             Some(deadline) => match tokio::time::timeout_at((started + deadline).into(), sending).await {
                 Ok(sent) => sent,
-                Err(_) => return status_response(&call, deadline_exceeded(deadline)),
+                Err(_) => return ending.answer(&call, deadline_exceeded(deadline)).await,
             },
             None => sending.await,
         };
@@ -120,18 +134,21 @@ pub(crate) async fn forward(State(proxy): State<Proxy>, request: Request) -> Res
                 remove_hop_by_hop_headers(&mut parts.headers);
                 parts.version = client_version;
                 let body = CallBody::new(body, call, in_flight, &proxy.inner.hard_stop, refusal);
+                let body = ending.response_body(&parts.headers, body).await;
                 Response::from_parts(parts, axum::body::Body::new(body))
             }
             Err(error) => {
                 if let Some(status) = refused_or_late(&refusal, deadline, &error) {
-                    return status_response(&call, status);
+                    return ending.answer(&call, status).await;
                 }
                 let service = service_of(&path);
                 tracing::warn!(service, error = %error_chain(&error), "cannot reach the upstream");
-                status_response(
-                    &call,
-                    tonic::Status::unavailable(format!("{service} cannot be reached")),
-                )
+                ending
+                    .answer(
+                        &call,
+                        tonic::Status::unavailable(format!("{service} cannot be reached")),
+                    )
+                    .await
             }
         }
     }
@@ -176,11 +193,6 @@ fn call_span(path: &str, protocol: Protocol, headers: &http::HeaderMap) -> traci
         tracing::debug!(%error, "cannot continue the caller's trace");
     }
     span
-}
-
-fn status_response(span: &tracing::Span, status: tonic::Status) -> Response {
-    span.record("rpc.grpc.status_code", i32::from(status.code()));
-    status.into_http::<axum::body::Body>()
 }
 
 fn no_route(path: &str, headers: &http::HeaderMap) -> Response {

@@ -1,7 +1,8 @@
 //! The `rti` command line as a person or a script meets it: one-line errors for bad
 //! configuration, tokens that verify, and `rti up --demo` that starts, answers, stops on SIGTERM
-//! and restarts without duplicating its demo data.
+//! and restarts without duplicating its demo data; `rti audit verify`.
 
+mod audit;
 mod configuration;
 mod demo_calls;
 mod up;

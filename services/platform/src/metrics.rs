@@ -203,7 +203,7 @@ mod tests {
     use crate::authz::{Access, RpcRule};
     use crate::testing::metric_value;
 
-    static TABLE: AuthzTable = AuthzTable {
+    pub(super) static TABLE: AuthzTable = AuthzTable {
         service: "rti.test.v1.TestService",
         rules: &[RpcRule {
             method: "Get",

@@ -437,3 +437,27 @@ fn dechunk(mut body: &str) -> String {
     }
     data
 }
+
+/// The count of the histogram `name` (its `+Inf` bucket) for `labels` in `exposition`, after
+/// checking that every bucket of [`crate::metrics::LATENCY_BUCKETS`] is there and that each counts
+/// at least as many calls as the one below it (buckets are cumulative).
+pub fn cumulative_histogram_count(exposition: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let bucket = format!("{name}_bucket");
+    let bounds = crate::metrics::LATENCY_BUCKETS.map(|bound| format!("{bound:?}"));
+    let counts: Vec<f64> = bounds
+        .iter()
+        .map(String::as_str)
+        .chain(["+Inf"])
+        .map(|bound| {
+            let mut with_bound = labels.to_vec();
+            with_bound.push(("le", bound));
+            metric_value(exposition, &bucket, &with_bound)
+                .unwrap_or_else(|| panic!("no {bucket} le={bound} for {labels:?} in:\n{exposition}"))
+        })
+        .collect();
+    assert!(
+        counts.windows(2).all(|pair| pair[0] <= pair[1]),
+        "{bucket} for {labels:?} is not cumulative: {counts:?}"
+    );
+    counts.last().copied().unwrap_or_default()
+}

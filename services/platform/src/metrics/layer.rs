@@ -151,29 +151,16 @@ impl<B> Drop for MeteredBody<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::authz::{Access, AuthzTable, RpcRule};
+    use crate::metrics::tests::TABLE;
     use crate::testing::metric_value;
     use http_body_util::BodyExt;
     use prometheus_client::registry::Registry;
     use tower::ServiceExt;
 
-    static TABLE: AuthzTable = AuthzTable {
-        service: "rti.test.v1.TestService",
-        rules: &[RpcRule {
-            method: "Get",
-            access: Access::Public,
-        }],
-    };
+    type Frames = futures::stream::Iter<std::vec::IntoIter<Result<Frame<bytes::Bytes>, std::convert::Infallible>>>;
 
     /// A gRPC-shaped response: a message frame, then trailers with `code`; or trailers-only.
-    fn respond(
-        code: &'static str,
-        trailers_only: bool,
-    ) -> http::Response<
-        http_body_util::StreamBody<
-            futures::stream::Iter<std::vec::IntoIter<Result<Frame<bytes::Bytes>, std::convert::Infallible>>>,
-        >,
-    > {
+    fn respond(code: &'static str, trailers_only: bool) -> http::Response<http_body_util::StreamBody<Frames>> {
         let mut trailers = http::HeaderMap::new();
         trailers.insert("grpc-status", http::HeaderValue::from_static(code));
         let frames = if trailers_only {
