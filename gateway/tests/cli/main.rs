@@ -5,6 +5,7 @@
 mod audit;
 mod configuration;
 mod demo_calls;
+mod observe;
 mod up;
 
 use std::process::{Command, Output};
