@@ -1,20 +1,17 @@
 //! `rti up` with metrics asked for: the gateway's and each service's metrics port printed and
 //! answering, and the audit log kept beside the services' databases.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use rti_platform::testing::{http_get, metric_value};
 
-use crate::rti;
+use crate::spawn;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_serves_each_metrics_port_it_prints_and_keeps_an_audit_log() {
     let data_dir = tempfile::tempdir().expect("tempdir");
-    let mut child = rti(&[
+    let (mut child, receiver) = spawn(&[
         "up",
         "--listen",
         "127.0.0.1:0",
@@ -24,21 +21,7 @@ async fn up_serves_each_metrics_port_it_prints_and_keeps_an_audit_log() {
         "127.0.0.1:0",
         "--data-dir",
         data_dir.path().to_str().expect("utf-8"),
-    ])
-    .env("RTI_LOG_FILTER", "warn")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit())
-    .spawn()
-    .expect("rti up starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    ]);
     let mut ports = Vec::new();
     while ports.len() < 5 {
         // A guard, not a timing: the suite starts in seconds on an idle machine.

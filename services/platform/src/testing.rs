@@ -439,25 +439,28 @@ fn dechunk(mut body: &str) -> String {
 }
 
 /// The count of the histogram `name` (its `+Inf` bucket) for `labels` in `exposition`, after
-/// checking that every bucket of [`crate::metrics::LATENCY_BUCKETS`] is there and that each counts
-/// at least as many calls as the one below it (buckets are cumulative).
+/// checking that it has buckets and that each counts at least as many calls as the one below it
+/// (buckets are cumulative; the exposition lists them in ascending order).
 pub fn cumulative_histogram_count(exposition: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     let bucket = format!("{name}_bucket");
-    let bounds = crate::metrics::LATENCY_BUCKETS.map(|bound| format!("{bound:?}"));
-    let counts: Vec<f64> = bounds
-        .iter()
-        .map(String::as_str)
-        .chain(["+Inf"])
-        .map(|bound| {
+    let counts: Vec<(String, f64)> = exposition
+        .lines()
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let bound = series.strip_prefix(&format!("{bucket}{{le=\""))?.split('"').next()?;
             let mut with_bound = labels.to_vec();
             with_bound.push(("le", bound));
-            metric_value(exposition, &bucket, &with_bound)
-                .unwrap_or_else(|| panic!("no {bucket} le={bound} for {labels:?} in:\n{exposition}"))
+            metric_value(line, &bucket, &with_bound)?;
+            Some((bound.to_owned(), value.parse().ok()?))
         })
         .collect();
     assert!(
-        counts.windows(2).all(|pair| pair[0] <= pair[1]),
+        counts.len() > 1 && counts.last().is_some_and(|(bound, _)| bound == "+Inf"),
+        "no {bucket} up to +Inf for {labels:?} in:\n{exposition}"
+    );
+    assert!(
+        counts.windows(2).all(|pair| pair[0].1 <= pair[1].1),
         "{bucket} for {labels:?} is not cumulative: {counts:?}"
     );
-    counts.last().copied().unwrap_or_default()
+    counts.last().map_or(0.0, |(_, count)| *count)
 }
