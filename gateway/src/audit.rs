@@ -33,7 +33,7 @@ use rti_platform::error::error_chain;
 pub use entry::{AuditDraft, AuditEntry, GENESIS_HASH, ResourceId};
 pub(crate) use export::export_routes;
 pub use store::{AuditStore, AuditStoreError};
-pub use verify::{ChainBreak, ChainVerifier, Verified, VerifyError, verify_export, verify_store};
+pub use verify::{Anchor, ChainBreak, ChainVerifier, Verified, VerifyError, verify_export, verify_store};
 
 use capture::{Capture, CapturedBody, resource_ids};
 

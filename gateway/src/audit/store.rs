@@ -97,12 +97,13 @@ impl AuditStore {
         rows.iter().map(entry_of).collect()
     }
 
-    /// The sequence of the last entry, as the head row records it (0 for an empty chain).
-    pub async fn head(&self) -> Result<i64, AuditStoreError> {
-        let head = sqlx::query("SELECT sequence FROM audit_head WHERE id = 1")
+    /// The sequence and hash of the last entry, as the head row records them (0 and
+    /// [`super::GENESIS_HASH`] for an empty chain).
+    pub async fn head(&self) -> Result<(i64, String), AuditStoreError> {
+        let head = sqlx::query("SELECT sequence, hash FROM audit_head WHERE id = 1")
             .fetch_one(self.database.readers())
             .await?;
-        Ok(head.try_get("sequence")?)
+        Ok((head.try_get("sequence")?, head.try_get("hash")?))
     }
 }
 
@@ -163,9 +164,10 @@ mod tests {
             .collect();
         sequences.sort_unstable();
         assert_eq!(sequences, (1..=40).collect::<Vec<_>>());
-        let verified = verify_store(&first).await.expect("one intact chain");
+        let verified = verify_store(&first, &[]).await.expect("one intact chain");
         assert_eq!(verified.entries, 40);
-        assert_eq!(first.head().await.expect("head"), 40);
+        let (head, hash) = first.head().await.expect("head");
+        assert_eq!((head, Some(hash)), (40, verified.last.map(|(_, hash)| hash)));
         first.close().await;
         second.close().await;
     }
@@ -175,7 +177,7 @@ mod tests {
             return;
         };
         let store = AuditStore::open(&database.url).await.expect("opens");
-        let verified = verify_store(&store).await.expect("intact");
+        let verified = verify_store(&store, &[]).await.expect("intact");
         assert_eq!((verified.entries, verified.last), (0, None));
         store.close().await;
     }

@@ -1,8 +1,15 @@
 //! Verifying a chain: entries in order, each with the next sequence number, the hash of the
 //! entry before it, and a hash that its own fields give. The first entry that fails is named,
 //! with what that failure means (an entry changed, one missing or moved).
+//!
+//! A chain alone cannot show a rewrite by someone who recomputes every hash after the entry they
+//! changed, nor the deletion of its last entries together with the head. Hence anchors: the
+//! sequence and hash of an entry recorded outside the store (`rti audit verify` prints one to
+//! keep, the gateway logs the head when it starts); a chain that no longer holds that exact entry
+//! fails.
 
 use std::io::BufRead;
+use std::str::FromStr;
 
 use super::entry::{AuditEntry, GENESIS_HASH};
 use super::store::{AuditStore, AuditStoreError};
@@ -23,9 +30,39 @@ pub enum VerifyError {
     Io(#[from] std::io::Error),
 }
 
-/// Verifies an export (`GET /v1/audit`, JSON lines), which may start after the first entry.
-pub fn verify_export(export: impl BufRead) -> Result<Verified, VerifyError> {
-    let mut verifier = ChainVerifier::from_anywhere();
+/// An entry's sequence and hash as recorded outside the store: `SEQUENCE:HASH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    pub sequence: i64,
+    pub hash: String,
+}
+
+impl FromStr for Anchor {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (sequence, hash) = text
+            .split_once(':')
+            .ok_or_else(|| format!("{text:?} is not SEQUENCE:HASH"))?;
+        let sequence = sequence
+            .parse::<i64>()
+            .ok()
+            .filter(|sequence| *sequence > 0)
+            .ok_or_else(|| format!("{sequence:?} is not an entry's sequence (1 or more)"))?;
+        if hash.len() != 64 || !hash.bytes().all(|byte| matches!(byte, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(format!("{hash:?} is not a SHA-256 in 64 lowercase hex digits"));
+        }
+        Ok(Self {
+            sequence,
+            hash: hash.to_owned(),
+        })
+    }
+}
+
+/// Verifies an export (`GET /v1/audit`, JSON lines), which may start after the first entry,
+/// against `anchors`.
+pub fn verify_export(export: impl BufRead, anchors: &[Anchor]) -> Result<Verified, VerifyError> {
+    let mut verifier = ChainVerifier::from_anywhere().anchored(anchors);
     for (index, line) in export.lines().enumerate() {
         let line = line?;
         if line.trim().is_empty() {
@@ -40,10 +77,11 @@ pub fn verify_export(export: impl BufRead) -> Result<Verified, VerifyError> {
     Ok(verifier.finish(None)?)
 }
 
-/// Verifies the whole chain in `store`, from its first entry to the head it records.
-pub async fn verify_store(store: &AuditStore) -> Result<Verified, VerifyError> {
-    let head = store.head().await?;
-    let mut verifier = ChainVerifier::from_start();
+/// Verifies the whole chain in `store`, from its first entry to the head it records, against
+/// `anchors`.
+pub async fn verify_store(store: &AuditStore, anchors: &[Anchor]) -> Result<Verified, VerifyError> {
+    let (head, _) = store.head().await?;
+    let mut verifier = ChainVerifier::from_start().anchored(anchors);
     let mut after = 0;
     loop {
         let entries = store.entries_after(after, PAGE).await?;
@@ -72,6 +110,12 @@ pub enum ChainBreak {
         "the chain ends at entry {last} but its head records entry {head} (entries at the end were deleted, or the head was changed)"
     )]
     Truncated { last: i64, head: i64 },
+    #[error("entry {sequence} is not the one recorded outside the log (the chain was rewritten from there or before)")]
+    Unanchored { sequence: i64 },
+    #[error(
+        "entry {sequence}, recorded outside the log, is not in the chain verified (entries at the end were deleted, or the export starts after it)"
+    )]
+    AnchorMissing { sequence: i64 },
 }
 
 /// What a verified chain holds.
@@ -90,6 +134,8 @@ pub struct ChainVerifier {
     /// that does not start at the beginning.
     last: Option<(i64, String)>,
     entries: u64,
+    /// Anchors, and whether each has been met.
+    anchors: Vec<(Anchor, bool)>,
 }
 
 impl ChainVerifier {
@@ -98,13 +144,24 @@ impl ChainVerifier {
         Self {
             last: Some((0, GENESIS_HASH.to_owned())),
             entries: 0,
+            anchors: Vec::new(),
         }
     }
 
     /// For an export that may start after the first entry (`GET /v1/audit?after=N`): its first
     /// entry's link to the one before cannot be checked, every later one is.
     pub fn from_anywhere() -> Self {
-        Self { last: None, entries: 0 }
+        Self {
+            last: None,
+            entries: 0,
+            anchors: Vec::new(),
+        }
+    }
+
+    /// Also requires each of `anchors` to be in the chain, as recorded.
+    pub fn anchored(mut self, anchors: &[Anchor]) -> Self {
+        self.anchors = anchors.iter().map(|anchor| (anchor.clone(), false)).collect();
+        self
     }
 
     pub fn check(&mut self, entry: &AuditEntry) -> Result<(), ChainBreak> {
@@ -130,13 +187,28 @@ impl ChainVerifier {
                 });
             }
         }
+        for (anchor, met) in &mut self.anchors {
+            if anchor.sequence == entry.sequence {
+                if anchor.hash != entry.hash {
+                    return Err(ChainBreak::Unanchored {
+                        sequence: entry.sequence,
+                    });
+                }
+                *met = true;
+            }
+        }
         self.last = Some((entry.sequence, entry.hash.clone()));
         self.entries += 1;
         Ok(())
     }
 
-    /// The result, checked against the head the store records when there is one.
+    /// The result, checked against the anchors and the head the store records when there is one.
     pub fn finish(self, head: Option<i64>) -> Result<Verified, ChainBreak> {
+        if let Some((anchor, _)) = self.anchors.iter().find(|(_, met)| !met) {
+            return Err(ChainBreak::AnchorMissing {
+                sequence: anchor.sequence,
+            });
+        }
         let last = self.last.filter(|(sequence, _)| *sequence > 0);
         if let Some(head) = head {
             let last_sequence = last.as_ref().map_or(0, |(sequence, _)| *sequence);
@@ -226,6 +298,48 @@ mod tests {
             verify(&entries, Some(4)),
             Err(ChainBreak::Truncated { last: 3, head: 4 })
         );
+    }
+
+    #[test]
+    fn a_consistent_rewrite_or_a_cut_tail_fails_against_an_anchor() {
+        let entries = chain(4);
+        let anchor = Anchor {
+            sequence: 3,
+            hash: entries[2].hash.clone(),
+        };
+        let check = |entries: &[AuditEntry]| {
+            let mut verifier = ChainVerifier::from_start().anchored(std::slice::from_ref(&anchor));
+            for entry in entries {
+                verifier.check(entry)?;
+            }
+            verifier.finish(None)
+        };
+        assert_eq!(check(&entries).expect("anchored").entries, 4);
+        // Entry 2 changed and every hash after it recomputed: the chain alone still links.
+        let mut rewritten = entries.clone();
+        rewritten[1].draft.outcome = 7;
+        for index in 1..rewritten.len() {
+            rewritten[index].previous_hash = rewritten[index - 1].hash.clone();
+            rewritten[index].hash = rewritten[index].computed_hash();
+        }
+        assert_eq!(check(&rewritten), Err(ChainBreak::Unanchored { sequence: 3 }));
+        assert_eq!(check(&entries[..2]), Err(ChainBreak::AnchorMissing { sequence: 3 }));
+    }
+
+    #[test]
+    fn reads_an_anchor_and_names_what_is_wrong_with_a_bad_one() {
+        let hash = "ab".repeat(32);
+        assert_eq!(
+            format!("12:{hash}").parse::<Anchor>(),
+            Ok(Anchor {
+                sequence: 12,
+                hash: hash.clone()
+            })
+        );
+        assert!(format!("0:{hash}").parse::<Anchor>().is_err());
+        assert!("12".parse::<Anchor>().is_err());
+        assert!(format!("12:{}", hash.to_uppercase()).parse::<Anchor>().is_err());
+        assert!("12:abc".parse::<Anchor>().is_err());
     }
 
     #[test]

@@ -55,6 +55,10 @@ pub struct AuditVerifyArgs {
     /// The audit store itself (sqlite://PATH or postgres://…): the whole chain, to its head.
     #[arg(long = "database", value_name = "URL")]
     pub database: Option<DatabaseUrl>,
+    /// An entry recorded outside the log (as an earlier verify printed it, or the gateway logged
+    /// its head): the chain must still hold it; repeat for several.
+    #[arg(long = "anchor", value_name = "SEQUENCE:HASH")]
+    pub anchors: Vec<crate::audit::Anchor>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

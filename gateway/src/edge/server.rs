@@ -11,6 +11,7 @@ use std::time::Duration;
 use axum::handler::Handler;
 use prometheus_client::registry::Registry;
 use rti_platform::auth::Authenticator;
+use rti_platform::error::error_chain;
 use rti_platform::limits::{ListenerLimits, UpstreamLimits};
 use rti_platform::metrics::MetricsEndpoint;
 use rti_platform::server::{InFlight, reflection_v1, reflection_v1alpha};
@@ -80,7 +81,7 @@ impl Gateway {
         }
 
         let audit = match &config.audit {
-            Some(url) => Some(AuditStore::open(url).await.map_err(GatewayError::Audit)?),
+            Some(url) => Some(open_audit(url).await?),
             None => None,
         };
         let mut registry = Registry::default();
@@ -234,6 +235,17 @@ fn router(
         .merge(more)
         .fallback_service(forward.with_state(proxy))
         .layer(axum::middleware::from_fn(assign_request_id)))
+}
+
+/// Opens the audit log and logs its head: logs kept elsewhere then hold anchors for
+/// `rti audit verify --anchor`.
+async fn open_audit(url: &rti_platform::db::DatabaseUrl) -> Result<AuditStore, GatewayError> {
+    let store = AuditStore::open(url).await.map_err(GatewayError::Audit)?;
+    match store.head().await {
+        Ok((sequence, hash)) => tracing::info!(anchor = %format!("{sequence}:{hash}"), "audit log opened"),
+        Err(error) => tracing::warn!(error = %error_chain(&error), "cannot read the audit log's head"),
+    }
+    Ok(store)
 }
 
 fn name_of<S: NamedService>(_service: &S) -> &'static str {

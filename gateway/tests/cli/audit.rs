@@ -1,14 +1,22 @@
-//! `rti audit verify`: an intact export passes with a summary; a changed one fails with one line
-//! naming the first broken entry; a missing store is not created.
+//! `rti audit verify`: an intact export passes with a summary and an anchor to keep; a changed
+//! one fails with one line naming the first broken entry, and so does one rewritten with every
+//! hash recomputed, against the anchor; a missing store is not created.
 
 use rti_gateway::audit::{AuditDraft, AuditEntry, GENESIS_HASH};
 
 use crate::{run, stderr_lines};
 
 fn export(length: i64) -> Vec<String> {
+    let request_ids: Vec<String> = (1..=length).map(|sequence| format!("request-{sequence}")).collect();
+    export_of(&request_ids)
+}
+
+/// A consistent chain of one entry per request id, every hash computed.
+fn export_of(request_ids: &[String]) -> Vec<String> {
     let mut previous = GENESIS_HASH.to_owned();
-    (1..=length)
-        .map(|sequence| {
+    (1..)
+        .zip(request_ids)
+        .map(|(sequence, request_id)| {
             let entry = AuditDraft {
                 recorded_at: 1_764_860_400_000_000 + sequence,
                 subject: Some("test-admin".into()),
@@ -17,7 +25,7 @@ fn export(length: i64) -> Vec<String> {
                 protocol: "rest".into(),
                 resource_ids: Vec::new(),
                 outcome: 0,
-                request_id: format!("request-{sequence}"),
+                request_id: request_id.clone(),
                 trace_id: None,
             }
             .seal(sequence, previous.clone());
@@ -28,10 +36,18 @@ fn export(length: i64) -> Vec<String> {
 }
 
 fn verify(lines: &[String]) -> std::process::Output {
+    verify_anchored(lines, None)
+}
+
+fn verify_anchored(lines: &[String], anchor: Option<&str>) -> std::process::Output {
     let directory = tempfile::tempdir().expect("tempdir");
     let file = directory.path().join("audit.jsonl");
     std::fs::write(&file, lines.join("\n") + "\n").expect("write the export");
-    run(&["audit", "verify", file.to_str().expect("a UTF-8 path")])
+    let mut arguments = vec!["audit", "verify", file.to_str().expect("a UTF-8 path")];
+    if let Some(anchor) = anchor {
+        arguments.extend(["--anchor", anchor]);
+    }
+    run(&arguments)
 }
 
 #[test]
@@ -42,7 +58,24 @@ fn an_intact_export_verifies_and_names_its_last_hash() {
     let printed = String::from_utf8_lossy(&output.stdout);
     let last = AuditEntry::from_json_line(&lines[2]).expect("an entry");
     assert!(printed.contains("3 entries"), "{printed}");
-    assert!(printed.contains(&last.hash), "{printed}");
+    assert!(printed.contains(&format!("--anchor 3:{}", last.hash)), "{printed}");
+}
+
+#[test]
+fn a_chain_rewritten_with_every_hash_recomputed_fails_against_its_anchor() {
+    let lines = export(3);
+    let anchor = format!("3:{}", AuditEntry::from_json_line(&lines[2]).expect("an entry").hash);
+    assert_eq!(verify_anchored(&lines, Some(&anchor)).status.code(), Some(0));
+    let request_ids = ["request-1", "request-9", "request-3"].map(String::from);
+    let rewritten = export_of(&request_ids);
+    assert_eq!(verify(&rewritten).status.code(), Some(0), "consistent on its own");
+    let output = verify_anchored(&rewritten, Some(&anchor));
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(stderr_lines(&output)[0].contains("entry 3"), "{output:?}");
+    let cut = verify_anchored(&lines[..2], Some(&anchor));
+    assert_eq!(cut.status.code(), Some(1), "{cut:?}");
+    let bad = verify_anchored(&lines, Some("3:nothex"));
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
 }
 
 #[test]
