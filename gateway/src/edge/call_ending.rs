@@ -11,10 +11,9 @@ use std::task::{Context, Poll, ready};
 use axum::body::Bytes;
 use axum::response::Response;
 use http_body::{Body, Frame, SizeHint};
-use rti_platform::metrics::grpc_status_of;
-
 use opentelemetry::trace::TraceContextExt;
 use rti_platform::auth::Principal;
+use rti_platform::metrics::grpc_status_of;
 use rti_platform::telemetry::extract_context;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -66,12 +65,11 @@ impl Observers {
 
 /// The W3C trace id of a call: its span's, or, when traces are not exported, the caller's.
 fn trace_id_of(span: &tracing::Span, headers: &http::HeaderMap) -> Option<String> {
-    [span.context(), extract_context(headers)]
-        .into_iter()
-        .find_map(|context| {
-            let span_context = context.span().span_context().clone();
-            span_context.is_valid().then(|| span_context.trace_id().to_string())
-        })
+    let trace_id = |context: opentelemetry::Context| {
+        let span_context = context.span().span_context().clone();
+        span_context.is_valid().then(|| span_context.trace_id().to_string())
+    };
+    trace_id(span.context()).or_else(|| trace_id(extract_context(headers)))
 }
 
 /// The metrics and the audit entry of one call, until it ends. Either may be off.
