@@ -1,6 +1,7 @@
 //! The audit log of writes through the gateway, on SQLite and PostgreSQL: writes appended (who,
 //! what, which ids, outcome, request id, trace id), reads and anonymous calls not; the chain
-//! verifies, and a changed, deleted or moved entry is named; the export is for admins only.
+//! verifies, and a changed, deleted or moved entry is named; the export is for admins only; a
+//! failed append is counted and leaves the write's answer as the service gave it.
 
 use rti_gateway::audit::{AuditEntry, AuditStore, ChainBreak, VerifyError, verify_export, verify_store};
 use rti_platform::auth::Role;
@@ -277,7 +278,27 @@ async fn the_export_is_for_admins_and_verifies(backend: Backend) {
     ));
 }
 
+async fn a_failed_append_is_counted_and_the_write_still_answers(backend: Backend) {
+    let Some(observed) = ObservedGateway::start(backend).await else {
+        return;
+    };
+    let mut registry = observed.registry();
+    // The log's store breaks under the gateway.
+    tamper(&observed.audit, &["DROP TABLE audit_head"]).await;
+    let created = create_provider(&mut registry, "unlogged", Role::Admin)
+        .await
+        .expect("the service acted: its answer stands");
+    assert!(!created.id.is_empty());
+    let metrics = observed.scrape().await;
+    assert_eq!(
+        rti_platform::testing::metric_value(&metrics, "rti_gateway_audit_failures_total", &[]),
+        Some(1.0),
+        "{metrics}"
+    );
+}
+
 backend_tests!(
+    a_failed_append_is_counted_and_the_write_still_answers,
     appends_writes_but_not_reads_nor_anonymous_calls,
     a_changed_moved_or_deleted_entry_is_named,
     the_export_is_for_admins_and_verifies,
