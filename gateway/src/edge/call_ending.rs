@@ -72,8 +72,10 @@ fn trace_id_of(span: &tracing::Span, headers: &http::HeaderMap) -> Option<String
     trace_id(span.context()).or_else(|| trace_id(extract_context(headers)))
 }
 
-/// The metrics and the audit entry of one call, until it ends. Either may be off.
-#[derive(Debug, Default)]
+/// The metrics and the audit entry of one call, until it ends. Either may be off. Dropped before
+/// it ends (the client went away while the gateway waited for the service), the call ends as
+/// `CANCELLED`: the service may have acted, so a write is still appended.
+#[derive(Debug)]
 pub(crate) struct CallEnding {
     meter: Option<CallMeter>,
     audit: Option<PendingAudit>,
@@ -97,22 +99,22 @@ impl CallEnding {
     }
 
     /// Ends the call with `code`: the entry appended, then the call counted.
-    pub(crate) async fn finish(self, code: i32) {
-        if let Some(audit) = self.audit {
+    pub(crate) async fn finish(mut self, code: i32) {
+        if let Some(audit) = self.audit.take() {
             audit.complete(code).await;
         }
-        if let Some(meter) = self.meter {
+        if let Some(meter) = self.meter.take() {
             meter.finish(code);
         }
     }
 
     /// Ends the call with `code` where nobody waits (its response is gone): counted now, the
     /// entry appended in the background.
-    fn finish_detached(self, code: i32) {
-        if let Some(meter) = self.meter {
+    fn finish_detached(&mut self, code: i32) {
+        if let Some(meter) = self.meter.take() {
             meter.finish(code);
         }
-        if let Some(audit) = self.audit {
+        if let Some(audit) = self.audit.take() {
             spawn(Box::pin(audit.complete(code)));
         }
     }
@@ -192,7 +194,7 @@ where
                     return Poll::Ready(Some(Ok(frame)));
                 }
                 Some(Err(status)) => {
-                    if let Some(ending) = this.ending.take() {
+                    if let Some(mut ending) = this.ending.take() {
                         ending.finish_detached(i32::from(status.code()));
                     }
                     return Poll::Ready(Some(Err(status)));
@@ -216,14 +218,19 @@ where
     }
 }
 
+impl Drop for CallEnding {
+    fn drop(&mut self) {
+        self.finish_detached(CANCELLED);
+    }
+}
+
 impl<B> Drop for ObservedBody<B> {
     fn drop(&mut self) {
         // The client went away: a held ending still completes, and a call cut short is cancelled.
         if let Some((_, finishing)) = self.held.take() {
             spawn(finishing);
         }
-        if let Some(ending) = self.ending.take() {
-            ending.finish_detached(CANCELLED);
-        }
+        // A call cut short ends as cancelled when its ending drops.
+        drop(self.ending.take());
     }
 }

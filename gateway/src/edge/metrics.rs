@@ -1,9 +1,11 @@
 //! The gateway's metrics (DESIGN §7), on the separate `--metrics-listen` port: every call through
 //! the pass-through, whatever protocol it arrived in, counted by protocol, service, method and
 //! gRPC code when it ends (`rti_gateway_requests_total`), with its latency
-//! (`rti_gateway_request_duration_seconds`, by protocol, service and method); and the audit
-//! appends that failed (`rti_gateway_audit_failures_total`). Errors are the requests whose code
-//! is not `OK`. Services and methods are labelled from the RPC tables, anything else `unknown`.
+//! (`rti_gateway_request_duration_seconds`, by protocol, service and method); the calls begun and
+//! not yet ended (`rti_gateway_requests_in_flight`); and the audit appends that failed
+//! (`rti_gateway_audit_failures_total`). Errors are the requests whose code is not `OK`; a call
+//! whose client goes away before it ends is `CANCELLED`. Services and methods are labelled from
+//! the RPC tables, anything else `unknown`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,6 +13,7 @@ use std::time::{Duration, Instant};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::{Registry, Unit};
 use rti_platform::authz::AuthzTable;
 use rti_platform::metrics::{LatencyFamily, MethodNames, code_name, latency_family};
@@ -43,6 +46,7 @@ struct Inner {
     names: MethodNames,
     requests: Family<CallLabels, Counter>,
     duration: LatencyFamily<MethodLabels>,
+    in_flight: Gauge,
     audit_failures: Counter,
 }
 
@@ -51,6 +55,7 @@ impl GatewayMetrics {
     pub(crate) fn register(registry: &mut Registry, tables: &[&'static AuthzTable]) -> Self {
         let requests = Family::<CallLabels, Counter>::default();
         let duration = latency_family::<MethodLabels>();
+        let in_flight = Gauge::default();
         let audit_failures = Counter::default();
         registry.register(
             "rti_gateway_requests",
@@ -64,6 +69,11 @@ impl GatewayMetrics {
             duration.clone(),
         );
         registry.register(
+            "rti_gateway_requests_in_flight",
+            "Calls through the gateway that have begun and not yet ended",
+            in_flight.clone(),
+        );
+        registry.register(
             "rti_gateway_audit_failures",
             "Writes whose audit entry could not be appended (the write itself went through)",
             audit_failures.clone(),
@@ -73,6 +83,7 @@ impl GatewayMetrics {
                 names: MethodNames::new(tables),
                 requests,
                 duration,
+                in_flight,
                 audit_failures,
             }),
         }
@@ -86,6 +97,7 @@ impl GatewayMetrics {
     /// Starts timing a call to `path` that arrived in `protocol`.
     pub(crate) fn start(&self, path: &str, protocol: Protocol) -> CallMeter {
         let (service, method) = self.inner.names.of(path);
+        self.inner.in_flight.inc();
         CallMeter {
             metrics: self.clone(),
             labels: MethodLabels {
@@ -94,10 +106,12 @@ impl GatewayMetrics {
                 method,
             },
             started: Instant::now(),
+            finished: false,
         }
     }
 
-    fn record(&self, labels: MethodLabels, code: i32, elapsed: Duration) {
+    fn record(&self, labels: &MethodLabels, code: i32, elapsed: Duration) {
+        self.inner.in_flight.dec();
         self.inner
             .requests
             .get_or_create(&CallLabels {
@@ -107,24 +121,37 @@ impl GatewayMetrics {
                 code: code_name(code),
             })
             .inc();
-        self.inner
-            .duration
-            .get_or_create(&labels)
-            .observe(elapsed.as_secs_f64());
+        self.inner.duration.get_or_create(labels).observe(elapsed.as_secs_f64());
     }
 }
 
-/// A call being timed; [`CallMeter::finish`] counts it.
+/// A call being timed; [`CallMeter::finish`] counts it, and a meter dropped before (the client
+/// went away, and the gateway with it stopped working on the call) counts it as `CANCELLED`.
 #[derive(Debug)]
 pub(crate) struct CallMeter {
     metrics: GatewayMetrics,
     labels: MethodLabels,
     started: Instant,
+    finished: bool,
 }
 
+const CANCELLED: i32 = 1;
+
 impl CallMeter {
-    pub(crate) fn finish(self, code: i32) {
-        let elapsed = self.started.elapsed();
-        self.metrics.record(self.labels, code, elapsed);
+    pub(crate) fn finish(mut self, code: i32) {
+        self.record(code);
+    }
+
+    fn record(&mut self, code: i32) {
+        if !self.finished {
+            self.finished = true;
+            self.metrics.record(&self.labels, code, self.started.elapsed());
+        }
+    }
+}
+
+impl Drop for CallMeter {
+    fn drop(&mut self) {
+        self.record(CANCELLED);
     }
 }

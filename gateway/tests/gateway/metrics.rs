@@ -1,16 +1,17 @@
 //! The gateway's metrics port: calls through the pass-through counted by protocol, service,
 //! method and gRPC code once they end (from the trailers, the headers of a trailers-only answer,
 //! or the gateway's own refusal), latency in cumulative buckets, unknown methods folded into one
-//! label, and no port unless asked.
+//! label, calls in flight, a call whose client goes away counted as cancelled, and no port
+//! unless asked.
 
 use rti_platform::auth::Role;
 use rti_platform::backend_tests;
 use rti_platform::db::Backend;
-use rti_platform::testing::{cumulative_histogram_count, http_get, metric_value, token, with_token};
+use rti_platform::testing::{cumulative_histogram_count, eventually, http_get, metric_value, token, with_token};
 use rti_proto::registry as proto;
 use tonic::Code;
 
-use crate::helpers::{ObservedGateway, TestGateway, Upstream, all_to};
+use crate::helpers::{Nowhere, ObservedGateway, TestGateway, Upstream, all_to, uri_of};
 
 const GRPC: (&str, &str) = ("protocol", "grpc");
 const REGISTRY: (&str, &str) = ("service", "rti.registry.v1.RegistryService");
@@ -160,4 +161,48 @@ async fn the_metrics_port_answers_only_metrics() {
     assert!(text.ends_with("# EOF\n"), "{text}");
     let (status, _) = http_get(metrics, "/v1/audit", &[]).await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_call_whose_client_goes_away_is_in_flight_then_cancelled() {
+    // An upstream that takes connections and never answers: the call waits there.
+    let silent = Nowhere::reserve().listen();
+    let upstream = uri_of(silent.local_addr().expect("bound"));
+    let mut config = rti_gateway::GatewayConfig::new(
+        "127.0.0.1:0".parse().expect("an address"),
+        all_to(&upstream),
+        rti_platform::testing::test_auth(),
+        vec![&crate::helpers::REGISTRY_TABLE],
+    );
+    config.metrics_listen = Some("127.0.0.1:0".parse().expect("an address"));
+    let gateway = TestGateway::from_config(config).await;
+    let metrics = gateway.metrics.expect("asked for");
+    let scrape = || async move { http_get(metrics, "/metrics", &[]).await.1 };
+    let in_flight = |text: &str| metric_value(text, "rti_gateway_requests_in_flight", &[]);
+
+    let call = tokio::spawn(rti_platform::testing::call_with_empty_request(
+        gateway.channel(),
+        "rti.registry.v1.RegistryService",
+        "GetInfrastructure",
+        None,
+    ));
+    eventually("the call to reach the gateway", || async {
+        (in_flight(&scrape().await) == Some(1.0)).then_some(())
+    })
+    .await;
+    call.abort();
+    let text = eventually("the call to end as cancelled", || async {
+        let text = scrape().await;
+        (in_flight(&text) == Some(0.0)).then_some(text)
+    })
+    .await;
+    assert_eq!(
+        metric_value(
+            &text,
+            "rti_gateway_requests_total",
+            &[GRPC, REGISTRY, ("method", "GetInfrastructure"), ("code", "CANCELLED")]
+        ),
+        Some(1.0),
+        "{text}"
+    );
 }
