@@ -15,8 +15,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use prost::Message;
-use rti_platform::testing::{TEST_SECRET, token, with_token};
 use rti_platform::auth::Role;
+use rti_platform::testing::{TEST_SECRET, token, with_token};
 use rti_proto::registry as proto;
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
 use tonic::transport::Channel;
@@ -49,7 +49,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .transpose()?
         .unwrap_or(40_000);
     for tool in ["h2load", "nginx"] {
-        if Command::new(tool).arg("-v").stdout(Stdio::null()).stderr(Stdio::null()).status().is_err() {
+        if Command::new(tool)
+            .arg("-v")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_err()
+        {
             return Err(format!("{tool} is not installed (apt-get install nghttp2-client nginx-light)").into());
         }
     }
@@ -63,7 +69,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let database = format!("sqlite://{}", directory.path().join("registry.db").display());
     let _registry = Running(
         Command::new(rti)
-            .args(["serve", "registry", "--listen", &registry_addr.to_string(), "--database-url", &database])
+            .args([
+                "serve",
+                "registry",
+                "--listen",
+                &registry_addr.to_string(),
+                "--database-url",
+                &database,
+            ])
             .args(["--auth-secret", TEST_SECRET, "--log-filter", "warn"])
             .stdout(Stdio::null())
             .spawn()?,
@@ -72,8 +85,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let elsewhere = format!("http://{dead}");
     let _gateway = Running(
         Command::new(rti)
-            .args(["gateway", "--listen", &gateway_addr.to_string(), "--registry", &upstream])
-            .args(["--intake", &elsewhere, "--allocation", &elsewhere, "--reporting", &elsewhere])
+            .args([
+                "gateway",
+                "--listen",
+                &gateway_addr.to_string(),
+                "--registry",
+                &upstream,
+            ])
+            .args([
+                "--intake",
+                &elsewhere,
+                "--allocation",
+                &elsewhere,
+                "--reporting",
+                &elsewhere,
+            ])
             .args(["--auth-secret", TEST_SECRET, "--log-filter", "warn"])
             // Limits stay on, raised past what the benchmark's one caller sends.
             .args(["--rate-limit", "all=1000000/1s:1000000"])
@@ -281,7 +307,12 @@ fn grpc_frame(message: &[u8]) -> Vec<u8> {
 }
 
 /// Runs h2load against `target` and reads its per-call log for the latencies.
-fn h2load(target: &Target, token: &str, calls: usize, directory: &Path) -> Result<Measured, Box<dyn std::error::Error>> {
+fn h2load(
+    target: &Target,
+    token: &str,
+    calls: usize,
+    directory: &Path,
+) -> Result<Measured, Box<dyn std::error::Error>> {
     let log = directory.join("h2load.log");
     let mut command = Command::new("h2load");
     command
@@ -294,9 +325,12 @@ fn h2load(target: &Target, token: &str, calls: usize, directory: &Path) -> Resul
     if let Some(body) = &target.grpc_body {
         let file = directory.join("request.bin");
         std::fs::write(&file, body)?;
-        command
-            .arg(format!("--data={}", file.display()))
-            .args(["--header", "content-type: application/grpc", "--header", "te: trailers"]);
+        command.arg(format!("--data={}", file.display())).args([
+            "--header",
+            "content-type: application/grpc",
+            "--header",
+            "te: trailers",
+        ]);
     }
     let output = command.arg(&target.url).output()?;
     let report = String::from_utf8_lossy(&output.stdout);

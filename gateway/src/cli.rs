@@ -1,7 +1,8 @@
 //! The `rti` command line: its arguments ([`config`]), what each command does, the whole suite
-//! in one process for `rti up` ([`suite`]) and the development signing secret it keeps
-//! ([`dev_secret`]). The binary (`src/main.rs`) parses the arguments and calls [`run`].
+//! in one process for `rti up` ([`suite`]), the development signing secret it keeps
+//! ([`dev_secret`]) and `rti audit verify` (`audit`). The binary (`src/main.rs`) parses the arguments and calls [`run`].
 
+mod audit;
 mod commands;
 pub mod config;
 pub mod dev_secret;

@@ -10,14 +10,18 @@
 //! Browsers call over gRPC-Web, with CORS for the configured origins (`web`); callers are rate
 //! limited by principal (`rate`), an upstream takes a bounded number of calls at once (`shed`)
 //! over one or several addresses (`balance`), all set in [`EdgeLimits`] (`limits`).
+//! When a call ends, its metrics are recorded and a write is appended to the audit log
+//! (`call_ending`, `metrics`, `crate::audit`); metrics are served on a port of their own.
 
 mod auth;
 mod balance;
 mod call_body;
+mod call_ending;
 mod config;
 mod health;
 mod limits;
 mod listener;
+mod metrics;
 mod protocol;
 mod proxy;
 mod rate;

@@ -1,5 +1,6 @@
 //! The harness of the suite tests: boots the four services and the gateway in-process, on port
-//! 0, over throwaway databases on SQLite or PostgreSQL, exactly as `rti up` does.
+//! 0, over throwaway databases on SQLite or PostgreSQL, exactly as `rti up` does: with the
+//! gateway's audit log of writes, and its metrics on a port of their own.
 
 #![forbid(unsafe_code)]
 
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use rti_gateway::cli::suite::{Databases, Suite, SuiteConfig, SuiteError};
 use rti_gateway::{EdgeLimits, QuotaSetting};
-use rti_platform::db::Backend;
+use rti_platform::db::{Backend, DatabaseUrl};
 use rti_platform::limits::Limits;
 use rti_platform::testing::{TestDatabase, test_auth};
 pub use rti_platform::testing::{connect, with_token};
@@ -26,6 +27,10 @@ pub struct RunningSuite {
     pub channel: Channel,
     /// A channel straight to the registry, behind the gateway.
     pub registry: Channel,
+    /// Where the gateway's metrics are served.
+    pub metrics: SocketAddr,
+    /// The gateway's audit log of writes.
+    pub audit: DatabaseUrl,
     pub shutdown: CancellationToken,
     pub running: JoinHandle<Result<(), SuiteError>>,
     _databases: Vec<TestDatabase>,
@@ -61,7 +66,8 @@ pub async fn spawn_suite(backend: Backend) -> Option<RunningSuite> {
 /// Boots the suite on `backend` with the configuration `rti up` would use, changed by `adjust`.
 pub async fn spawn_suite_with(backend: Backend, adjust: impl FnOnce(&mut SuiteConfig)) -> Option<RunningSuite> {
     let mut databases = Vec::new();
-    for _ in 0..4 {
+    // One per service, and the audit log.
+    for _ in 0..5 {
         databases.push(TestDatabase::create(backend).await?);
     }
     let mut config = SuiteConfig {
@@ -84,10 +90,14 @@ pub async fn spawn_suite_with(backend: Backend, adjust: impl FnOnce(&mut SuiteCo
         // Search by meaning, as `rti up` serves it (RTI_ENCODER_SKIP=1: by words only).
         encoder_model_dir: rti_encoder::testing::model_dir(),
         reporting: rti_reporting::Options::default(),
+        metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        service_metrics_listen: None,
+        audit: Some(databases[4].url.clone()),
     };
     adjust(&mut config);
     let suite = Suite::start(config).await.expect("the suite starts");
     let gateway = suite.gateway_addr();
+    let metrics = suite.gateway_metrics_addr().expect("metrics were asked for");
     let registry = Channel::builder(suite.upstreams().registry[0].clone())
         .connect()
         .await
@@ -99,6 +109,8 @@ pub async fn spawn_suite_with(backend: Backend, adjust: impl FnOnce(&mut SuiteCo
         gateway,
         channel,
         registry,
+        metrics,
+        audit: databases[4].url.clone(),
         shutdown,
         running,
         _databases: databases,

@@ -1,5 +1,6 @@
 //! Suite tests: the four services behind the gateway, as a client sees them through one port.
 
+mod audit;
 mod authz_matrix;
 mod catalogue;
 mod discovery;

@@ -5,12 +5,13 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use rti_platform::auth::{Claims, Role, check_named_secret, mint_hs256};
 use rti_platform::country::normalize_country;
-use rti_platform::db::{Database, Migrations};
+use rti_platform::db::{Database, DatabaseUrl, Migrations};
 use rti_platform::server::ServiceConfig;
 use rti_platform::{shutdown, telemetry};
 use tokio_util::sync::CancellationToken;
 
-use super::config::{Cli, Command, GatewayArgs, MigrateArgs, ServeArgs, ServiceName, TokenArgs, UpArgs};
+use super::audit::verify;
+use super::config::{AuditCommand, Cli, Command, GatewayArgs, MigrateArgs, ServeArgs, ServiceName, TokenArgs, UpArgs};
 use super::dev_secret;
 use super::suite::{Databases, Suite, SuiteConfig, authz_tables};
 use crate::demo::{self, DemoCalls, DemoCatalogue, DemoRequests, DemoUsage};
@@ -24,6 +25,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(args).await,
         Command::Gateway(args) => gateway(args).await,
         Command::Migrate(args) => migrate(args).await,
+        Command::Audit(AuditCommand::Verify(args)) => verify(args).await,
     }
 }
 
@@ -51,9 +53,14 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         edge: args.edge.clone(),
         encoder_model_dir: Some(args.search.encoder_model_dir),
         reporting: rti_reporting::Options::default(),
+        metrics_listen: args.metrics_listen,
+        service_metrics_listen: args.service_metrics_listen,
+        audit: Some(DatabaseUrl::sqlite_file(&args.data_dir.join("audit.db"))),
     })
     .await?;
     let address = suite.gateway_addr();
+    let gateway_metrics = suite.gateway_metrics_addr();
+    let service_metrics = suite.service_metrics_addrs().to_vec();
     let stop = CancellationToken::new();
     shutdown::cancel_on_signals(stop.clone());
     let running = tokio::spawn(suite.run_until(stop.clone()));
@@ -72,6 +79,12 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
     }
     println!("RTI Access is up; data in {}", args.data_dir.display());
     println!("gateway listening on http://{address}");
+    if let Some(metrics) = gateway_metrics {
+        println!("gateway metrics on http://{metrics}/metrics");
+    }
+    for (service, metrics) in service_metrics {
+        println!("{service} metrics on http://{metrics}/metrics");
+    }
     let outcome = running.await.context("the suite task failed")?;
     telemetry.shutdown().await;
     Ok(outcome?)
@@ -244,6 +257,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.max_connections = args.max_connections;
     config.drain_timeout = args.server.drain_timeout;
     config.limits = args.server.limits;
+    config.metrics_listen = args.metrics_listen;
     let stop = CancellationToken::new();
     shutdown::cancel_on_signals(stop.clone());
     let outcome = match args.service {
@@ -312,6 +326,16 @@ async fn gateway(args: GatewayArgs) -> anyhow::Result<()> {
     config.drain_timeout = args.server.drain_timeout;
     config.limits = args.server.limits;
     config.edge = args.edge;
+    config.metrics_listen = args.metrics_listen;
+    let audit = match args.audit_database_url {
+        Some(url) => url,
+        None => {
+            rti_platform::db::private_directory(&args.data_dir)
+                .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+            DatabaseUrl::sqlite_file(&args.data_dir.join("audit.db"))
+        }
+    };
+    config.audit = Some(audit);
     let gateway = Gateway::build(config).await?;
     let stop = CancellationToken::new();
     shutdown::cancel_on_signals(stop.clone());

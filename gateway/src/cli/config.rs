@@ -37,6 +37,30 @@ pub enum Command {
     Gateway(GatewayArgs),
     /// Apply a service's database migrations and exit.
     Migrate(MigrateArgs),
+    /// Work with the gateway's audit log of writes.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the audit log's hash chain and name the first broken entry.
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["file", "database"]))]
+pub struct AuditVerifyArgs {
+    /// An export of `GET /v1/audit` (JSON lines); it may start after the first entry.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// The audit store itself (sqlite://PATH or postgres://…): the whole chain, to its head.
+    #[arg(long = "database", value_name = "URL")]
+    pub database: Option<DatabaseUrl>,
+    /// An entry recorded outside the log (as an earlier verify printed it, or the gateway logged
+    /// its head): the chain must still hold it; repeat for several.
+    #[arg(long = "anchor", value_name = "SEQUENCE:HASH")]
+    pub anchors: Vec<crate::audit::Anchor>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -59,6 +83,13 @@ pub struct UpArgs {
     /// Where the SQLite files and the generated development secret are kept.
     #[arg(long, env = "RTI_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+    /// Where Prometheus scrapes the gateway's metrics (`/metrics`); not served when unset.
+    #[arg(long, env = "RTI_GATEWAY_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Serve each service's metrics too: the registry on this address, intake, allocation and
+    /// reporting on the next three ports (all on free ports with port 0); not served when unset.
+    #[arg(long, env = "RTI_UP_SERVICE_METRICS_LISTEN", value_name = "ADDR")]
+    pub service_metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub edge: EdgeLimits,
     #[command(flatten)]
@@ -138,6 +169,9 @@ pub struct ServeArgs {
     /// (docs/disclosure.md).
     #[arg(long, env = "RTI_REPORTING_DISCLOSURE_THRESHOLD", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     pub disclosure_threshold: u64,
+    /// Where Prometheus scrapes the service's RPC metrics (`/metrics`); not served when unset.
+    #[arg(long, env = "RTI_SERVICE_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub auth: AuthConfig,
     #[command(flatten)]
@@ -191,6 +225,16 @@ pub struct GatewayArgs {
     pub reporting: Vec<http::Uri>,
     #[command(flatten)]
     pub edge: EdgeLimits,
+    /// Where Prometheus scrapes the gateway's metrics (`/metrics`); not served when unset.
+    #[arg(long, env = "RTI_GATEWAY_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// The audit log of writes: sqlite://PATH or postgres://… (two replicas may share one
+    /// PostgreSQL database); `audit.db` under the data directory when unset.
+    #[arg(long, env = "RTI_GATEWAY_AUDIT_DATABASE_URL", value_name = "URL")]
+    pub audit_database_url: Option<DatabaseUrl>,
+    /// Where the default SQLite audit log is kept.
+    #[arg(long, env = "RTI_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
     #[command(flatten)]
     pub auth: AuthConfig,
     #[command(flatten)]

@@ -51,6 +51,13 @@ pub struct SuiteConfig {
     pub encoder_model_dir: Option<PathBuf>,
     /// The reporting service's options: its disclosure control above all.
     pub reporting: rti_reporting::Options,
+    /// Where the gateway's metrics are served; `None`: not served.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Where the registry's metrics are served, and intake's, allocation's and reporting's on
+    /// the next three ports (free ports with port 0); `None`: not served.
+    pub service_metrics_listen: Option<SocketAddr>,
+    /// The gateway's audit log of writes; `None`: not audited.
+    pub audit: Option<DatabaseUrl>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,13 +77,23 @@ pub struct Suite {
     upstreams: Upstreams,
     services: JoinSet<(&'static str, Result<(), StartError>)>,
     services_shutdown: CancellationToken,
+    service_metrics: Vec<(&'static str, SocketAddr)>,
 }
 
-fn service_config(database_url: &DatabaseUrl, config: &SuiteConfig) -> ServiceConfig {
+/// The configuration of the `index`th service (registry 0 … reporting 3).
+fn service_config(database_url: &DatabaseUrl, config: &SuiteConfig, index: u16) -> ServiceConfig {
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut service = ServiceConfig::new(loopback, database_url.clone(), config.auth.clone());
     service.drain_timeout = config.drain_timeout;
     service.limits = config.limits.clone();
+    service.metrics_listen = config.service_metrics_listen.map(|first| {
+        let port = if first.port() == 0 {
+            0
+        } else {
+            first.port().saturating_add(index)
+        };
+        SocketAddr::new(first.ip(), port)
+    });
     service
 }
 
@@ -93,17 +110,17 @@ impl Suite {
             encoder_model_dir: config.encoder_model_dir.clone(),
         };
         let registry =
-            rti_registry::App::build_with(service_config(&config.databases.registry, &config), registry_options)
+            rti_registry::App::build_with(service_config(&config.databases.registry, &config, 0), registry_options)
                 .await
                 .map_err(failed("registry"))?;
         let intake = rti_intake::App::build(
-            service_config(&config.databases.intake, &config),
+            service_config(&config.databases.intake, &config, 1),
             upstream(registry.local_addr()),
         )
         .await
         .map_err(failed("intake"))?;
         let allocation = rti_allocation::App::build(
-            service_config(&config.databases.allocation, &config),
+            service_config(&config.databases.allocation, &config, 2),
             rti_allocation::Upstreams {
                 registry: upstream(registry.local_addr()),
                 intake: upstream(intake.local_addr()),
@@ -112,7 +129,7 @@ impl Suite {
         .await
         .map_err(failed("allocation"))?;
         let reporting = rti_reporting::App::build_with(
-            service_config(&config.databases.reporting, &config),
+            service_config(&config.databases.reporting, &config, 3),
             rti_reporting::Upstreams {
                 registry: upstream(registry.local_addr()),
                 intake: upstream(intake.local_addr()),
@@ -134,7 +151,18 @@ impl Suite {
         gateway_config.drain_timeout = config.drain_timeout;
         gateway_config.limits = config.limits.clone();
         gateway_config.edge = config.edge.clone();
+        gateway_config.metrics_listen = config.metrics_listen;
+        gateway_config.audit = config.audit.clone();
         let gateway = Gateway::build(gateway_config).await?;
+        let service_metrics = [
+            ("registry", registry.metrics_addr()),
+            ("intake", intake.metrics_addr()),
+            ("allocation", allocation.metrics_addr()),
+            ("reporting", reporting.metrics_addr()),
+        ]
+        .into_iter()
+        .filter_map(|(service, address)| Some((service, address?)))
+        .collect();
 
         let services_shutdown = CancellationToken::new();
         let mut services = JoinSet::new();
@@ -151,11 +179,22 @@ impl Suite {
             upstreams,
             services,
             services_shutdown,
+            service_metrics,
         })
     }
 
     pub fn gateway_addr(&self) -> SocketAddr {
         self.gateway.local_addr()
+    }
+
+    /// Where the gateway's metrics are served, when they are.
+    pub fn gateway_metrics_addr(&self) -> Option<SocketAddr> {
+        self.gateway.metrics_addr()
+    }
+
+    /// Where each service's metrics are served, when they are.
+    pub fn service_metrics_addrs(&self) -> &[(&'static str, SocketAddr)] {
+        &self.service_metrics
     }
 
     /// Where each service answers directly, behind the gateway.

@@ -20,20 +20,19 @@ impl EdgeAuth {
         Self { authenticator, tables }
     }
 
-    /// Decides whether a call to `path` may go on to its service; the caller, when it has a
-    /// token.
-    pub(crate) async fn admit(
+    /// The caller of a call, when it carries a token, which must be valid.
+    pub(crate) async fn authenticate(
         &self,
-        path: &str,
         authorization: Option<&http::HeaderValue>,
     ) -> Result<Option<Principal>, Status> {
         // A token that is present is always verified, even for public methods: a client whose
         // token is bad should hear it here, not get anonymous answers.
-        let principal = self.authenticator.authenticate(authorization).await?;
-        if principal
-            .as_ref()
-            .is_some_and(|principal| principal.has_role(Role::Service))
-        {
+        Ok(self.authenticator.authenticate(authorization).await?)
+    }
+
+    /// Decides whether `principal` (or an anonymous caller) may call `path`.
+    pub(crate) fn authorize(&self, path: &str, principal: Option<&Principal>) -> Result<(), Status> {
+        if principal.is_some_and(|principal| principal.has_role(Role::Service)) {
             return Err(Status::permission_denied(
                 "service tokens are for calls between the suite's services, not through the gateway",
             ));
@@ -43,14 +42,20 @@ impl EdgeAuth {
             .iter()
             .find_map(|table| table.method_of(path).map(|method| (table, method)));
         match rule {
-            Some((table, method)) => table.check(method, principal.as_ref()).map(|()| principal),
+            Some((table, method)) => table.check(method, principal),
             // An RTI service without a table here cannot say which of its methods are public:
             // let only authenticated callers through and leave the rest to the service.
             None if path.starts_with("/rti.") && principal.is_none() => {
                 Err(Status::unauthenticated(format!("{path} needs a bearer token")))
             }
-            None => Ok(principal),
+            None => Ok(()),
         }
+    }
+
+    /// Decides whether a call to `path` may go on to its service: both steps at once.
+    pub(crate) async fn admit(&self, path: &str, authorization: Option<&http::HeaderValue>) -> Result<(), Status> {
+        let principal = self.authenticate(authorization).await?;
+        self.authorize(path, principal.as_ref())
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rti_platform::authz::AuthzTable;
 use rti_platform::config::AuthConfig;
+use rti_platform::db::{DatabaseUrl, OpenError};
 use rti_platform::limits::Limits;
 
 use super::limits::EdgeLimits;
@@ -42,11 +43,16 @@ pub struct GatewayConfig {
     /// The edge's own: browser origins (CORS), rate limits per caller, calls in flight per
     /// upstream.
     pub edge: EdgeLimits,
+    /// Where Prometheus scrapes the gateway's metrics (`/metrics`); `None`: not served.
+    pub metrics_listen: Option<SocketAddr>,
+    /// The audit log's store (`sqlite://…` or `postgres://…`); `None`: writes are not audited.
+    /// The `rti` commands always give one.
+    pub audit: Option<DatabaseUrl>,
 }
 
 impl GatewayConfig {
-    /// A configuration with a 20 s drain timeout, no extra routes, the default limits and no
-    /// CORS origin.
+    /// A configuration with a 20 s drain timeout, no extra routes, the default limits, no
+    /// CORS origin, and neither metrics nor audit.
     pub fn new(listen: SocketAddr, upstreams: Upstreams, auth: AuthConfig, authz: Vec<&'static AuthzTable>) -> Self {
         Self {
             listen,
@@ -57,6 +63,8 @@ impl GatewayConfig {
             extra_routes: Vec::new(),
             limits: Limits::default(),
             edge: EdgeLimits::default(),
+            metrics_listen: None,
+            audit: None,
         }
     }
 }
@@ -72,4 +80,11 @@ pub enum GatewayError {
     },
     #[error("cannot build the reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("cannot serve metrics on {address}: {source}")]
+    MetricsBind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot open the audit log: {0}")]
+    Audit(#[source] OpenError),
 }

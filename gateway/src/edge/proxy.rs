@@ -6,9 +6,10 @@
 //! its deadline (the caller's `grpc-timeout` capped at the maximum, or the default), passed on in
 //! `grpc-timeout` and enforced here, and its messages the size limit of its method: an upstream
 //! never sees an oversized message, nor a call it could keep waiting for ever
-//! (`rti_platform::limits`). After authentication, each caller's rate limit (`rate`) and each
-//! upstream's cap on calls in flight (`shed`) apply, in that order; every front end (gRPC-Web,
-//! REST) sends its calls through here, so the same protection covers them all.
+//! (`rti_platform::limits`). After authentication and authorization, each caller's rate limit
+//! (`rate`) and each upstream's cap on calls in flight (`shed`) apply, in that order; every front
+//! end (gRPC-Web, REST) sends its calls through here, so the same protection, metrics and audit
+//! (`call_ending`) cover them all.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -28,6 +29,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::auth::EdgeAuth;
 use super::call_body::{CallBody, record_status};
+use super::call_ending::{CallEnding, Observers};
 use super::protocol::Protocol;
 use super::rate::RateLimiter;
 use super::request_id::request_id_of;
@@ -48,6 +50,7 @@ struct ProxyInner {
     hard_stop: CancellationToken,
     calls: CallLimits,
     rate: RateLimiter,
+    observers: Observers,
 }
 
 impl Proxy {
@@ -58,6 +61,7 @@ impl Proxy {
         hard_stop: CancellationToken,
         calls: CallLimits,
         rate: RateLimiter,
+        observers: Observers,
     ) -> Self {
         Self {
             inner: Arc::new(ProxyInner {
@@ -67,6 +71,7 @@ impl Proxy {
                 hard_stop,
                 calls,
                 rate,
+                observers,
             }),
         }
     }
@@ -82,7 +87,7 @@ impl Proxy {
         path: &str,
         authorization: Option<&http::HeaderValue>,
     ) -> Result<(), tonic::Status> {
-        self.inner.edge.admit(path, authorization).await.map(drop)
+        self.inner.edge.admit(path, authorization).await
     }
 }
 
@@ -92,38 +97,47 @@ pub(crate) async fn forward(State(proxy): State<Proxy>, request: Request) -> Res
     let Some(upstream) = proxy.inner.routes.upstream_for(&path).cloned() else {
         return no_route(&path, request.headers());
     };
-    let span = call_span(&path, Protocol::of(&request), request.headers());
+    let protocol = Protocol::of(&request);
+    let span = call_span(&path, protocol, request.headers());
     let call = span.clone();
+    let meter = proxy.inner.observers.meter(&path, protocol);
     let in_flight = proxy.inner.in_flight.enter();
     let started = Instant::now();
     let deadline = proxy.inner.calls.deadline_of(&path, asked_deadline(request.headers()));
     async move {
-        let principal = match proxy
-            .inner
-            .edge
-            .admit(&path, request.headers().get(http::header::AUTHORIZATION))
+        let edge = &proxy.inner.edge;
+        let principal = match edge
+            .authenticate(request.headers().get(http::header::AUTHORIZATION))
             .await
         {
             Ok(principal) => principal,
-            Err(status) => return status_response(&call, status),
+            // No one to attribute the call to: counted, not audited.
+            Err(status) => return CallEnding::new(meter, None).answer(&call, status).await,
         };
+        let ending = proxy
+            .inner
+            .observers
+            .ending(meter, &path, protocol, principal.as_ref(), &call, request.headers());
+        if let Err(status) = edge.authorize(&path, principal.as_ref()) {
+            return ending.answer(&call, status).await;
+        }
         // Anonymous calls are limited per peer address; a front end passes the peer on.
         let peer = request
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(peer)| peer.ip());
         if let Err(status) = proxy.inner.rate.admit(principal.as_ref(), peer) {
-            return status_response(&call, status);
+            return ending.turn_away(&call, status).await;
         }
         let place = match upstream.places.enter(service_of(&path)) {
             Ok(place) => place,
-            Err(status) => return status_response(&call, status),
+            Err(status) => return ending.turn_away(&call, status).await,
         };
         let client_version = request.version();
         let (parts, body) = request.into_parts();
         let limited = MessageLimited::new(body, proxy.inner.calls.max_message_bytes_of(&path), &path);
         let refusal = limited.refusal();
-        let mut request = http::Request::from_parts(parts, tonic::body::Body::new(limited));
+        let mut request = http::Request::from_parts(parts, ending.request_body(limited));
         remove_hop_by_hop_headers(request.headers_mut());
         if let Some(deadline) = deadline {
             set_deadline(request.headers_mut(), deadline.saturating_sub(started.elapsed()));
@@ -139,7 +153,7 @@ pub(crate) async fn forward(State(proxy): State<Proxy>, request: Request) -> Res
         let sent = match deadline {
             Some(deadline) => match tokio::time::timeout_at((started + deadline).into(), sending).await {
                 Ok(sent) => sent,
-                Err(_) => return status_response(&call, deadline_exceeded(deadline)),
+                Err(_) => return ending.answer(&call, deadline_exceeded(deadline)).await,
             },
             None => sending.await,
         };
@@ -152,18 +166,21 @@ pub(crate) async fn forward(State(proxy): State<Proxy>, request: Request) -> Res
                 // An event stream keeps its place only until it opens: it may stay open for days.
                 let place = (call_kind(&path) != CallKind::Subscription).then_some(place);
                 let body = CallBody::new(body, call, in_flight, &proxy.inner.hard_stop, refusal, place);
+                let body = ending.response_body(&parts.headers, body).await;
                 Response::from_parts(parts, axum::body::Body::new(body))
             }
             Err(error) => {
                 if let Some(status) = refused_or_late(&refusal, deadline, &*error) {
-                    return status_response(&call, status);
+                    return ending.answer(&call, status).await;
                 }
                 let service = service_of(&path);
                 tracing::warn!(service, error = %error_chain(&*error), "cannot reach the upstream");
-                status_response(
-                    &call,
-                    tonic::Status::unavailable(format!("{service} cannot be reached")),
-                )
+                ending
+                    .answer(
+                        &call,
+                        tonic::Status::unavailable(format!("{service} cannot be reached")),
+                    )
+                    .await
             }
         }
     }
@@ -208,11 +225,6 @@ fn call_span(path: &str, protocol: Protocol, headers: &http::HeaderMap) -> traci
         tracing::debug!(%error, "cannot continue the caller's trace");
     }
     span
-}
-
-fn status_response(span: &tracing::Span, status: tonic::Status) -> Response {
-    span.record("rpc.grpc.status_code", i32::from(status.code()));
-    status.into_http::<axum::body::Body>()
 }
 
 fn no_route(path: &str, headers: &http::HeaderMap) -> Response {

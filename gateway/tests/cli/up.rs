@@ -2,10 +2,8 @@
 //! SIGTERM, idempotent restart.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
+use std::process::Child;
 use std::time::Duration;
 
 use rti_proto::allocation::{CallStatus, LineDecision, ProposalStatus, SlotStatus};
@@ -15,7 +13,7 @@ use rti_proto::registry as proto;
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
 
 use crate::demo_calls::{self, AllocationDemo};
-use crate::rti;
+use crate::spawn;
 
 /// A running `rti up` and the gateway address it printed.
 struct Up {
@@ -25,28 +23,14 @@ struct Up {
 }
 
 fn start(data_dir: &Path) -> Up {
-    let mut child = rti(&[
+    let (mut child, receiver) = spawn(&[
         "up",
         "--demo",
         "--listen",
         "127.0.0.1:0",
         "--data-dir",
         data_dir.to_str().expect("utf-8"),
-    ])
-    .env("RTI_LOG_FILTER", "warn")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit())
-    .spawn()
-    .expect("rti up starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    ]);
     let mut lines = Vec::new();
     loop {
         // A guard, not a timing: loading the demo in a debug build takes about 15 s on two idle

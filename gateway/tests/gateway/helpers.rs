@@ -203,6 +203,8 @@ pub fn all_to(uri: &http::Uri) -> Upstreams {
 /// A gateway serving in the background; dropping it shuts it down.
 pub struct TestGateway {
     pub address: SocketAddr,
+    /// Where the gateway's metrics are served, when its configuration asked for them.
+    pub metrics: Option<SocketAddr>,
     pub shutdown: CancellationToken,
     served: Option<JoinHandle<Result<(), GatewayError>>>,
 }
@@ -258,12 +260,20 @@ impl TestGateway {
         config.extra_routes = extra_routes;
         config.drain_timeout = Duration::from_secs(5);
         configure(&mut config);
+        Self::from_config(config).await
+    }
+
+    /// A gateway with `config` as it is.
+    pub async fn from_config(config: GatewayConfig) -> Self {
+        rti_platform::testing::init_logging();
         let gateway = Gateway::build(config).await.expect("the gateway starts");
         let address = gateway.local_addr();
+        let metrics = gateway.metrics_addr();
         let shutdown = CancellationToken::new();
         let served = tokio::spawn(gateway.serve(shutdown.clone()));
         Self {
             address,
+            metrics,
             shutdown,
             served: Some(served),
         }
@@ -396,4 +406,68 @@ pub async fn finished_spans(
     })
     .await
     .expect("the spans end")
+}
+
+/// The real registry behind a gateway that serves metrics and audits writes, each on its own
+/// throwaway database of one backend.
+pub struct ObservedGateway {
+    pub gateway: TestGateway,
+    pub metrics: std::net::SocketAddr,
+    pub audit: rti_platform::db::DatabaseUrl,
+    _registry: DropGuard,
+    _databases: [rti_platform::testing::TestDatabase; 2],
+}
+
+impl ObservedGateway {
+    /// `None` when PostgreSQL tests are skipped on purpose.
+    pub async fn start(backend: rti_platform::db::Backend) -> Option<Self> {
+        Self::start_guarded(backend, EdgeLimits::default()).await
+    }
+
+    /// The same, with the edge's limits `edge`.
+    pub async fn start_guarded(backend: rti_platform::db::Backend, edge: EdgeLimits) -> Option<Self> {
+        use rti_platform::testing::{TestDatabase, test_auth};
+        let registry_database = TestDatabase::create(backend).await?;
+        let audit_database = TestDatabase::create(backend).await?;
+        let registry = rti_registry::App::build(rti_platform::server::ServiceConfig::new(
+            "127.0.0.1:0".parse().expect("an address"),
+            registry_database.url.clone(),
+            test_auth(),
+        ))
+        .await
+        .expect("the registry starts");
+        let registry_uri = uri_of(registry.local_addr());
+        let stop = CancellationToken::new();
+        tokio::spawn(registry.run_until(stop.clone()));
+
+        let mut config = GatewayConfig::new(
+            "127.0.0.1:0".parse().expect("an address"),
+            all_to(&registry_uri),
+            test_auth(),
+            vec![&rti_registry::AUTHZ],
+        );
+        config.metrics_listen = Some("127.0.0.1:0".parse().expect("an address"));
+        config.audit = Some(audit_database.url.clone());
+        config.edge = edge;
+        let gateway = TestGateway::from_config(config).await;
+        let metrics = gateway.metrics.expect("metrics were asked for");
+        Some(Self {
+            gateway,
+            metrics,
+            audit: audit_database.url.clone(),
+            _registry: stop.drop_guard(),
+            _databases: [registry_database, audit_database],
+        })
+    }
+
+    pub fn registry(&self) -> rti_proto::registry::registry_service_client::RegistryServiceClient<Channel> {
+        rti_proto::registry::registry_service_client::RegistryServiceClient::new(self.gateway.channel())
+    }
+
+    /// `GET /metrics` on the gateway's metrics port.
+    pub async fn scrape(&self) -> String {
+        let (status, text) = rti_platform::testing::http_get(self.metrics, "/metrics", &[]).await;
+        assert_eq!(status, 200, "{text}");
+        text
+    }
 }

@@ -19,7 +19,7 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::health_server::HealthServer;
 use tonic_types::StatusExt;
 
-use crate::helpers::{Gated, Nowhere, PATIENCE, TestGateway, Upstream, all_to, uri_of};
+use crate::helpers::{Gated, Nowhere, PATIENCE, TestGateway, Upstream, all_to, json_of, rest_client, uri_of, url};
 
 const GET_INFRASTRUCTURE: &str = "/rti.registry.v1.RegistryService/GetInfrastructure";
 
@@ -84,6 +84,43 @@ async fn a_caller_over_its_rate_is_refused_with_a_retry_hint_and_others_are_not(
     // Admins keep their (default, high) quota.
     let admin = with_token(GetInfrastructureRequest { id: "infra-1".into() }, &token(Role::Admin));
     assert_eq!(read(&gateway, admin).await.code(), Code::Unimplemented);
+}
+
+#[tokio::test]
+async fn a_rest_caller_over_its_rate_gets_429_with_retry_after() {
+    let upstream = Upstream::start().await;
+    let gateway =
+        TestGateway::start_guarded(all_to(&upstream.uri()), Vec::new(), rate_limited(&["anonymous=1/h:1"])).await;
+    let get = || async {
+        rest_client()
+            .get(url(gateway.address, "/v1/infrastructures/infra-1"))
+            .send()
+            .await
+            .expect("answers")
+    };
+    // The test upstream has no registry: 501 means the call got through.
+    assert_eq!(get().await.status().as_u16(), 501);
+    let refused = get().await;
+    let retry_after: u64 = refused
+        .headers()
+        .get(http::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=3_600).contains(&retry_after), "{retry_after}");
+    let (status, body) = json_of(refused).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (429, Some("RESOURCE_EXHAUSTED")),
+        "{body}"
+    );
+    // gRPC and REST callers from one address share its bucket: the same caller either way.
+    assert_eq!(read(&gateway, get_request()).await.code(), Code::ResourceExhausted);
+    assert_eq!(
+        upstream.seen(GET_INFRASTRUCTURE).len(),
+        1,
+        "refused calls stop at the gateway"
+    );
 }
 
 #[tokio::test]

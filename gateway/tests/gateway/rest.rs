@@ -90,6 +90,11 @@ async fn suite() -> RunningSuite {
         edge: rti_gateway::EdgeLimits::default(),
         encoder_model_dir: None,
         reporting: rti_reporting::Options::default(),
+        metrics_listen: None,
+        service_metrics_listen: None,
+        audit: Some(rti_platform::db::DatabaseUrl::sqlite_file(
+            &directory.path().join("audit.db"),
+        )),
     };
     let suite = Suite::start(config).await.expect("the suite starts");
     let address = suite.gateway_addr();

@@ -1,7 +1,7 @@
 //! What every RTI Access service stands on: configuration pieces, telemetry, the shared error
 //! codes, storage on SQLite and PostgreSQL, JWT authentication and the RPC × role table, the
-//! outbox with its `Subscribe` stream, idempotency keys, pagination, and the server bootstrap
-//! with health, reflection and graceful shutdown.
+//! outbox with its `Subscribe` stream, idempotency keys, pagination, Prometheus RPC metrics, and
+//! the server bootstrap with health, reflection and graceful shutdown.
 
 #![forbid(unsafe_code)]
 
@@ -16,6 +16,7 @@ pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod limits;
+pub mod metrics;
 pub mod pagination;
 pub mod server;
 pub mod shutdown;

@@ -3,8 +3,8 @@
 //! any port is bound. [`Host::serve`] serves the service with health (SERVING only while the
 //! store answers), reflection v1 and v1alpha, request spans, call deadlines, authentication and
 //! the RPC table, per-call message limits, a connection cap and HTTP/2 keep-alive (`limits`),
-//! until the shutdown token fires; then health turns NOT_SERVING, streams end, in-flight calls
-//! drain under a timeout.
+//! and RPC metrics on a port of their own when asked (`metrics`), until the shutdown token
+//! fires; then health turns NOT_SERVING, streams end, in-flight calls drain under a timeout.
 
 mod layers;
 
@@ -23,6 +23,7 @@ use crate::config::AuthConfig;
 use crate::db::{Database, DatabaseUrl, Migrations, OpenError};
 use crate::events::Outbox;
 use crate::limits::{CallLimitsLayer, ConnectionCap, Limits};
+use crate::metrics::{MetricsEndpoint, RpcMetrics, RpcMetricsLayer};
 pub use layers::{AuthLayer, InFlight, InFlightGuard, REQUEST_ID_HEADER, RequestLayer};
 
 /// What the platform needs to know about a service.
@@ -49,6 +50,8 @@ pub struct ServiceConfig {
     /// The largest message and the deadline of a call; connections, keep-alive and calls per
     /// connection; how calls to the suite's other services are made.
     pub limits: Limits,
+    /// Where Prometheus scrapes the service's RPC metrics (`/metrics`); `None`: not served.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl ServiceConfig {
@@ -61,6 +64,7 @@ impl ServiceConfig {
             drain_timeout: Duration::from_secs(20),
             readiness_interval: Duration::from_secs(5),
             limits: Limits::default(),
+            metrics_listen: None,
         }
     }
 }
@@ -73,6 +77,11 @@ pub enum StartError {
     Database(#[from] OpenError),
     #[error("cannot listen on {address}: {source}")]
     Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot serve metrics on {address}: {source}")]
+    MetricsBind {
         address: SocketAddr,
         source: std::io::Error,
     },
@@ -102,6 +111,8 @@ pub struct Host {
     /// Parts of the service health reports on under names of their own (see
     /// [`Host::report_component`]).
     components: Vec<(&'static str, bool)>,
+    /// The metrics port, bound, when metrics are asked for.
+    metrics: Option<MetricsEndpoint>,
 }
 
 impl Host {
@@ -109,6 +120,14 @@ impl Host {
         let authenticator = Authenticator::new(&config.auth).map_err(StartError::Config)?;
         config.limits.validate().map_err(StartError::Config)?;
         let database = Database::open(&config.database_url, spec.migrations, config.max_connections).await?;
+        let metrics = match config.metrics_listen {
+            Some(address) => Some(
+                MetricsEndpoint::bind(address)
+                    .await
+                    .map_err(|source| StartError::MetricsBind { address, source })?,
+            ),
+            None => None,
+        };
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Bind {
@@ -131,6 +150,7 @@ impl Host {
             in_flight: InFlight::default(),
             stopping: CancellationToken::new(),
             components: Vec::new(),
+            metrics,
         })
     }
 
@@ -145,6 +165,11 @@ impl Host {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where the service's metrics are served, when they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsEndpoint::local_addr)
     }
 
     pub fn database(&self) -> &Database {
@@ -205,9 +230,17 @@ impl Host {
             .add_service(health_service)
             .add_service(reflection_v1(&[service_name])?)
             .add_service(reflection_v1alpha(&[service_name])?);
-        // Authentication (a JWKS fetch has its own timeout) comes first: the deadline and the
-        // message limit apply to callers who passed it.
+        let rpc_metrics = self.metrics.map(|endpoint| {
+            let mut registry = prometheus_client::registry::Registry::default();
+            let rpc_metrics = RpcMetrics::register(&mut registry, self.spec.authz);
+            tokio::spawn(endpoint.serve(std::sync::Arc::new(registry), self.stopping.clone()));
+            rpc_metrics
+        });
+        // Metrics see every call, refused ones too. Authentication (a JWKS fetch has its own
+        // timeout) comes before the deadline and the message limit, which apply to callers who
+        // passed it.
         let layers = tower::ServiceBuilder::new()
+            .layer(RpcMetricsLayer::new(rpc_metrics))
             .layer(RequestLayer::new(self.in_flight.clone()))
             .layer(AuthLayer::new(self.authenticator.clone(), self.spec.authz))
             .layer(CallLimitsLayer::new(self.config.limits.calls.clone()))

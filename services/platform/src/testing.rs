@@ -362,3 +362,105 @@ pub async fn assert_serves_health_and_guards_subscribe(
             .expect("allowed");
     }
 }
+
+/// The value of the sample `name` whose labels include every pair of `labels` (in any order) in
+/// the OpenMetrics text `exposition`; `None` when there is none. Label values with escaped
+/// quotes are not needed by the suite's metrics and are not parsed.
+pub fn metric_value(exposition: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    exposition.lines().find_map(|line| {
+        let (series, value) = line.rsplit_once(' ')?;
+        let (series_name, label_text) = match series.split_once('{') {
+            Some((series_name, rest)) => (series_name, rest.strip_suffix('}')?),
+            None => (series, ""),
+        };
+        if series_name != name {
+            return None;
+        }
+        let present: Vec<(&str, &str)> = label_text
+            .split(',')
+            .filter(|pair| !pair.is_empty())
+            .filter_map(|pair| {
+                let (key, quoted) = pair.split_once('=')?;
+                Some((key, quoted.trim_matches('"')))
+            })
+            .collect();
+        labels
+            .iter()
+            .all(|wanted| present.contains(wanted))
+            .then(|| value.parse().ok())
+            .flatten()
+    })
+}
+
+/// `GET path` over HTTP/1.1 on `address` with `headers`: the status and the body (de-chunked).
+/// For the metrics port and the gateway's plain HTTP endpoints, without an HTTP client.
+pub async fn http_get(address: std::net::SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .unwrap_or_else(|error| panic!("cannot connect to {address}: {error}"));
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send the request");
+    let mut response = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut response))
+        .await
+        .expect("an answer within 10 s")
+        .expect("a UTF-8 answer");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((response.as_str(), ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {head}"));
+    let chunked = head
+        .lines()
+        .any(|line| line.to_ascii_lowercase().starts_with("transfer-encoding: chunked"));
+    let body = if chunked { dechunk(body) } else { body.to_owned() };
+    (status, body)
+}
+
+/// The data of an HTTP/1.1 chunked body.
+fn dechunk(mut body: &str) -> String {
+    let mut data = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.split(';').next().unwrap_or_default().trim(), 16)
+            .unwrap_or_else(|_| panic!("not a chunk size: {size:?}"));
+        if size == 0 {
+            break;
+        }
+        data.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    data
+}
+
+/// The count of the histogram `name` (its `+Inf` bucket) for `labels` in `exposition`, after
+/// checking that it has buckets and that each counts at least as many calls as the one below it
+/// (buckets are cumulative; the exposition lists them in ascending order).
+pub fn cumulative_histogram_count(exposition: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let bucket = format!("{name}_bucket");
+    let counts: Vec<(String, f64)> = exposition
+        .lines()
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let bound = series.strip_prefix(&format!("{bucket}{{le=\""))?.split('"').next()?;
+            let mut with_bound = labels.to_vec();
+            with_bound.push(("le", bound));
+            metric_value(line, &bucket, &with_bound)?;
+            Some((bound.to_owned(), value.parse().ok()?))
+        })
+        .collect();
+    assert!(
+        counts.len() > 1 && counts.last().is_some_and(|(bound, _)| bound == "+Inf"),
+        "no {bucket} up to +Inf for {labels:?} in:\n{exposition}"
+    );
+    assert!(
+        counts.windows(2).all(|pair| pair[0].1 <= pair[1].1),
+        "{bucket} for {labels:?} is not cumulative: {counts:?}"
+    );
+    counts.last().map_or(0.0, |(_, count)| *count)
+}

@@ -71,6 +71,11 @@ impl App {
         self.host.local_addr()
     }
 
+    /// Where the service's metrics are served, when `metrics_listen` asked for them.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.host.metrics_addr()
+    }
+
     pub fn in_flight(&self) -> InFlight {
         self.host.in_flight()
     }

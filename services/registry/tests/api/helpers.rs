@@ -14,6 +14,8 @@ use tonic::transport::Channel;
 #[derive(Debug)]
 pub struct TestService {
     pub address: std::net::SocketAddr,
+    /// Where the registry's metrics are served, when the test asked for them.
+    pub metrics: Option<std::net::SocketAddr>,
     pub channel: Channel,
     pub database: TestDatabase,
     pub in_flight: InFlight,
@@ -36,12 +38,14 @@ pub async fn spawn_service_with(backend: Backend, adjust: impl FnOnce(&mut Servi
     adjust(&mut config);
     let app = rti_registry::App::build(config).await.expect("the registry starts");
     let address = app.local_addr();
+    let metrics = app.metrics_addr();
     let in_flight = app.in_flight();
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(app.run_until(shutdown.clone()));
     let channel = connect(address).await;
     Some(TestService {
         address,
+        metrics,
         channel,
         database,
         in_flight,

@@ -8,6 +8,7 @@ mod helpers;
 mod lifecycle;
 mod limits;
 mod meaning;
+mod metrics;
 mod publishing;
 mod search;
 mod store;
