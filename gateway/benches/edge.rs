@@ -5,14 +5,22 @@
 //! The same database-backed call, `GetInstallation`, side by side in one run: over gRPC and over
 //! REST through the gateway, over gRPC straight to the registry, and through nginx's `grpc_pass`
 //! in front of the same registry. Each is driven by h2load (8 connections × 8 streams), after a
-//! warm-up, with a bearer token; the gateway runs as `rti gateway` with its protection on.
-//! Prints one table (throughput, mean and p99 latency, and the ratios the aims are stated in);
-//! figures belong in docs/benchmarks.md with this command.
+//! warm-up, with a bearer token. The gateway runs as `rti gateway` with everything on: rate
+//! limits (raised past what the one caller sends), load shedding, metrics on a port of their own,
+//! its audit log (which a read does not write to), and traces, which the gateway and the registry
+//! export over OTLP to a collector in this process that counts and drops them. Prints one table
+//! (throughput, mean and p99 latency, and the ratios the aims are stated in), then what the
+//! collector and the metrics saw; figures belong in docs/benchmarks.md with this command.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 
 use prost::Message;
 use rti_platform::auth::Role;
@@ -63,8 +71,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rti = env!("CARGO_BIN_EXE_rti");
     let registry_addr = free_address()?;
     let gateway_addr = free_address()?;
+    let metrics_addr = free_address()?;
     let nginx_addr = free_address()?;
     let dead = free_address()?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let collector = SpanCounter::default();
+    let collector_addr = runtime.block_on(collector.clone().serve())?;
+    let otlp = format!("http://{collector_addr}");
 
     let database = format!("sqlite://{}", directory.path().join("registry.db").display());
     let _registry = Running(
@@ -77,7 +91,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "--database-url",
                 &database,
             ])
-            .args(["--auth-secret", TEST_SECRET, "--log-filter", "warn"])
+            .args([
+                "--auth-secret",
+                TEST_SECRET,
+                "--log-filter",
+                "warn",
+                "--otlp-endpoint",
+                &otlp,
+            ])
             .stdout(Stdio::null())
             .spawn()?,
     );
@@ -100,15 +121,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "--reporting",
                 &elsewhere,
             ])
-            .args(["--auth-secret", TEST_SECRET, "--log-filter", "warn"])
+            .args([
+                "--auth-secret",
+                TEST_SECRET,
+                "--log-filter",
+                "warn",
+                "--otlp-endpoint",
+                &otlp,
+            ])
             // Limits stay on, raised past what the benchmark's one caller sends.
             .args(["--rate-limit", "all=1000000/1s:1000000"])
+            .args(["--metrics-listen", &metrics_addr.to_string()])
+            .arg("--data-dir")
+            .arg(directory.path())
             .stdout(Stdio::null())
             .spawn()?,
     );
-    let _nginx = Running(start_nginx(directory.path(), nginx_addr, registry_addr)?);
+    let _nginx = Nginx(start_nginx(directory.path(), nginx_addr, registry_addr)?);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let id = runtime.block_on(seed(registry_addr))?;
     let request = proto::GetInstallationRequest { id: id.clone() };
     let mut answer = 0;
@@ -173,7 +203,69 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         gateway.calls_per_second / direct.calls_per_second,
         rest.calls_per_second / gateway.calls_per_second,
     );
+    // Batches still on their way arrive within the exporters' interval (5 s).
+    std::thread::sleep(Duration::from_secs(6));
+    let counted = counted_calls(&runtime.block_on(scrape(metrics_addr))?);
+    println!(
+        "spans received by the collector: {}; calls in the gateway's metrics: {counted}",
+        collector.spans.load(Ordering::Relaxed)
+    );
     Ok(())
+}
+
+/// An OTLP trace receiver that counts the spans it is sent and keeps none.
+#[derive(Debug, Clone, Default)]
+struct SpanCounter {
+    spans: Arc<AtomicUsize>,
+}
+
+#[tonic::async_trait]
+impl TraceService for SpanCounter {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let spans: usize = request
+            .into_inner()
+            .resource_spans
+            .iter()
+            .flat_map(|resource| &resource.scope_spans)
+            .map(|scope| scope.spans.len())
+            .sum();
+        self.spans.fetch_add(spans, Ordering::Relaxed);
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+impl SpanCounter {
+    async fn serve(self) -> std::io::Result<SocketAddr> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(TraceServiceServer::new(self))
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        Ok(address)
+    }
+}
+
+/// The gateway's metrics, as Prometheus would scrape them.
+async fn scrape(address: SocketAddr) -> Result<String, Box<dyn std::error::Error>> {
+    let (status, text) = rti_platform::testing::http_get(address, "/metrics", &[]).await;
+    if status != 200 {
+        return Err(format!("GET /metrics: {status}: {text}").into());
+    }
+    Ok(text)
+}
+
+/// The calls `rti_gateway_requests_total` counts, over all its labels.
+fn counted_calls(metrics: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|line| line.starts_with("rti_gateway_requests_total{"))
+        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
 }
 
 /// A process that is killed when the benchmark ends.
@@ -182,6 +274,23 @@ struct Running(Child);
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// nginx, stopped with SIGTERM when the benchmark ends: its master then stops its workers, which
+/// a SIGKILL to the master would leave running.
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let stopped = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .is_ok_and(|status| status.success());
+        if !stopped {
+            let _ = self.0.kill();
+        }
         let _ = self.0.wait();
     }
 }
@@ -199,8 +308,9 @@ fn start_nginx(directory: &Path, listen: SocketAddr, registry: SocketAddr) -> st
             "worker_processes auto;\ndaemon off;\npid {root}/nginx.pid;\nerror_log {root}/nginx-error.log warn;\n\
              events {{ worker_connections 1024; }}\n\
              http {{\n  access_log off;\n  client_body_temp_path {root}/nginx-body;\n\
-               upstream registry {{ server {registry}; keepalive 64; }}\n\
+               upstream registry {{ server {registry}; keepalive 64; keepalive_requests 1000000; }}\n\
                server {{\n    listen {listen} http2;\n    http2_max_concurrent_streams 128;\n\
+                 keepalive_requests 1000000;\n\
                  location / {{ grpc_pass grpc://registry; }}\n  }}\n}}\n"
         ),
     )?;
@@ -212,7 +322,8 @@ fn start_nginx(directory: &Path, listen: SocketAddr, registry: SocketAddr) -> st
         .spawn()
 }
 
-/// A provider, an infrastructure and a published installation; the installation's id.
+/// A provider, an infrastructure and an installation (a draft, which the admin token reads);
+/// the installation's id.
 async fn seed(registry: SocketAddr) -> Result<String, Box<dyn std::error::Error>> {
     let channel = connect(registry).await?;
     let mut client = RegistryServiceClient::new(channel);
@@ -265,14 +376,6 @@ async fn seed(registry: SocketAddr) -> Result<String, Box<dyn std::error::Error>
         ))
         .await?
         .into_inner();
-    client
-        .publish_installation(with_token(
-            proto::PublishInstallationRequest {
-                id: installation.id.clone(),
-            },
-            &admin,
-        ))
-        .await?;
     Ok(installation.id)
 }
 
