@@ -150,13 +150,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let body = grpc_frame(&request.encode_to_vec());
     let path = "rti.registry.v1.RegistryService/GetInstallation";
+    let grpc = |name, address: SocketAddr| Target {
+        name,
+        url: format!("http://{address}/{path}"),
+        grpc_body: Some(body.clone()),
+        least_bytes: answer,
+    };
     let targets = [
-        Target {
-            name: "gRPC via the gateway",
-            url: format!("http://{gateway_addr}/{path}"),
-            grpc_body: Some(body.clone()),
-            least_bytes: answer,
-        },
+        grpc("gRPC via the gateway", gateway_addr),
         Target {
             name: "REST via the gateway",
             url: format!("http://{gateway_addr}/v1/installations/{id}"),
@@ -164,18 +165,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             // The JSON of an installation is longer than its protobuf.
             least_bytes: answer,
         },
-        Target {
-            name: "gRPC direct to the registry",
-            url: format!("http://{registry_addr}/{path}"),
-            grpc_body: Some(body.clone()),
-            least_bytes: answer,
-        },
-        Target {
-            name: "gRPC via nginx grpc_pass",
-            url: format!("http://{nginx_addr}/{path}"),
-            grpc_body: Some(body),
-            least_bytes: answer,
-        },
+        grpc("gRPC direct to the registry", registry_addr),
+        grpc("gRPC via nginx grpc_pass", nginx_addr),
     ];
     let admin = token(Role::Admin);
     println!("{calls} calls per run, {CONNECTIONS} connections × {STREAMS} streams, GetInstallation on SQLite");
