@@ -1,6 +1,7 @@
 //! `cargo bench -p rti-gateway --bench edge` (needs `h2load` and `nginx`: Debian's
 //! `nghttp2-client` and `nginx-light`; `RTI_BENCH_CALLS` changes the calls per run, 40,000 by
-//! default).
+//! default; `RTI_BENCH_GATEWAY=bare` runs the gateway without rate limits, metrics and traces, to
+//! see what they cost, and `no-limits`, `no-metrics`, `no-traces`, comma-separated, without some).
 //!
 //! The same database-backed call, `GetInstallation`, side by side in one run: over gRPC and over
 //! REST through the gateway, over gRPC straight to the registry, and through nginx's `grpc_pass`
@@ -104,39 +105,46 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let upstream = format!("http://{registry_addr}");
     let elsewhere = format!("http://{dead}");
-    let _gateway = Running(
-        Command::new(rti)
-            .args([
-                "gateway",
-                "--listen",
-                &gateway_addr.to_string(),
-                "--registry",
-                &upstream,
-            ])
-            .args([
-                "--intake",
-                &elsewhere,
-                "--allocation",
-                &elsewhere,
-                "--reporting",
-                &elsewhere,
-            ])
-            .args([
-                "--auth-secret",
-                TEST_SECRET,
-                "--log-filter",
-                "warn",
-                "--otlp-endpoint",
-                &otlp,
-            ])
-            // Limits stay on, raised past what the benchmark's one caller sends.
-            .args(["--rate-limit", "all=1000000/1s:1000000"])
-            .args(["--metrics-listen", &metrics_addr.to_string()])
-            .arg("--data-dir")
-            .arg(directory.path())
-            .stdout(Stdio::null())
-            .spawn()?,
-    );
+    let without = std::env::var("RTI_BENCH_GATEWAY").unwrap_or_default();
+    let off = |layer: &str| {
+        without
+            .split(',')
+            .any(|name| name == "bare" || name == format!("no-{layer}"))
+    };
+    let mut gateway = Command::new(rti);
+    gateway
+        .args([
+            "gateway",
+            "--listen",
+            &gateway_addr.to_string(),
+            "--registry",
+            &upstream,
+        ])
+        .args([
+            "--intake",
+            &elsewhere,
+            "--allocation",
+            &elsewhere,
+            "--reporting",
+            &elsewhere,
+        ])
+        .args(["--auth-secret", TEST_SECRET, "--log-filter", "warn"])
+        .arg("--data-dir")
+        .arg(directory.path())
+        .stdout(Stdio::null());
+    if off("limits") {
+        gateway.args(["--rate-limit", "off"]);
+    } else {
+        // Limits stay on, raised past what the benchmark's one caller sends.
+        gateway.args(["--rate-limit", "all=1000000/1s:1000000"]);
+    }
+    if !off("traces") {
+        gateway.args(["--otlp-endpoint", &otlp]);
+    }
+    if !off("metrics") {
+        gateway.args(["--metrics-listen", &metrics_addr.to_string()]);
+    }
+    let _gateway = Running(gateway.spawn()?);
     let _nginx = Nginx(start_nginx(directory.path(), nginx_addr, registry_addr)?);
 
     let id = runtime.block_on(seed(registry_addr))?;
@@ -196,11 +204,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     // Batches still on their way arrive within the exporters' interval (5 s).
     std::thread::sleep(Duration::from_secs(6));
-    let counted = counted_calls(&runtime.block_on(scrape(metrics_addr))?);
     println!(
-        "spans received by the collector: {}; calls in the gateway's metrics: {counted}",
+        "gateway without: {}; spans received by the collector: {}",
+        if without.is_empty() { "nothing" } else { &without },
         collector.spans.load(Ordering::Relaxed)
     );
+    if !off("metrics") {
+        let counted = counted_calls(&runtime.block_on(scrape(metrics_addr))?);
+        println!("calls in the gateway's metrics: {counted}");
+    }
     Ok(())
 }
 
