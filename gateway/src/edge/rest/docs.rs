@@ -74,7 +74,7 @@ fn render_operation(html: &mut String, method: &str, path: &str, operation: &Jso
         method.to_ascii_uppercase(),
         escape(path),
         escape(&text(&operation["summary"])),
-        who_may_call(public, &operation["x-rti-roles"]),
+        who_may_call(public, &operation[super::openapi::ROLES]),
         paragraphs(&text(&operation["description"])),
         id = escape(&id),
     );

@@ -24,7 +24,7 @@ const ERROR_SCHEMA: &str = "rti.rest.Error";
 /// The name of the security scheme in `components`.
 const BEARER: &str = "bearer";
 /// The extension that lists the roles whose tokens an operation takes, from the RPC's table.
-const ROLES: &str = "x-rti-roles";
+pub(super) const ROLES: &str = "x-rti-roles";
 /// How deep nested messages are flattened into query parameters (`filter.period.from`).
 const MAX_QUERY_DEPTH: usize = 3;
 
@@ -202,15 +202,16 @@ fn operation(binding: &Binding, operation_id: &str, authz: &[&'static AuthzTable
             "content": {"application/json": {"schema": reference(ERROR_SCHEMA)}},
         },
     });
-    match access(authz, binding) {
+    let access = access(authz, binding);
+    operation["security"] = if matches!(access, Some(Access::Public)) {
         // Public methods take a token or none; a bad token is still refused.
-        Some(Access::Public) => operation["security"] = json!([{}, {BEARER: []}]),
-        Some(Access::Roles(roles)) => {
-            operation["security"] = json!([{BEARER: []}]);
-            let names: Vec<&str> = roles.iter().map(|role| role.as_str()).collect();
-            operation[ROLES] = json!(names);
-        }
-        None => operation["security"] = json!([{BEARER: []}]),
+        json!([{}, {BEARER: []}])
+    } else {
+        json!([{BEARER: []}])
+    };
+    if let Some(Access::Roles(roles)) = access {
+        // Roles serialise as their names, as tokens carry them.
+        operation[ROLES] = json!(roles);
     }
     operation
 }

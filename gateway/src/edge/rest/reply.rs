@@ -310,7 +310,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_error_before_any_message_has_its_own_http_status() {
+    async fn a_trailers_only_refusal_has_its_own_http_status() {
         let pool = prost_reflect::DescriptorPool::decode(rti_proto::FILE_DESCRIPTOR_SET).expect("decodes");
         let descriptor = pool.get_message_by_name("rti.common.v1.Event").expect("declared");
         let upstream = tonic::Status::not_found("no such stream").into_http::<Body>();
