@@ -19,11 +19,7 @@ use super::shed::Place;
 /// Records a gRPC status code found in `headers` (trailers, or the headers of a trailers-only
 /// response) on `span`.
 pub(crate) fn record_status(span: &tracing::Span, headers: &http::HeaderMap) {
-    if let Some(code) = headers
-        .get("grpc-status")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<i32>().ok())
-    {
+    if let Some(code) = rti_platform::metrics::grpc_status_of(headers) {
         span.record("rpc.grpc.status_code", code);
     }
 }

@@ -8,6 +8,7 @@
 
 use axum::response::{IntoResponse, Response};
 use rti_platform::error::ErrorCode;
+use rti_platform::metrics::code_name;
 use serde_json::{Value as Json, json};
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -110,7 +111,7 @@ impl IntoResponse for RestError {
 fn error_json(status: &tonic::Status) -> Json {
     json!({
         "code": i32::from(status.code()),
-        "status": code_name(status.code()),
+        "status": code_name(i32::from(status.code())),
         "message": status.message(),
         "details": details_json(status),
     })
@@ -155,29 +156,6 @@ fn details_json(status: &tonic::Status) -> Vec<Json> {
         }));
     }
     found
-}
-
-/// The name of a code as `google.rpc.Code` spells it.
-pub(crate) fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
 }
 
 #[cfg(test)]
@@ -229,7 +207,7 @@ mod tests {
         for (code, http_status) in cases {
             let error = RestError::from_status(tonic::Status::new(code, "x"));
             assert_eq!(error.http_status().as_u16(), http_status, "{code:?}");
-            assert_eq!(error.to_json()["status"], code_name(code));
+            assert_eq!(error.to_json()["status"], code_name(i32::from(code)));
         }
     }
 

@@ -154,12 +154,7 @@ where
         let future = async move {
             let mut response = inner.call(request).await?;
             // Errors are trailers-only responses: their status is in the headers.
-            let code = response
-                .headers()
-                .get("grpc-status")
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.parse::<i32>().ok())
-                .unwrap_or(0);
+            let code = crate::metrics::grpc_status_of(response.headers()).unwrap_or(0);
             tracing::Span::current().record("rpc.grpc.status_code", code);
             if let Ok(value) = http::HeaderValue::from_str(&request_id) {
                 response.headers_mut().insert(REQUEST_ID_HEADER, value);
