@@ -5,6 +5,7 @@
 mod jwks;
 mod secret;
 mod service;
+mod verified;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -210,6 +211,7 @@ struct Inner {
     issuer: Option<String>,
     audience: Option<String>,
     service_audience: String,
+    verified: verified::VerifiedTokens,
 }
 
 /// Which key a token's signature was checked with.
@@ -267,6 +269,7 @@ impl Authenticator {
                 issuer: config.issuer.clone(),
                 audience: config.audience.clone(),
                 service_audience: config.service_audience.clone(),
+                verified: verified::VerifiedTokens::default(),
             }),
         })
     }
@@ -289,8 +292,21 @@ impl Authenticator {
 
     /// Verifies a token's signature, expiry, lifetime and (when configured) issuer and audience,
     /// and that the `service` role comes only with a service token: one for the service audience,
-    /// signed with the service secret or by the identity provider.
+    /// signed with the service secret or by the identity provider. A token that passed lately is
+    /// taken on trust for up to a minute, never past its expiry (`verified`).
     pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let now = crate::time::now_micros() / 1_000_000;
+        if let Some(principal) = self.inner.verified.get(token, now) {
+            return Ok(principal);
+        }
+        let (principal, expires) = self.verify_afresh(token).await?;
+        self.inner.verified.remember(token, &principal, expires, now);
+        Ok(principal)
+    }
+
+    /// [`verify`](Self::verify) without the tokens verified lately: the principal and the
+    /// token's expiry.
+    async fn verify_afresh(&self, token: &str) -> Result<(Principal, i64), AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|error| AuthError::Invalid(error.to_string()))?;
         let (key, signer) = match header.alg {
             Algorithm::HS256 => {
@@ -357,9 +373,9 @@ impl Authenticator {
         jsonwebtoken::decode::<Claims>(token, key, &validation).map(|data| data.claims)
     }
 
-    /// The principal of verified claims: a day's lifetime at most, and the `service` role and
-    /// audience together or not at all.
-    fn admit(&self, claims: Claims, signer: Signer) -> Result<Principal, AuthError> {
+    /// The principal of verified claims and their expiry: a day's lifetime at most, and the
+    /// `service` role and audience together or not at all.
+    fn admit(&self, claims: Claims, signer: Signer) -> Result<(Principal, i64), AuthError> {
         if claims.exp.saturating_sub(claims.iat) > MAX_TOKEN_LIFETIME.as_secs() as i64 {
             return Err(AuthError::Invalid(format!(
                 "it lives longer than the {} hours a token may",
@@ -370,6 +386,7 @@ impl Authenticator {
             .aud
             .as_ref()
             .is_some_and(|audience| audience.names(&self.inner.service_audience));
+        let expires = claims.exp;
         let principal = Principal::from_claims(claims);
         let service_only = principal.roles == BTreeSet::from([Role::Service]);
         let claims_service = principal.has_role(Role::Service);
@@ -384,7 +401,7 @@ impl Authenticator {
                 self.inner.service_audience
             )));
         }
-        Ok(principal)
+        Ok((principal, expires))
     }
 }
 
@@ -452,6 +469,30 @@ mod tests {
             authenticator().verify(&token).await,
             Err(AuthError::Invalid(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_token_verified_lately_admits_only_itself() {
+        let auth = authenticator();
+        let claims = Claims::new("x", &[Role::Operator], Duration::from_secs(600));
+        let token = mint_hs256(SECRET, &claims).expect("signs");
+        let first = auth.verify(&token).await.expect("valid");
+        assert_eq!(auth.clone().verify(&token).await, Ok(first), "the same answer again");
+
+        // The same claims with another signature, or another payload under the same signature.
+        let (signed, signature) = token.rsplit_once('.').expect("three parts");
+        let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
+        let forged_signature = format!("{signed}.{flipped}{}", &signature[1..]);
+        assert!(matches!(
+            auth.verify(&forged_signature).await,
+            Err(AuthError::Invalid(_))
+        ));
+        let mut admin = claims.clone();
+        admin.roles = vec!["admin".into()];
+        let other = mint_hs256(SECRET, &admin).expect("signs");
+        let (other_payload, _) = other.rsplit_once('.').expect("three parts");
+        let forged_payload = format!("{other_payload}.{signature}");
+        assert!(matches!(auth.verify(&forged_payload).await, Err(AuthError::Invalid(_))));
     }
 
     #[tokio::test]
