@@ -1,6 +1,7 @@
 //! Storage setup for both backends. SQLite (the embedded default): WAL, a single writer
 //! connection whose transactions start with `BEGIN IMMEDIATE` (so two writers never deadlock on
-//! a lock upgrade), a separate pool of readers, `synchronous=FULL` so an acknowledged write
+//! a lock upgrade) and are shared by the writes queued at the time, each in its own savepoint
+//! (`group_commit`), a separate pool of readers, `synchronous=FULL` so an acknowledged write
 //! survives a crash. PostgreSQL (production): one pool. Migrations per backend are applied at
 //! start: the platform's own (outbox, idempotency keys; versions below 100) followed by the
 //! service's (versions 100 and up).
@@ -8,14 +9,68 @@
 //! Queries go through sqlx's `Any` driver with portable SQL: ids as TEXT, times as BIGINT
 //! microseconds, booleans as INTEGER (see `reference/stack-notes.md`).
 
+mod group_commit;
+
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, Connection, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Transaction};
 
-pub type WriteTx = Transaction<'static, Any>;
+use group_commit::{GroupWriter, Turn};
+
+/// A write transaction: `&mut *transaction` is the connection to run its statements on, and
+/// [`WriteTx::commit`] returns once the write is durable. Dropped without either, it rolls back.
+#[derive(Debug)]
+pub struct WriteTx(Write);
+
+#[derive(Debug)]
+enum Write {
+    /// PostgreSQL: a transaction of its own.
+    Own(Transaction<'static, Any>),
+    /// SQLite: a savepoint in a transaction shared with the writes queued beside it.
+    Grouped(Turn),
+}
+
+impl WriteTx {
+    /// Commits; on SQLite, once the group this write joined has committed.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self.0 {
+            Write::Own(transaction) => transaction.commit().await,
+            Write::Grouped(turn) => turn.commit().await,
+        }
+    }
+
+    /// Rolls back; on SQLite, once the group whose uncommitted writes this one may have read
+    /// has an outcome.
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self.0 {
+            Write::Own(transaction) => transaction.rollback().await,
+            Write::Grouped(turn) => turn.rollback().await,
+        }
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match &self.0 {
+            Write::Own(transaction) => transaction,
+            Write::Grouped(turn) => turn.connection(),
+        }
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match &mut self.0 {
+            Write::Own(transaction) => transaction,
+            Write::Grouped(turn) => turn.connection_mut(),
+        }
+    }
+}
 
 /// The two stores the suite runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,8 +171,14 @@ static PLATFORM_POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
 #[derive(Debug, Clone)]
 pub struct Database {
     backend: Backend,
-    writer: AnyPool,
+    writer: Writer,
     readers: AnyPool,
+}
+
+#[derive(Debug, Clone)]
+enum Writer {
+    Pool(AnyPool),
+    Grouped(GroupWriter),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,7 +215,7 @@ impl Database {
     /// Connects, applies the platform's and the service's migrations, and returns the store.
     pub async fn open(url: &DatabaseUrl, migrations: &Migrations, max_connections: u32) -> Result<Self, OpenError> {
         install_default_drivers();
-        let database = match url.backend {
+        let (backend, writer, readers) = match url.backend {
             Backend::Sqlite => {
                 if let Some(path) = url.sqlite_path().filter(|_| !url.as_str().contains("mode=ro")) {
                     private_file(&path).map_err(|source| OpenError::File { path, source })?;
@@ -166,11 +227,7 @@ impl Database {
                     .await
                     .map_err(OpenError::Connect)?;
                 let readers = sqlite_pool(url.as_str(), max_connections.max(1)).await?;
-                Self {
-                    backend: Backend::Sqlite,
-                    writer,
-                    readers,
-                }
+                (Backend::Sqlite, writer, readers)
             }
             Backend::Postgres => {
                 // One direct connection first: a pool would hide "connection refused" or "password
@@ -186,34 +243,28 @@ impl Database {
                     .connect(url.as_str())
                     .await
                     .map_err(OpenError::Connect)?;
-                Self {
-                    backend: Backend::Postgres,
-                    writer: pool.clone(),
-                    readers: pool,
-                }
+                (Backend::Postgres, pool.clone(), pool)
             }
         };
-        let service = match url.backend {
+        let service = match backend {
             Backend::Sqlite => &migrations.sqlite,
             Backend::Postgres => &migrations.postgres,
         };
-        database.migrate(service).await?;
-        Ok(database)
-    }
-
-    async fn migrate(&self, service: &Migrator) -> Result<(), OpenError> {
-        let platform = match self.backend {
-            Backend::Sqlite => &PLATFORM_SQLITE,
-            Backend::Postgres => &PLATFORM_POSTGRES,
+        migrate(backend, &writer, service).await?;
+        let writer = match backend {
+            // The writer's one connection leaves its pool for good: the group writer holds it.
+            Backend::Sqlite => {
+                let connection = writer.acquire().await.map_err(OpenError::Connect)?.detach();
+                writer.close().await;
+                Writer::Grouped(GroupWriter::new(connection))
+            }
+            Backend::Postgres => Writer::Pool(writer),
         };
-        if let Some(collision) = service
-            .iter()
-            .find(|migration| platform.version_exists(migration.version))
-        {
-            return Err(OpenError::VersionCollision(collision.version));
-        }
-        let combined = Migrator::with_migrations(platform.iter().chain(service.iter()).cloned().collect());
-        combined.run(&self.writer).await.map_err(OpenError::Migrate)
+        Ok(Self {
+            backend,
+            writer,
+            readers,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -225,13 +276,15 @@ impl Database {
         &self.readers
     }
 
-    /// Begins a write transaction: `BEGIN IMMEDIATE` on the single SQLite writer, so the write
-    /// lock is taken up front; a plain `BEGIN` on PostgreSQL.
+    /// Begins a write transaction: on SQLite, a savepoint on the single writer in the group's
+    /// transaction (begun with `BEGIN IMMEDIATE`, so the write lock is taken up front); a plain
+    /// `BEGIN` on PostgreSQL.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.writer.begin().await,
-        }
+        let write = match &self.writer {
+            Writer::Grouped(writer) => Write::Grouped(writer.begin().await?),
+            Writer::Pool(pool) => Write::Own(pool.begin().await?),
+        };
+        Ok(WriteTx(write))
     }
 
     /// The clause that locks the rows a write transaction reads: `FOR UPDATE` where the backend
@@ -250,8 +303,27 @@ impl Database {
 
     pub async fn close(&self) {
         self.readers.close().await;
-        self.writer.close().await;
+        match &self.writer {
+            Writer::Grouped(writer) => writer.close().await,
+            Writer::Pool(pool) => pool.close().await,
+        }
     }
+}
+
+/// Applies the platform's migrations, then the service's.
+async fn migrate(backend: Backend, writer: &AnyPool, service: &Migrator) -> Result<(), OpenError> {
+    let platform = match backend {
+        Backend::Sqlite => &PLATFORM_SQLITE,
+        Backend::Postgres => &PLATFORM_POSTGRES,
+    };
+    if let Some(collision) = service
+        .iter()
+        .find(|migration| platform.version_exists(migration.version))
+    {
+        return Err(OpenError::VersionCollision(collision.version));
+    }
+    let combined = Migrator::with_migrations(platform.iter().chain(service.iter()).cloned().collect());
+    combined.run(writer).await.map_err(OpenError::Migrate)
 }
 
 /// Creates `directory` and its missing parents readable by this process's user only (0700), and

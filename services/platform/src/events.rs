@@ -5,11 +5,10 @@
 //! cursor, then live events, in sequence order, each exactly once.
 //!
 //! No gap: a reader must never see sequence N+1 committed while N is still in flight, or a
-//! cursor would skip N for ever. SQLite has one writer, so commits follow sequence order. On
-//! PostgreSQL, identity values are taken at insert time and may commit out of order, so
-//! [`Outbox::append`] first takes a transaction-scoped advisory lock: event-writing transactions
-//! then commit one after the other. Appending is the last thing such a transaction does, so the
-//! lock is held only for the insert and the commit, and never while other row locks are awaited.
+//! cursor would skip N for ever. SQLite has one writer, so commits follow sequence order and an
+//! event is numbered as it is inserted. On PostgreSQL, writers commit side by side (so that their
+//! commits share the log's syncs), and their events are numbered only once committed, by one
+//! sequencer at a time (`sequencer`): [`Outbox::commit`] returns once its events have a number.
 
 use std::collections::HashSet;
 use std::pin::Pin;
@@ -31,6 +30,10 @@ use crate::ids::new_id;
 use crate::time::{now_micros, timestamp_from_micros};
 use crate::validate::at_most;
 
+mod sequencer;
+
+use sequencer::Sequencer;
+
 /// The stream a `Subscribe` handler returns.
 pub type EventStream = Pin<Box<dyn Stream<Item = Result<Event, Status>> + Send>>;
 
@@ -39,10 +42,8 @@ const BATCH: i64 = 500;
 /// Event types one subscriber may ask for: every type a service has, with room to spare.
 pub const MAX_SUBSCRIBED_TYPES: usize = 64;
 /// A second replica on the same PostgreSQL commits without telling this process; a waiting
-/// subscriber looks again this often.
+/// subscriber looks again this often, and so does the sequencer.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
-/// Arbitrary constant naming the outbox's advisory lock on PostgreSQL ("rti-outbox").
-pub(crate) const OUTBOX_LOCK_KEY: i64 = 0x7274_692d_6f75_7478;
 
 /// The full protobuf name of an event payload; stored beside it and sent as `Event.type`.
 pub fn event_type(payload: &Payload) -> &'static str {
@@ -81,37 +82,48 @@ pub struct Outbox {
 struct Inner {
     database: Database,
     source: &'static str,
-    /// Bumped after every commit that appended events; subscribers wait on it.
+    /// Bumped after every commit that appended events (on PostgreSQL, once they are numbered);
+    /// subscribers wait on it.
     commits: watch::Sender<u64>,
+    /// PostgreSQL's sequencer; none on SQLite.
+    sequencer: Option<Sequencer>,
+}
+
+impl Inner {
+    /// Wakes the subscribers: events were committed (and numbered).
+    fn woken(&self) {
+        self.commits.send_modify(|count| *count = count.wrapping_add(1));
+    }
 }
 
 impl Outbox {
-    /// `source` names the emitting service in every event (`"registry"`).
+    /// `source` names the emitting service in every event (`"registry"`). On PostgreSQL, call
+    /// it inside the Tokio runtime: the sequencer runs as a task of its own.
     pub fn new(database: Database, source: &'static str) -> Self {
         let (commits, _) = watch::channel(0);
-        Self {
+        let sequencer = (database.backend() == Backend::Postgres).then(Sequencer::default);
+        let outbox = Self {
             inner: Arc::new(Inner {
                 database,
                 source,
                 commits,
+                sequencer,
             }),
+        };
+        if outbox.inner.sequencer.is_some() {
+            sequencer::spawn(Arc::downgrade(&outbox.inner));
         }
+        outbox
     }
 
-    /// Appends an event in `transaction`. Call it last in the transaction, then
-    /// [`Outbox::commit`].
+    /// Appends an event in `transaction`, then [`Outbox::commit`] it. The event's sequence is
+    /// its number on SQLite, and 0 on PostgreSQL, where it is numbered once committed.
     pub async fn append(
         &self,
         transaction: &mut WriteTx,
         aggregate_id: &str,
         payload: Payload,
     ) -> Result<Event, sqlx::Error> {
-        if self.inner.database.backend() == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(OUTBOX_LOCK_KEY)
-                .execute(&mut **transaction)
-                .await?;
-        }
         let occurred_at = now_micros();
         let mut event = Event {
             sequence: 0,
@@ -124,7 +136,7 @@ impl Outbox {
         };
         let row = sqlx::query(
             "INSERT INTO outbox (event_id, event_type, aggregate_id, occurred_at, payload) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING sequence",
+             VALUES ($1, $2, $3, $4, $5) RETURNING COALESCE(sequence, 0)",
         )
         .bind(&event.id)
         .bind(&event.r#type)
@@ -137,10 +149,14 @@ impl Outbox {
         Ok(event)
     }
 
-    /// Commits a transaction that appended events and wakes the subscribers.
+    /// Commits a transaction that appended events and wakes the subscribers; on PostgreSQL,
+    /// returns once the sequencer has numbered what was committed.
     pub async fn commit(&self, transaction: WriteTx) -> Result<(), sqlx::Error> {
         transaction.commit().await?;
-        self.inner.commits.send_modify(|count| *count = count.wrapping_add(1));
+        match &self.inner.sequencer {
+            Some(sequencer) => sequencer.numbered_after_commit().await,
+            None => self.inner.woken(),
+        }
         Ok(())
     }
 

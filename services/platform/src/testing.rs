@@ -304,8 +304,9 @@ impl tonic::codec::Decoder for RawCodec {
 }
 
 /// Holds the store's write path from outside the service until dropped or released: the SQLite
-/// write lock (`BEGIN IMMEDIATE` on another connection), or on PostgreSQL the outbox's advisory
-/// lock. A service write started meanwhile waits, which lets a test keep a call in flight.
+/// write lock (`BEGIN IMMEDIATE` on another connection), or on PostgreSQL a lock on the outbox
+/// that keeps events from being inserted. A service write started meanwhile waits, which lets a
+/// test keep a call in flight.
 #[derive(Debug)]
 pub struct WriterHold {
     connection: sqlx::AnyConnection,
@@ -318,20 +319,22 @@ impl WriterHold {
         let mut connection = sqlx::AnyConnection::connect(url.as_str())
             .await
             .expect("connect to the test database");
-        let statement = match url.backend() {
-            Backend::Sqlite => "BEGIN IMMEDIATE".to_owned(),
-            Backend::Postgres => format!("SELECT pg_advisory_lock({})", crate::events::OUTBOX_LOCK_KEY),
+        let statements: &[&'static str] = match url.backend() {
+            Backend::Sqlite => &["BEGIN IMMEDIATE"],
+            Backend::Postgres => &["BEGIN", "LOCK TABLE outbox IN EXCLUSIVE MODE"],
         };
-        sqlx::query(sqlx::AssertSqlSafe(statement))
-            .execute(&mut connection)
-            .await
-            .expect("take the writer lock");
+        for statement in statements {
+            sqlx::query(*statement)
+                .execute(&mut connection)
+                .await
+                .expect("take the writer lock");
+        }
         Self { connection }
     }
 
     pub async fn release(mut self) {
         use sqlx::Connection;
-        // Closing the connection ends the SQLite transaction and the PostgreSQL session lock.
+        // Closing the connection ends the transaction, and its lock with it.
         let _ = sqlx::query("SELECT 1").execute(&mut self.connection).await;
         self.connection.close().await.expect("close the lock holder");
     }

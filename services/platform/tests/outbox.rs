@@ -49,11 +49,18 @@ async fn events_exist_only_with_their_transaction(backend: Backend) {
         .await
         .expect("append");
     outbox.commit(committed).await.expect("commit");
+    // Committed means numbered (on PostgreSQL, after the commit) and readable.
     let events = outbox.read_after(0, 10).await.expect("read");
-    assert_eq!(events, std::slice::from_ref(&appended));
+    assert_eq!(events.len(), 1);
+    assert!(events[0].sequence > 0);
+    let numbered = rti_proto::common::Event {
+        sequence: events[0].sequence,
+        ..appended
+    };
+    assert_eq!(events, [numbered]);
     assert_eq!(events[0].r#type, "rti.registry.v1.ProviderCreated");
     assert_eq!(events[0].source, "test");
-    assert_eq!(outbox.latest_sequence().await.expect("latest"), appended.sequence);
+    assert_eq!(outbox.latest_sequence().await.expect("latest"), events[0].sequence);
 }
 
 async fn sequences_increase_in_commit_order_and_reads_resume_after_a_cursor(backend: Backend) {
@@ -64,12 +71,12 @@ async fn sequences_increase_in_commit_order_and_reads_resume_after_a_cursor(back
     let mut sequences = Vec::new();
     for index in 0..5 {
         let mut transaction = database.begin_write().await.expect("begin");
-        let event = outbox
+        outbox
             .append(&mut transaction, &format!("a-{index}"), created("x"))
             .await
             .expect("append");
         outbox.commit(transaction).await.expect("commit");
-        sequences.push(event.sequence);
+        sequences.push(outbox.latest_sequence().await.expect("latest"));
     }
     assert!(sequences.windows(2).all(|pair| pair[0] < pair[1]), "{sequences:?}");
     let after_second = outbox.read_after(sequences[1], 2).await.expect("read");
@@ -123,8 +130,84 @@ async fn idempotency_keys_replay_and_refuse_mismatches(backend: Backend) {
     );
 }
 
+/// Two replicas (two stores, two outboxes on one database) commit events side by side while a
+/// reader follows a cursor: every event is readable once its commit returns, numbers run 1..=N
+/// without a gap or a repeat, and the reader, never skipping, sees each event exactly once.
+async fn replicas_committing_side_by_side_leave_no_gap_a_reader_could_skip(backend: Backend) {
+    let Some((test_database, first)) = open(backend).await else {
+        return;
+    };
+    let second = Database::open(&test_database.url, &Migrations::NONE, 4)
+        .await
+        .expect("a second replica opens");
+    let replicas = [
+        (first.clone(), Outbox::new(first, "replica-1")),
+        (second.clone(), Outbox::new(second, "replica-2")),
+    ];
+    const EVENTS: usize = 40;
+    let writing = tokio_util::sync::CancellationToken::new();
+    let reader = tokio::spawn({
+        let outbox = replicas[0].1.clone();
+        let writing = writing.clone();
+        async move {
+            let (mut cursor, mut seen) = (0, Vec::new());
+            loop {
+                let done = writing.is_cancelled();
+                for event in outbox.read_after(cursor, 7).await.expect("read") {
+                    cursor = event.sequence;
+                    seen.push(event.aggregate_id);
+                }
+                if done && outbox.read_after(cursor, 1).await.expect("read").is_empty() {
+                    return seen;
+                }
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    let mut writers = tokio::task::JoinSet::new();
+    for index in 0..EVENTS {
+        let (database, outbox) = replicas[index % 2].clone();
+        writers.spawn(async move {
+            let aggregate = format!("a-{index:02}");
+            let mut transaction = database.begin_write().await.expect("begin");
+            outbox
+                .append(&mut transaction, &aggregate, created("x"))
+                .await
+                .expect("append");
+            outbox.commit(transaction).await.expect("commit");
+            let readable = outbox.read_after(0, 1_000).await.expect("read");
+            assert!(
+                readable.iter().any(|event| event.aggregate_id == aggregate),
+                "{aggregate} is readable once its commit returns"
+            );
+        });
+    }
+    while let Some(written) = writers.join_next().await {
+        written.expect("a writer ends");
+    }
+    writing.cancel();
+    let mut seen = reader.await.expect("the reader ends");
+    let numbers: Vec<i64> = replicas[1]
+        .1
+        .read_after(0, 1_000)
+        .await
+        .expect("read")
+        .iter()
+        .map(|event| event.sequence)
+        .collect();
+    assert_eq!(
+        numbers,
+        (1..=EVENTS as i64).collect::<Vec<_>>(),
+        "numbered without gaps"
+    );
+    seen.sort();
+    let expected: Vec<String> = (0..EVENTS).map(|index| format!("a-{index:02}")).collect();
+    assert_eq!(seen, expected, "the reader saw each event once");
+}
+
 backend_tests!(
     events_exist_only_with_their_transaction,
     sequences_increase_in_commit_order_and_reads_resume_after_a_cursor,
     idempotency_keys_replay_and_refuse_mismatches,
+    replicas_committing_side_by_side_leave_no_gap_a_reader_could_skip,
 );

@@ -71,9 +71,13 @@ impl VerifiedTokens {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
+    use std::time::Duration;
 
     use super::*;
-    use crate::auth::Role;
+    use crate::auth::{AuthError, Authenticator, Claims, Role, mint_hs256};
+    use crate::config::AuthConfig;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
     fn principal(subject: &str) -> Principal {
         Principal {
@@ -129,5 +133,33 @@ mod tests {
             verified.remember(&format!("other-{index}"), &principal("c"), 5_000, 1_040);
         }
         assert!(verified.len() <= CAPACITY, "bounded: {}", verified.len());
+    }
+
+    #[tokio::test]
+    async fn a_token_verified_lately_admits_only_itself() {
+        let auth = Authenticator::new(&AuthConfig {
+            secret: Some(SECRET.into()),
+            ..AuthConfig::default()
+        })
+        .expect("valid config");
+        let claims = Claims::new("x", &[Role::Operator], Duration::from_secs(600));
+        let token = mint_hs256(SECRET, &claims).expect("signs");
+        let first = auth.verify(&token).await.expect("valid");
+        assert_eq!(auth.clone().verify(&token).await, Ok(first), "the same answer again");
+
+        // The same claims with another signature, or another payload under the same signature.
+        let (signed, signature) = token.rsplit_once('.').expect("three parts");
+        let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
+        let forged_signature = format!("{signed}.{flipped}{}", &signature[1..]);
+        assert!(matches!(
+            auth.verify(&forged_signature).await,
+            Err(AuthError::Invalid(_))
+        ));
+        let mut admin = claims.clone();
+        admin.roles = vec!["admin".into()];
+        let other = mint_hs256(SECRET, &admin).expect("signs");
+        let (other_payload, _) = other.rsplit_once('.').expect("three parts");
+        let forged_payload = format!("{other_payload}.{signature}");
+        assert!(matches!(auth.verify(&forged_payload).await, Err(AuthError::Invalid(_))));
     }
 }
