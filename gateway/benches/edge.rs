@@ -13,7 +13,7 @@
 //! (throughput, mean and p99 latency, and the ratios the aims are stated in), then what the
 //! collector and the metrics saw; figures belong in docs/benchmarks.md with this command.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -28,28 +28,15 @@ use rti_platform::auth::Role;
 use rti_platform::testing::{TEST_SECRET, token, with_token};
 use rti_proto::registry as proto;
 use rti_proto::registry::registry_service_client::RegistryServiceClient;
-use tonic::transport::Channel;
 
-const CONNECTIONS: usize = 8;
-const STREAMS: usize = 8;
+mod support;
 
-/// One way to reach the registry, and how h2load calls it there.
-struct Target {
-    name: &'static str,
-    url: String,
-    /// The gRPC request body (framed) for gRPC targets; `None` for REST.
-    grpc_body: Option<Vec<u8>>,
-    /// Response bytes each call must bring at least: a refusal (a rate limit, an upstream
-    /// error) comes back with HTTP 200 in gRPC and would otherwise count as a call.
-    least_bytes: usize,
-}
+use support::{Load, Running, Target, connect, free_address, grpc_frame, h2load};
 
-/// What h2load measured for one target.
-struct Measured {
-    calls_per_second: f64,
-    mean_ms: f64,
-    p99_ms: f64,
-}
+const LOAD: Load = Load {
+    connections: 8,
+    streams: 8,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let calls: usize = std::env::var("RTI_BENCH_CALLS")
@@ -177,13 +164,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         grpc("gRPC via nginx grpc_pass", nginx_addr),
     ];
     let admin = token(Role::Admin);
-    println!("{calls} calls per run, {CONNECTIONS} connections × {STREAMS} streams, GetInstallation on SQLite");
+    println!(
+        "{calls} calls per run, {} connections × {} streams, GetInstallation on SQLite",
+        LOAD.connections, LOAD.streams
+    );
     println!("| path | calls/s | mean (ms) | p99 (ms) |");
     println!("|---|---|---|---|");
     let mut measured = Vec::new();
     for target in &targets {
-        h2load(target, &admin, calls / 10, directory.path())?;
-        let figures = h2load(target, &admin, calls, directory.path())?;
+        h2load(target, LOAD, &admin, calls / 10, directory.path())?;
+        let figures = h2load(target, LOAD, &admin, calls, directory.path())?;
         println!(
             "| {} | {:.0} | {:.2} | {:.2} |",
             target.name, figures.calls_per_second, figures.mean_ms, figures.p99_ms
@@ -271,16 +261,6 @@ fn counted_calls(metrics: &str) -> f64 {
         .sum()
 }
 
-/// A process that is killed when the benchmark ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// nginx, stopped with SIGTERM when the benchmark ends: its master then stops its workers, which
 /// a SIGKILL to the master would leave running.
 struct Nginx(Child);
@@ -296,10 +276,6 @@ impl Drop for Nginx {
         }
         let _ = self.0.wait();
     }
-}
-
-fn free_address() -> std::io::Result<SocketAddr> {
-    TcpListener::bind("127.0.0.1:0")?.local_addr()
 }
 
 fn start_nginx(directory: &Path, listen: SocketAddr, registry: SocketAddr) -> std::io::Result<Child> {
@@ -382,17 +358,6 @@ async fn seed(registry: SocketAddr) -> Result<String, Box<dyn std::error::Error>
     Ok(installation.id)
 }
 
-async fn connect(address: SocketAddr) -> Result<Channel, Box<dyn std::error::Error>> {
-    // The processes may still be starting.
-    for _ in 0..100 {
-        if let Ok(channel) = Channel::from_shared(format!("http://{address}"))?.connect().await {
-            return Ok(channel);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(format!("nothing answers on {address}").into())
-}
-
 async fn get_installation(
     address: SocketAddr,
     request: proto::GetInstallationRequest,
@@ -402,80 +367,4 @@ async fn get_installation(
         .get_installation(with_token(request, &token(Role::Admin)))
         .await?
         .into_inner())
-}
-
-/// A gRPC message with its five-byte prefix (uncompressed, length big-endian).
-fn grpc_frame(message: &[u8]) -> Vec<u8> {
-    let mut frame = vec![0];
-    frame.extend_from_slice(&u32::try_from(message.len()).unwrap_or(u32::MAX).to_be_bytes());
-    frame.extend_from_slice(message);
-    frame
-}
-
-/// Runs h2load against `target` and reads its per-call log for the latencies.
-fn h2load(
-    target: &Target,
-    token: &str,
-    calls: usize,
-    directory: &Path,
-) -> Result<Measured, Box<dyn std::error::Error>> {
-    let log = directory.join("h2load.log");
-    let mut command = Command::new("h2load");
-    command
-        .arg(format!("--requests={calls}"))
-        .arg(format!("--clients={CONNECTIONS}"))
-        .arg(format!("--max-concurrent-streams={STREAMS}"))
-        .arg(format!("--log-file={}", log.display()))
-        .arg("--header")
-        .arg(format!("authorization: Bearer {token}"));
-    if let Some(body) = &target.grpc_body {
-        let file = directory.join("request.bin");
-        std::fs::write(&file, body)?;
-        command.arg(format!("--data={}", file.display())).args([
-            "--header",
-            "content-type: application/grpc",
-            "--header",
-            "te: trailers",
-        ]);
-    }
-    let output = command.arg(&target.url).output()?;
-    let report = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() || !report.contains(&format!("{calls} succeeded")) {
-        return Err(format!("h2load against {} failed:\n{report}", target.name).into());
-    }
-    // "traffic: … total, … headers (…), 6.87MB (7200000) data"
-    let data: usize = report
-        .lines()
-        .find_map(|line| line.strip_prefix("traffic: "))
-        .and_then(|line| line.rsplit_once(" data"))
-        .and_then(|(rest, _)| rest.rsplit_once('(')?.1.strip_suffix(')').map(str::to_owned))
-        .ok_or("h2load printed no traffic")?
-        .parse()?;
-    if data < calls * target.least_bytes {
-        return Err(format!(
-            "{}: {data} bytes of answers for {calls} calls, fewer than {} each: some calls were refused",
-            target.name, target.least_bytes
-        )
-        .into());
-    }
-    let calls_per_second = report
-        .lines()
-        .find_map(|line| line.strip_prefix("finished in "))
-        .and_then(|rest| rest.split(", ").nth(1))
-        .and_then(|rate| rate.strip_suffix(" req/s"))
-        .ok_or("h2load printed no rate")?
-        .parse()?;
-    // Tab-separated: start (µs since the epoch), HTTP status, microseconds to the response's end.
-    let mut latencies: Vec<f64> = std::fs::read_to_string(&log)?
-        .lines()
-        .filter_map(|line| line.split('\t').nth(2)?.parse::<f64>().ok())
-        .map(|micros| micros / 1000.0)
-        .collect();
-    latencies.sort_by(f64::total_cmp);
-    let rank = ((0.99 * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len().max(1));
-    Ok(Measured {
-        calls_per_second,
-        mean_ms: latencies.iter().sum::<f64>() / latencies.len().max(1) as f64,
-        p99_ms: latencies.get(rank - 1).copied().unwrap_or(0.0),
-    })
 }
