@@ -1,9 +1,11 @@
 //! The `rti` command line as a person or a script meets it: one-line errors for bad
 //! configuration, tokens that verify, and `rti up --demo` that starts, answers, stops on SIGTERM
 //! and restarts without duplicating its demo data; `rti audit verify`; `rti migrate` and
-//! `rti health-check`; and deploy/'s manifests checked against the binary.
+//! `rti health-check`; deploy/'s manifests checked against the binary; docs/operations.md's
+//! backup and restore.
 
 mod audit;
+mod backup;
 mod configuration;
 mod demo_calls;
 mod health_check;

@@ -7,7 +7,7 @@
 mod checker;
 mod compose;
 mod kubernetes;
-mod live;
+pub mod live;
 mod refusals;
 
 use std::path::{Path, PathBuf};
