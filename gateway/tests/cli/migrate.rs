@@ -89,3 +89,50 @@ fn migrate_without_a_database_or_with_an_unknown_service_is_one_line() {
         }
     }
 }
+
+/// docs/operations.md's rollback story: a binary older than the schema refuses to start rather
+/// than run on tables it does not know, so going back means restoring the backup taken before
+/// the upgrade.
+async fn an_older_binary_refuses_a_newer_schema(backend: Backend) {
+    let Some(database) = TestDatabase::create(backend).await else {
+        return;
+    };
+    let url = database.url.as_str().to_owned();
+    let first = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || run(&["migrate", "intake", "--database-url", &url])
+    })
+    .await
+    .expect("joined");
+    assert!(first.status.success(), "{first:?}");
+    // What a newer release's migration leaves behind: a version this binary does not carry.
+    let pool = AnyPool::connect(&url).await.expect("connects");
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         SELECT 99999, 'from a newer release', success, checksum, execution_time FROM _sqlx_migrations \
+         WHERE version = (SELECT MIN(version) FROM _sqlx_migrations)",
+    )
+    .execute(&pool)
+    .await
+    .expect("records a newer migration");
+    pool.close().await;
+    let refused = tokio::task::spawn_blocking(move || run(&["migrate", "intake", "--database-url", &url]))
+        .await
+        .expect("joined");
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let lines = stderr_lines(&refused);
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(lines[0].contains("99999"), "{:?} names the unknown migration", lines[0]);
+}
+
+#[tokio::test]
+async fn an_older_binary_refuses_a_newer_schema_on_sqlite() {
+    sqlx::any::install_default_drivers();
+    an_older_binary_refuses_a_newer_schema(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn an_older_binary_refuses_a_newer_schema_on_postgres() {
+    sqlx::any::install_default_drivers();
+    an_older_binary_refuses_a_newer_schema(Backend::Postgres).await;
+}
