@@ -5,12 +5,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::run;
 
-/// What `rti <command> --help` lists: the long flags and the environment variables
-/// (`[env: NAME=]`) of one command.
+/// What `rti <command> --help` lists: the long flags, the environment variables
+/// (`[env: NAME=]`) and the values its first positional argument may take, when it names them
+/// (`serve`'s and `migrate`'s services).
 #[derive(Debug, Default)]
 pub struct CommandHelp {
     pub flags: BTreeSet<String>,
     pub env: BTreeSet<String>,
+    pub positional_values: Option<BTreeSet<String>>,
 }
 
 impl CommandHelp {
@@ -31,6 +33,16 @@ impl CommandHelp {
                 parsed.flags.insert(name);
             }
         }
+        let arguments = help
+            .split("Arguments:")
+            .nth(1)
+            .and_then(|section| section.split("Options:").next())
+            .unwrap_or_default();
+        parsed.positional_values = arguments
+            .split("[possible values: ")
+            .nth(1)
+            .and_then(|rest| rest.split(']').next())
+            .map(|values| values.split(", ").map(str::to_owned).collect());
         let mut rest = help;
         while let Some(start) = rest.find("[env: ") {
             rest = &rest[start + "[env: ".len()..];
@@ -169,6 +181,14 @@ pub fn check_container(commands: &Commands, container: &Container) -> Vec<String
         return vec![format!("{origin}: `rti {command}` is not a command of the binary")];
     };
     let mut problems = Vec::new();
+    if let Some(values) = &help.positional_values {
+        let given = container.args.get(1).map_or("", String::as_str);
+        if !values.contains(given) {
+            problems.push(format!(
+                "{origin}: `rti {command} {given}`: {given:?} is none of {values:?}"
+            ));
+        }
+    }
     for argument in &container.args {
         if let Some(flag) = argument.strip_prefix("--") {
             let flag = format!("--{}", flag.split('=').next().unwrap_or(flag));

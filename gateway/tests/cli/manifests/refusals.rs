@@ -83,7 +83,7 @@ fn a_config_map_key_the_command_does_not_read_is_reported() {
 }
 
 #[test]
-fn an_unknown_flag_or_command_is_reported() {
+fn an_unknown_flag_command_or_service_is_reported() {
     assert_reported(
         &problems_after(("--metrics-listen", "--metric-listen")),
         &["--metric-listen", "not a flag"],
@@ -91,6 +91,10 @@ fn an_unknown_flag_or_command_is_reported() {
     assert_reported(
         &problems_after(("[\"serve\"", "[\"server\"")),
         &["rti server", "not a command"],
+    );
+    assert_reported(
+        &problems_after(("\"serve\", \"registry\"", "\"serve\", \"catalogue\"")),
+        &["rti serve catalogue", "none of"],
     );
 }
 
