@@ -1,8 +1,9 @@
 //! deploy/ checked against the binary, since no Docker engine or cluster runs here: every
 //! variable the Dockerfile, compose and the Kubernetes manifests set is one `rti … --help`
 //! lists for that command, every flag they pass is the command's, every port and probe is an
-//! address the command listens on, every probed health name is answered by the process it
-//! probes, and the objects around the Deployments agree with them.
+//! address the command listens on, every value parses (each command is started with them and
+//! must stop only at its unreachable database), every probed health name is answered by the
+//! process it probes, and the objects around the Deployments agree with them.
 
 mod checker;
 mod compose;
@@ -189,6 +190,84 @@ fn each_service_runs_two_replicas_migrated_first_with_budget_resources_and_named
         }
     }
     assert_eq!(count("NetworkPolicy", "default-deny-ingress"), 1);
+}
+
+/// Where a container's database would be: nothing listens on port 1, so a command whose
+/// configuration parses and passes its checks stops at the database, with exit code 1.
+const UNREACHABLE_DATABASE: &str = "postgres://rti@127.0.0.1:1/deploy-check";
+
+/// Runs `container`'s command with its arguments and its variables' values (a secret, a compose
+/// `${…}` and every database URL replaced by a stand-in of the right form) and says what
+/// stopped it, when anything but the unreachable database did: so a value the command cannot
+/// parse (`20 s`, `0.0.0.0:http`, `jsn`) or refuses (a weak secret) is caught without Docker.
+fn stops_only_at_the_database(container: &Container) -> Result<(), String> {
+    let mut command = crate::rti(&container.args.iter().map(String::as_str).collect::<Vec<_>>());
+    for (name, value) in &container.env {
+        let stand_in = if name.ends_with("_DATABASE_URL") {
+            UNREACHABLE_DATABASE
+        } else if name == "RTI_AUTH_SERVICE_SECRET" {
+            live::SERVICE_SECRET
+        } else {
+            match value.as_deref() {
+                Some(literal) if !literal.contains("${") => literal,
+                _ if name.ends_with("_SECRET") => live::SECRET,
+                _ => return Err(format!("{}: {name} has no value to try", container.origin)),
+            }
+        };
+        command.env(name, stand_in);
+    }
+    let output = command.output().expect("rti runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stopped_at_the_database = output.status.code() == Some(1)
+        && stderr.lines().count() == 1
+        && stderr.contains("cannot connect to the database");
+    if stopped_at_the_database {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: exit {:?}: {}",
+            container.origin,
+            output.status.code(),
+            stderr.trim()
+        ))
+    }
+}
+
+#[test]
+fn every_serve_gateway_and_migrate_container_parses_its_values_and_stops_only_at_the_database() {
+    let containers: Vec<Container> = every_container()
+        .into_iter()
+        .filter(|container| ["serve", "gateway", "migrate"].contains(&container.command()))
+        .collect();
+    // 4 × (migrate + serve) + gateway in Kubernetes; 4 services + gateway in compose.
+    assert_eq!(
+        containers.len(),
+        14,
+        "{:?}",
+        containers.iter().map(|c| &c.origin).collect::<Vec<_>>()
+    );
+    let problems: Vec<String> = containers
+        .iter()
+        .filter_map(|container| stops_only_at_the_database(container).err())
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn a_value_the_command_cannot_parse_is_caught_by_starting_it() {
+    let mut container = every_container()
+        .into_iter()
+        .find(|container| container.role() == "serve registry" && container.origin.starts_with("kubernetes/"))
+        .expect("the registry's Deployment");
+    assert_eq!(stops_only_at_the_database(&container), Ok(()));
+    container
+        .env
+        .push(("RTI_SERVER_DRAIN_TIMEOUT".into(), Some("20 s".into())));
+    let problem = stops_only_at_the_database(&container).expect_err("20 s is no duration");
+    assert!(
+        problem.contains("--drain-timeout") && problem.contains("exit Some(2)"),
+        "{problem}"
+    );
 }
 
 fn capitalised(word: &str) -> String {

@@ -45,19 +45,23 @@ fn port_number(yaml: &Yaml) -> Option<u16> {
     text(yaml).and_then(|text| text.parse().ok())
 }
 
-/// The keys of each ConfigMap, by name: a container's envFrom makes them its variables.
-pub type ConfigMaps = BTreeMap<String, Vec<String>>;
+/// The data of each ConfigMap, by name: a container's envFrom makes it its variables.
+pub type ConfigMaps = BTreeMap<String, Vec<(String, Option<String>)>>;
 
 pub fn config_maps(objects: &[Yaml]) -> ConfigMaps {
     objects
         .iter()
         .filter(|object| kind(object) == "ConfigMap")
         .map(|map| {
-            let keys = map["data"]
+            let data = map["data"]
                 .as_hash()
-                .map(|data| data.keys().filter_map(text).collect())
+                .map(|data| {
+                    data.iter()
+                        .filter_map(|(key, value)| Some((text(key)?, text(value))))
+                        .collect()
+                })
                 .unwrap_or_default();
-            (name(map).to_owned(), keys)
+            (name(map).to_owned(), data)
         })
         .collect()
 }
@@ -65,7 +69,7 @@ pub fn config_maps(objects: &[Yaml]) -> ConfigMaps {
 /// The rti containers (init containers included) of a Deployment, with what the checker reads.
 pub fn containers(file: &str, deployment: &Yaml, config_maps: &ConfigMaps) -> Vec<Container> {
     let pod = &deployment["spec"]["template"]["spec"];
-    let config_keys = |reference: &Yaml| -> Vec<String> {
+    let config_data = |reference: &Yaml| -> Vec<(String, Option<String>)> {
         let name = reference["configMapRef"]["name"].as_str().unwrap_or_default();
         config_maps.get(name).cloned().unwrap_or_default()
     };
@@ -90,7 +94,7 @@ pub fn containers(file: &str, deployment: &Yaml, config_maps: &ConfigMaps) -> Ve
                 .filter_map(|variable| Some((variable["name"].as_str()?.to_owned(), text(&variable["value"]))))
                 .collect();
             for reference in list(&item["envFrom"]) {
-                env.extend(config_keys(reference).into_iter().map(|key| (key, None)));
+                env.extend(config_data(reference));
             }
             let ports = list(&item["ports"])
                 .iter()
