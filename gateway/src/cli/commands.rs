@@ -11,7 +11,9 @@ use rti_platform::{shutdown, telemetry};
 use tokio_util::sync::CancellationToken;
 
 use super::audit::verify;
-use super::config::{AuditCommand, Cli, Command, GatewayArgs, MigrateArgs, ServeArgs, ServiceName, TokenArgs, UpArgs};
+use super::config::{
+    AuditCommand, Cli, Command, GatewayArgs, HealthCheckArgs, MigrateArgs, ServeArgs, ServiceName, TokenArgs, UpArgs,
+};
 use super::dev_secret;
 use super::suite::{Databases, Suite, SuiteConfig, authz_tables};
 use crate::demo::{self, DemoCalls, DemoCatalogue, DemoRequests, DemoUsage};
@@ -25,6 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(args).await,
         Command::Gateway(args) => gateway(args).await,
         Command::Migrate(args) => migrate(args).await,
+        Command::HealthCheck(args) => health_check(args).await,
         Command::Audit(AuditCommand::Verify(args)) => verify(args).await,
     }
 }
@@ -248,6 +251,43 @@ async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
     database.close().await;
     println!("migrations applied");
     Ok(())
+}
+
+/// Asks `grpc.health.v1.Health/Check` once, for container healthchecks where no gRPC probe
+/// exists (compose): the image has no other gRPC client.
+async fn health_check(args: HealthCheckArgs) -> anyhow::Result<()> {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    let address = args.address.to_string();
+    let what = if args.service.is_empty() {
+        address.clone()
+    } else {
+        format!("{} at {address}", args.service)
+    };
+    let ask = async {
+        let channel = tonic::transport::Endpoint::from(args.address.clone())
+            .connect()
+            .await
+            .with_context(|| format!("cannot reach {address}"))?;
+        let mut client = tonic_health::pb::health_client::HealthClient::new(channel);
+        let request = tonic_health::pb::HealthCheckRequest {
+            service: args.service.clone(),
+        };
+        match client.check(request).await {
+            Ok(answer) => Ok(answer.into_inner().status),
+            Err(status) => Err(anyhow!("{what} answered {:?}: {}", status.code(), status.message())),
+        }
+    };
+    let status = tokio::time::timeout(args.timeout, ask)
+        .await
+        .map_err(|_| anyhow!("{what} did not answer within {:?} (--timeout)", args.timeout))??;
+    match ServingStatus::try_from(status) {
+        Ok(ServingStatus::Serving) => {
+            println!("{what}: SERVING");
+            Ok(())
+        }
+        Ok(other) => Err(anyhow!("{what}: {}", other.as_str_name())),
+        Err(_) => Err(anyhow!("{what}: unknown health status {status}")),
+    }
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

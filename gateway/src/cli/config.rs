@@ -37,6 +37,8 @@ pub enum Command {
     Gateway(GatewayArgs),
     /// Apply a service's database migrations and exit.
     Migrate(MigrateArgs),
+    /// Ask a service or the gateway for its gRPC health: exit 0 when SERVING, 1 otherwise.
+    HealthCheck(HealthCheckArgs),
     /// Work with the gateway's audit log of writes.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -250,6 +252,38 @@ pub struct MigrateArgs {
     /// sqlite://PATH or postgres://USER@HOST/DB.
     #[arg(long, env = "RTI_SERVICE_DATABASE_URL")]
     pub database_url: DatabaseUrl,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthCheckArgs {
+    /// The gRPC address to ask: http://HOST:PORT, or HOST:PORT.
+    #[arg(value_name = "ADDR", value_parser = parse_health_address)]
+    pub address: http::Uri,
+    /// The gRPC service whose health to ask for (rti.registry.v1.RegistryService …); the whole
+    /// server when unset.
+    #[arg(long, value_name = "NAME", default_value = "")]
+    pub service: String,
+    /// How long to wait for the connection and the answer together.
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+/// `HOST:PORT` or `http://HOST:PORT`: a container's healthcheck names the port it knows, and the
+/// scheme is the only thing a plaintext gRPC address would add.
+fn parse_health_address(text: &str) -> Result<http::Uri, String> {
+    let with_scheme = if text.contains("://") {
+        text.to_owned()
+    } else {
+        format!("http://{text}")
+    };
+    let uri: http::Uri = with_scheme
+        .parse()
+        .map_err(|error| format!("not an address (http://HOST:PORT): {error}"))?;
+    match (uri.scheme_str(), uri.port_u16()) {
+        (Some("http"), Some(_)) => Ok(uri),
+        (Some("http"), None) => Err("the address needs a port (http://HOST:PORT)".into()),
+        _ => Err("only plaintext http:// addresses are probed".into()),
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,10 +1,16 @@
 //! The `rti` command line as a person or a script meets it: one-line errors for bad
 //! configuration, tokens that verify, and `rti up --demo` that starts, answers, stops on SIGTERM
-//! and restarts without duplicating its demo data; `rti audit verify`.
+//! and restarts without duplicating its demo data; `rti audit verify`; `rti migrate` and
+//! `rti health-check`; deploy/'s manifests checked against the binary; docs/operations.md's
+//! backup and restore.
 
 mod audit;
+mod backup;
 mod configuration;
 mod demo_calls;
+mod health_check;
+mod manifests;
+mod migrate;
 mod observe;
 mod up;
 
