@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use rti_platform::auth::ServiceCall;
 use rti_platform::db::Migrations;
+use rti_platform::lease::run_in_one_process;
 use rti_platform::server::{Host, InFlight, ServiceConfig, ServiceSpec, StartError};
 use rti_proto::allocation::allocation_service_server::AllocationServiceServer;
 use tokio_util::sync::CancellationToken;
@@ -72,7 +73,14 @@ impl App {
             shutdown.clone(),
         )));
         if self.options.follow_intake {
-            background.push(tokio::spawn(crate::feed::run(self.service.clone(), shutdown.clone())));
+            // One replica at a time follows intake's stream (the others stand by to take over).
+            let service = self.service.clone();
+            background.push(tokio::spawn(run_in_one_process(
+                self.host.database().clone(),
+                "allocation:follow:intake".into(),
+                shutdown.clone(),
+                move |stop| crate::feed::run(service.clone(), stop),
+            )));
         }
         let api = AllocationApi::new(self.service, self.host.outbox().clone(), self.host.stopping());
         let server = AllocationServiceServer::new(api).max_decoding_message_size(self.host.max_decoding_message_size());

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 
 use rti_platform::auth::ServiceCall;
 use rti_platform::db::Migrations;
+use rti_platform::lease::run_in_one_process;
 use rti_platform::server::{Host, InFlight, ServiceConfig, ServiceSpec, StartError};
 use rti_proto::reporting::reporting_service_server::ReportingServiceServer;
 use tokio_util::sync::CancellationToken;
@@ -81,12 +82,14 @@ impl App {
     pub async fn run_until(self, shutdown: CancellationToken) -> Result<(), StartError> {
         let mut background = Vec::new();
         if self.options.follow {
+            // One replica at a time follows each stream (the others stand by to take over).
             for source in Source::ALL {
-                background.push(tokio::spawn(crate::feeds::run(
-                    self.service.store().clone(),
-                    self.peers.clone(),
-                    source,
+                let (store, peers) = (self.service.store().clone(), self.peers.clone());
+                background.push(tokio::spawn(run_in_one_process(
+                    self.host.database().clone(),
+                    format!("reporting:follow:{}", source.name()),
                     shutdown.clone(),
+                    move |stop| crate::feeds::run(store.clone(), peers.clone(), source, stop),
                 )));
             }
         }
