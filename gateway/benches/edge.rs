@@ -16,12 +16,8 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
-
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 
 use prost::Message;
 use rti_platform::auth::Role;
@@ -31,7 +27,7 @@ use rti_proto::registry::registry_service_client::RegistryServiceClient;
 
 mod support;
 
-use support::{Load, Running, Target, connect, free_address, grpc_frame, h2load};
+use support::{Load, Running, SpanCounter, Target, connect, free_address, grpc_frame, h2load};
 
 const LOAD: Load = Load {
     connections: 8,
@@ -204,43 +200,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("calls in the gateway's metrics: {counted}");
     }
     Ok(())
-}
-
-/// An OTLP trace receiver that counts the spans it is sent and keeps none.
-#[derive(Debug, Clone, Default)]
-struct SpanCounter {
-    spans: Arc<AtomicUsize>,
-}
-
-#[tonic::async_trait]
-impl TraceService for SpanCounter {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let spans: usize = request
-            .into_inner()
-            .resource_spans
-            .iter()
-            .flat_map(|resource| &resource.scope_spans)
-            .map(|scope| scope.spans.len())
-            .sum();
-        self.spans.fetch_add(spans, Ordering::Relaxed);
-        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
-    }
-}
-
-impl SpanCounter {
-    async fn serve(self) -> std::io::Result<SocketAddr> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let address = listener.local_addr()?;
-        tokio::spawn(
-            tonic::transport::Server::builder()
-                .add_service(TraceServiceServer::new(self))
-                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-        );
-        Ok(address)
-    }
 }
 
 /// The gateway's metrics, as Prometheus would scrape them.

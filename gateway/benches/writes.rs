@@ -6,18 +6,22 @@
 //! clients (8 connections, one call in flight on each) and the same durability:
 //! - SQLite (WAL, `synchronous=FULL`): `CreateProvider` through the gateway and straight to the
 //!   registry, beside raw durable transactions on a file of their own (`BEGIN IMMEDIATE`, two
-//!   inserts — a row and its event —, `COMMIT`) from 8 connections of this process;
+//!   inserts — a row and its event —, `COMMIT`) from 8 connections of this process; then through
+//!   the gateway again with the gateway and the registry exporting their traces over OTLP to a
+//!   collector in this process that counts and drops them;
 //! - PostgreSQL (a throwaway cluster with its default durability: `fsync` and
 //!   `synchronous_commit` on): the same two calls, beside `pgbench` running the equivalent
-//!   transaction (two inserts) from 8 clients.
+//!   transaction (two inserts) from 8 clients; then through the gateway to two registry
+//!   replicas on the same database.
 //!
-//! The gateway runs as `rti gateway` does by default, with its audit log (every create is an
-//! audited write) and metrics; no traces. Prints one table and the ratios the aims are stated
-//! in; figures belong in docs/benchmarks.md with this command.
+//! The gateway runs as `rti gateway` does by default, with its audit log (on SQLite under its data
+//! directory: every create is an audited write) and metrics. Prints one table and the ratios the
+//! aims are stated in; figures belong in docs/benchmarks.md with this command.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use prost::Message;
@@ -28,7 +32,7 @@ use sqlx::Connection;
 
 mod support;
 
-use support::{Load, Running, Target, connect, free_address, grpc_frame, h2load};
+use support::{Load, Running, SpanCounter, Target, connect, free_address, grpc_frame, h2load};
 
 const LOAD: Load = Load {
     connections: 8,
@@ -44,33 +48,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pg_bin = postgres_bin().ok_or("PostgreSQL's server binaries are not installed (apt-get install postgresql)")?;
     let directory = tempfile::tempdir()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let collector = SpanCounter::default();
+    let otlp = format!("http://{}", runtime.block_on(collector.clone().serve())?);
     let admin = token(Role::Admin);
-    let mut rows = Vec::new();
+    let bench = Bench {
+        calls,
+        admin: &admin,
+        directory: directory.path(),
+        runtime: &runtime,
+    };
+    let mut figures = Vec::new();
 
-    // SQLite.
-    let sqlite = Suite::start(
-        &format!("sqlite://{}", directory.path().join("registry.db").display()),
-        &directory.path().join("sqlite-gateway"),
-        &runtime,
-    )?;
-    let mut measured = sqlite.measure(calls, &admin, directory.path())?;
+    // SQLite: the gateway and the registry untraced, then both exporting their traces.
+    let sqlite = format!("sqlite://{}", directory.path().join("registry.db").display());
+    let suite = Suite::start(&sqlite, 1, None, &bench, "sqlite")?;
+    figures.push(bench.through(&suite, "SQLite", "CreateProvider via the gateway")?);
+    figures.push(bench.direct(&suite, "SQLite", "CreateProvider direct to the registry")?);
+    drop(suite);
     let raw = runtime.block_on(raw_sqlite(&directory.path().join("raw.db"), calls))?;
-    measured.push(("raw durable transactions, SQLite", raw, None));
-    drop(sqlite);
-    rows.push(measured);
+    figures.push(("SQLite", "raw durable transactions, same settings", raw, None));
+    let suite = Suite::start(&sqlite, 1, Some(&otlp), &bench, "sqlite-traced")?;
+    figures.push(bench.through(&suite, "SQLite", "CreateProvider via the gateway, traces exported")?);
+    drop(suite);
 
-    // PostgreSQL.
+    // PostgreSQL: one registry, then two replicas behind the gateway.
     let cluster = Cluster::start(&pg_bin, directory.path())?;
-    let pg = Suite::start(
-        &cluster.create_database("registry")?,
-        &directory.path().join("pg-gateway"),
-        &runtime,
-    )?;
-    let mut measured = pg.measure(calls, &admin, directory.path())?;
-    drop(pg);
+    let postgres = cluster.create_database("registry")?;
+    let suite = Suite::start(&postgres, 1, None, &bench, "pg")?;
+    figures.push(bench.through(&suite, "PostgreSQL", "CreateProvider via the gateway")?);
+    figures.push(bench.direct(&suite, "PostgreSQL", "CreateProvider direct to the registry")?);
+    drop(suite);
     let pgbench = cluster.pgbench(&pg_bin, calls, directory.path())?;
-    measured.push(("pgbench, the same two inserts", pgbench, None));
-    rows.push(measured);
+    figures.push(("PostgreSQL", "pgbench, the same two inserts", pgbench, None));
+    let suite = Suite::start(&postgres, 2, None, &bench, "pg-replicas")?;
+    figures.push(bench.through(&suite, "PostgreSQL", "CreateProvider via the gateway, two registries")?);
+    drop(suite);
 
     println!(
         "{calls} creates per run, {} connections × {} call in flight, durable commits",
@@ -78,94 +90,71 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("| store | path | writes/s | mean (ms) | p99 (ms) |");
     println!("|---|---|---|---|---|");
-    for (store, measured) in ["SQLite", "PostgreSQL"].iter().zip(&rows) {
-        for (path, rate, latency) in measured {
-            let (mean, p99) = latency.map_or(("".into(), "".into()), |(mean, p99): (f64, f64)| {
-                (format!("{mean:.2}"), format!("{p99:.2}"))
-            });
-            println!("| {store} | {path} | {rate:.0} | {mean} | {p99} |");
-        }
+    for (store, path, rate, latency) in &figures {
+        let (mean, p99) = latency.map_or((String::new(), String::new()), |(mean, p99)| {
+            (format!("{mean:.2}"), format!("{p99:.2}"))
+        });
+        println!("| {store} | {path} | {rate:.0} | {mean} | {p99} |");
     }
+    let rate = |index: usize| figures[index].2;
     println!();
-    for (store, measured) in ["SQLite", "PostgreSQL"].iter().zip(&rows) {
-        let [gateway, direct, raw] = measured.as_slice() else {
-            unreachable!("three paths");
-        };
-        println!(
-            "{store}: gateway ÷ raw {:.2}×, direct ÷ raw {:.2}×",
-            gateway.1 / raw.1,
-            direct.1 / raw.1
-        );
-    }
+    println!(
+        "SQLite: gateway ÷ raw {:.2}×, direct ÷ raw {:.2}×, traced ÷ untraced {:.2}×",
+        rate(0) / rate(2),
+        rate(1) / rate(2),
+        rate(3) / rate(0)
+    );
+    println!(
+        "PostgreSQL: gateway ÷ pgbench {:.2}×, direct ÷ pgbench {:.2}×, two registries ÷ one {:.2}×",
+        rate(4) / rate(6),
+        rate(5) / rate(6),
+        rate(7) / rate(4)
+    );
+    println!(
+        "spans received by the collector: {}",
+        collector.spans.load(Ordering::Relaxed)
+    );
     Ok(())
 }
 
-/// One path's figures: its name, writes per second, and mean and p99 latency when measured per call.
-type Figures = (&'static str, f64, Option<(f64, f64)>);
+/// One path's figures: the store, the path, writes per second, and mean and p99 latency when
+/// measured per call.
+type Figures = (&'static str, &'static str, f64, Option<(f64, f64)>);
 
-/// A registry on `database` and a gateway in front of it.
-struct Suite {
-    registry: SocketAddr,
-    gateway: SocketAddr,
-    _processes: [Running; 2],
+/// What every measurement shares.
+struct Bench<'a> {
+    calls: usize,
+    admin: &'a str,
+    directory: &'a Path,
+    runtime: &'a tokio::runtime::Runtime,
 }
 
-impl Suite {
-    fn start(
-        database: &str,
-        data_dir: &Path,
-        runtime: &tokio::runtime::Runtime,
-    ) -> Result<Self, Box<dyn std::error::Error>> {
-        let rti = env!("CARGO_BIN_EXE_rti");
-        let registry = free_address()?;
-        let gateway = free_address()?;
-        let elsewhere = format!("http://{}", free_address()?);
-        let registry_process = Running(
-            Command::new(rti)
-                .args([
-                    "serve",
-                    "registry",
-                    "--listen",
-                    &registry.to_string(),
-                    "--database-url",
-                    database,
-                ])
-                .args(["--auth-secret", TEST_SECRET, "--log-filter", "warn"])
-                .stdout(Stdio::null())
-                .spawn()?,
-        );
-        let gateway_process = Running(
-            Command::new(rti)
-                .args(["gateway", "--listen", &gateway.to_string()])
-                .args(["--registry", &format!("http://{registry}")])
-                .args([
-                    "--intake",
-                    &elsewhere,
-                    "--allocation",
-                    &elsewhere,
-                    "--reporting",
-                    &elsewhere,
-                ])
-                .args(["--auth-secret", TEST_SECRET, "--log-filter", "warn"])
-                .args(["--rate-limit", "all=1000000/1s:1000000"])
-                .arg("--data-dir")
-                .arg(data_dir)
-                .stdout(Stdio::null())
-                .spawn()?,
-        );
-        runtime.block_on(async {
-            connect(registry).await?;
-            connect(gateway).await.map(drop)
-        })?;
-        Ok(Self {
-            registry,
-            gateway,
-            _processes: [registry_process, gateway_process],
-        })
+impl Bench<'_> {
+    fn through(
+        &self,
+        suite: &Suite,
+        store: &'static str,
+        path: &'static str,
+    ) -> Result<Figures, Box<dyn std::error::Error>> {
+        self.create_providers(suite.gateway, store, path)
     }
 
-    /// `CreateProvider` through the gateway, then straight to the registry, each after a warm-up.
-    fn measure(&self, calls: usize, admin: &str, directory: &Path) -> Result<Vec<Figures>, Box<dyn std::error::Error>> {
+    fn direct(
+        &self,
+        suite: &Suite,
+        store: &'static str,
+        path: &'static str,
+    ) -> Result<Figures, Box<dyn std::error::Error>> {
+        self.create_providers(suite.registries[0], store, path)
+    }
+
+    /// `CreateProvider` at `address`, after a warm-up.
+    fn create_providers(
+        &self,
+        address: SocketAddr,
+        store: &'static str,
+        path: &'static str,
+    ) -> Result<Figures, Box<dyn std::error::Error>> {
         let request = proto::CreateProviderRequest {
             provider: Some(proto::Provider {
                 name: "Benchmark lab".into(),
@@ -176,24 +165,97 @@ impl Suite {
         };
         // An answer is the provider with its id and times: longer than what was sent.
         let least_bytes = grpc_frame(&request.provider.clone().unwrap_or_default().encode_to_vec()).len();
-        let body = grpc_frame(&request.encode_to_vec());
-        let path = "rti.registry.v1.RegistryService/CreateProvider";
-        let mut measured = Vec::new();
-        for (name, address) in [
-            ("CreateProvider via the gateway", self.gateway),
-            ("CreateProvider direct to the registry", self.registry),
-        ] {
-            let target = Target {
-                name,
-                url: format!("http://{address}/{path}"),
-                grpc_body: Some(body.clone()),
-                least_bytes,
-            };
-            h2load(&target, LOAD, admin, calls / 10, directory)?;
-            let figures = h2load(&target, LOAD, admin, calls, directory)?;
-            measured.push((name, figures.calls_per_second, Some((figures.mean_ms, figures.p99_ms))));
+        let target = Target {
+            name: path,
+            url: format!("http://{address}/rti.registry.v1.RegistryService/CreateProvider"),
+            grpc_body: Some(grpc_frame(&request.encode_to_vec())),
+            least_bytes,
+        };
+        h2load(&target, LOAD, self.admin, self.calls / 10, self.directory)?;
+        let measured = h2load(&target, LOAD, self.admin, self.calls, self.directory)?;
+        Ok((
+            store,
+            path,
+            measured.calls_per_second,
+            Some((measured.mean_ms, measured.p99_ms)),
+        ))
+    }
+}
+
+/// Registries on `database` and a gateway balancing across them.
+struct Suite {
+    registries: Vec<SocketAddr>,
+    gateway: SocketAddr,
+    _processes: Vec<Running>,
+}
+
+impl Suite {
+    fn start(
+        database: &str,
+        replicas: usize,
+        otlp: Option<&str>,
+        bench: &Bench<'_>,
+        name: &str,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let rti = env!("CARGO_BIN_EXE_rti");
+        let traced = |command: &mut Command| {
+            if let Some(endpoint) = otlp {
+                command.args(["--otlp-endpoint", endpoint]);
+            }
+        };
+        let mut processes = Vec::new();
+        let mut registries = Vec::new();
+        for _ in 0..replicas {
+            let address = free_address()?;
+            let mut registry = Command::new(rti);
+            registry
+                .args([
+                    "serve",
+                    "registry",
+                    "--listen",
+                    &address.to_string(),
+                    "--database-url",
+                    database,
+                ])
+                .args(["--auth-secret", TEST_SECRET, "--log-filter", "error"])
+                .stdout(Stdio::null());
+            traced(&mut registry);
+            processes.push(Running(registry.spawn()?));
+            registries.push(address);
         }
-        Ok(measured)
+        let gateway = free_address()?;
+        let upstreams: Vec<String> = registries.iter().map(|address| format!("http://{address}")).collect();
+        let elsewhere = format!("http://{}", free_address()?);
+        let mut command = Command::new(rti);
+        command
+            .args(["gateway", "--listen", &gateway.to_string()])
+            .args(["--registry", &upstreams.join(",")])
+            .args([
+                "--intake",
+                &elsewhere,
+                "--allocation",
+                &elsewhere,
+                "--reporting",
+                &elsewhere,
+            ])
+            .args(["--auth-secret", TEST_SECRET, "--log-filter", "error"])
+            .args(["--rate-limit", "all=1000000/1s:1000000"])
+            .arg("--data-dir")
+            .arg(bench.directory.join(format!("gateway-{name}")))
+            .stdout(Stdio::null());
+        traced(&mut command);
+        processes.push(Running(command.spawn()?));
+        bench.runtime.block_on(async {
+            for address in registries.iter().chain([&gateway]) {
+                connect(*address).await?;
+            }
+            Ok::<_, Box<dyn std::error::Error>>(())
+        })?;
+        Ok(Self {
+            registries,
+            gateway,
+            _processes: processes,
+        })
     }
 }
 

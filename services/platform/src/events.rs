@@ -8,7 +8,7 @@
 //! cursor would skip N for ever. SQLite has one writer, so commits follow sequence order and an
 //! event is numbered as it is inserted. On PostgreSQL, writers commit side by side (so that their
 //! commits share the log's syncs), and their events are numbered only once committed, by one
-//! sequencer at a time (`sequencer`): [`Outbox::commit`] returns once its events have a number.
+//! sequencer at a time (`sequencer`), which the commit wakes: they reach readers once numbered.
 
 use std::collections::HashSet;
 use std::pin::Pin;
@@ -149,12 +149,12 @@ impl Outbox {
         Ok(event)
     }
 
-    /// Commits a transaction that appended events and wakes the subscribers; on PostgreSQL,
-    /// returns once the sequencer has numbered what was committed.
+    /// Commits a transaction that appended events and wakes the subscribers (on PostgreSQL, the
+    /// sequencer, which wakes them once it has numbered the events).
     pub async fn commit(&self, transaction: WriteTx) -> Result<(), sqlx::Error> {
         transaction.commit().await?;
         match &self.inner.sequencer {
-            Some(sequencer) => sequencer.numbered_after_commit().await,
+            Some(sequencer) => sequencer.committed(),
             None => self.inner.woken(),
         }
         Ok(())

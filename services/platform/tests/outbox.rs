@@ -17,6 +17,19 @@ async fn open(backend: Backend) -> Option<(TestDatabase, Database)> {
     Some((test_database, database))
 }
 
+/// The first `count` events once they are numbered (on PostgreSQL, a numbering pass after the
+/// commit).
+async fn numbered(outbox: &Outbox, count: usize) -> Vec<rti_proto::common::Event> {
+    for _ in 0..500 {
+        let events = outbox.read_after(0, 1_000).await.expect("read");
+        if events.len() >= count {
+            return events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{count} events were not numbered within 5 s");
+}
+
 fn created(name: &str) -> Payload {
     Payload::ProviderCreated(ProviderCreated {
         provider: Some(Provider {
@@ -49,8 +62,7 @@ async fn events_exist_only_with_their_transaction(backend: Backend) {
         .await
         .expect("append");
     outbox.commit(committed).await.expect("commit");
-    // Committed means numbered (on PostgreSQL, after the commit) and readable.
-    let events = outbox.read_after(0, 10).await.expect("read");
+    let events = numbered(&outbox, 1).await;
     assert_eq!(events.len(), 1);
     assert!(events[0].sequence > 0);
     let numbered = rti_proto::common::Event {
@@ -76,7 +88,13 @@ async fn sequences_increase_in_commit_order_and_reads_resume_after_a_cursor(back
             .await
             .expect("append");
         outbox.commit(transaction).await.expect("commit");
-        sequences.push(outbox.latest_sequence().await.expect("latest"));
+        let events = numbered(&outbox, index + 1).await;
+        assert_eq!(
+            events[index].aggregate_id,
+            format!("a-{index}"),
+            "numbered in commit order"
+        );
+        sequences.push(events[index].sequence);
     }
     assert!(sequences.windows(2).all(|pair| pair[0] < pair[1]), "{sequences:?}");
     let after_second = outbox.read_after(sequences[1], 2).await.expect("read");
@@ -131,8 +149,8 @@ async fn idempotency_keys_replay_and_refuse_mismatches(backend: Backend) {
 }
 
 /// Two replicas (two stores, two outboxes on one database) commit events side by side while a
-/// reader follows a cursor: every event is readable once its commit returns, numbers run 1..=N
-/// without a gap or a repeat, and the reader, never skipping, sees each event exactly once.
+/// reader follows a cursor: numbers run 1..=N without a gap or a repeat, and the reader, never
+/// skipping, sees each event exactly once.
 async fn replicas_committing_side_by_side_leave_no_gap_a_reader_could_skip(backend: Backend) {
     let Some((test_database, first)) = open(backend).await else {
         return;
@@ -175,23 +193,13 @@ async fn replicas_committing_side_by_side_leave_no_gap_a_reader_could_skip(backe
                 .await
                 .expect("append");
             outbox.commit(transaction).await.expect("commit");
-            let readable = outbox.read_after(0, 1_000).await.expect("read");
-            assert!(
-                readable.iter().any(|event| event.aggregate_id == aggregate),
-                "{aggregate} is readable once its commit returns"
-            );
         });
     }
     while let Some(written) = writers.join_next().await {
         written.expect("a writer ends");
     }
-    writing.cancel();
-    let mut seen = reader.await.expect("the reader ends");
-    let numbers: Vec<i64> = replicas[1]
-        .1
-        .read_after(0, 1_000)
+    let numbers: Vec<i64> = numbered(&replicas[1].1, EVENTS)
         .await
-        .expect("read")
         .iter()
         .map(|event| event.sequence)
         .collect();
@@ -200,6 +208,8 @@ async fn replicas_committing_side_by_side_leave_no_gap_a_reader_could_skip(backe
         (1..=EVENTS as i64).collect::<Vec<_>>(),
         "numbered without gaps"
     );
+    writing.cancel();
+    let mut seen = reader.await.expect("the reader ends");
     seen.sort();
     let expected: Vec<String> = (0..EVENTS).map(|index| format!("a-{index:02}")).collect();
     assert_eq!(seen, expected, "the reader saw each event once");

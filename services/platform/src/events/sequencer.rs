@@ -7,13 +7,13 @@
 //! so the later one inserts its event after the earlier committed, and is numbered after it.
 //!
 //! Each process runs one sequencer task: woken by its own commits, and every poll interval for
-//! events that another replica committed but did not number (it died in between).
+//! events that another replica committed but did not number (it died in between). A commit does
+//! not wait for its events' numbers: they reach subscribers one numbering pass later (a
+//! transaction of its own, with its own sync), which a writer need not sit through.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 
 use super::{Inner, POLL_INTERVAL};
 
@@ -23,42 +23,16 @@ pub(crate) const SEQUENCER_LOCK_KEY: i64 = 0x7274_692d_6f75_7478;
 /// Events numbered per sequencer transaction.
 const BATCH: i64 = 5_000;
 
-/// How long a commit waits for its events' numbers before it returns without them: they are
-/// durable, and the sequencer numbers them when it can.
-const NUMBERING_WAIT: Duration = Duration::from_secs(5);
-
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct Sequencer {
-    /// Commits that asked for numbering.
-    asked: AtomicU64,
+    /// Rung by each commit that appended events; several rings before a pass make one pass.
     wake: Arc<Notify>,
-    /// The last request that a finished numbering pass covered.
-    answered: watch::Sender<u64>,
-}
-
-impl Default for Sequencer {
-    fn default() -> Self {
-        Self {
-            asked: AtomicU64::new(0),
-            wake: Arc::default(),
-            answered: watch::channel(0).0,
-        }
-    }
 }
 
 impl Sequencer {
-    /// Waits for a numbering pass that began after this commit.
-    pub(super) async fn numbered_after_commit(&self) {
-        let ticket = self.asked.fetch_add(1, Ordering::AcqRel) + 1;
-        let mut answered = self.answered.subscribe();
+    /// Asks for a numbering pass after this commit.
+    pub(super) fn committed(&self) {
         self.wake.notify_one();
-        let waited = tokio::time::timeout(NUMBERING_WAIT, answered.wait_for(|answered| *answered >= ticket)).await;
-        if waited.is_err() {
-            tracing::warn!(
-                "committed events were not numbered within {} s; they will be",
-                NUMBERING_WAIT.as_secs()
-            );
-        }
     }
 }
 
@@ -72,16 +46,12 @@ pub(super) fn spawn(outbox: Weak<Inner>) {
         loop {
             let Some(inner) = outbox.upgrade() else { return };
             let Some(sequencer) = &inner.sequencer else { return };
-            let asked = sequencer.asked.load(Ordering::Acquire);
             match number_committed(&inner).await {
                 Ok(numbered) if numbered > 0 => inner.woken(),
                 Ok(_) => {}
                 Err(sqlx::Error::PoolClosed) => return,
                 Err(error) => tracing::warn!(%error, "numbering committed events failed; trying again"),
             }
-            // Answered even on failure: the commits are durable, and their events are numbered
-            // on a later pass.
-            sequencer.answered.send_replace(asked);
             let wake = sequencer.wake.clone();
             drop(inner);
             tokio::select! {
