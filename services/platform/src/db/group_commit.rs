@@ -115,13 +115,20 @@ impl GroupWriter {
         })
     }
 
-    /// The connection, once every write queued before has had its turn.
+    /// The connection for a write, once every write queued before has had its turn; counted as
+    /// waiting meanwhile, so that the writes before it leave their group open for it.
     async fn hold(&self) -> Held {
         let queued = Queued::new(self);
-        let writer = self.writer.clone().lock_owned().await;
+        let held = self.hold_uncounted().await;
         queued.served();
+        held
+    }
+
+    /// The connection for a member of a group, or a task putting things right: not a write, so
+    /// no group is left open for it.
+    async fn hold_uncounted(&self) -> Held {
         Held {
-            writer: Some(writer),
+            writer: Some(self.writer.clone().lock_owned().await),
             owner: self.clone(),
         }
     }
@@ -152,7 +159,7 @@ impl GroupWriter {
         let decided = tokio::select! {
             biased;
             decided = decided => decided,
-            mut writer = self.hold() => {
+            mut writer = self.hold_uncounted() => {
                 writer.repair().await;
                 if writer.group.as_ref().is_some_and(|open| Arc::ptr_eq(open, group)) {
                     commit_group(writer.release()).await;
@@ -404,7 +411,7 @@ impl Drop for Queued<'_> {
         let owner = self.owner.clone();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             // Held and let go at once: its drop puts right and commits what was left open.
-            runtime.spawn(async move { drop(owner.hold().await) });
+            runtime.spawn(async move { drop(owner.hold_uncounted().await) });
         }
     }
 }
