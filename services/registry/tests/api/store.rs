@@ -109,10 +109,8 @@ async fn what_goes_in_comes_out(backend: Backend) {
         installation
     );
 
-    let types: Vec<_> = outbox
-        .read_after(0, 10)
+    let types: Vec<_> = numbered_events(&outbox, 3)
         .await
-        .expect("events")
         .into_iter()
         .map(|event| event.r#type)
         .collect();
@@ -221,11 +219,7 @@ async fn updates_apply_under_the_lock_and_record_their_event(backend: Backend) {
         "After",
         "a refused update writes nothing"
     );
-    assert_eq!(
-        outbox.read_after(0, 10).await.expect("events").len(),
-        2,
-        "created and one update"
-    );
+    assert_eq!(numbered_events(&outbox, 2).await.len(), 2, "created and one update");
 }
 
 async fn idempotency_keys_replay_the_first_create_or_refuse_another_body(backend: Backend) {
@@ -246,11 +240,17 @@ async fn idempotency_keys_replay_the_first_create_or_refuse_another_body(backend
         .await
         .expect_err("mismatch");
     assert!(matches!(mismatch, RegistryError::KeyReused(_)));
-    assert_eq!(
-        outbox.read_after(0, 10).await.expect("events").len(),
-        1,
-        "one provider, one event"
-    );
+    assert_eq!(numbered_events(&outbox, 1).await.len(), 1, "one provider, one event");
+}
+
+/// The outbox's events once at least `count` are numbered: on PostgreSQL events are numbered,
+/// and readable, a moment after their commit.
+async fn numbered_events(outbox: &Outbox, count: usize) -> Vec<rti_proto::common::Event> {
+    rti_platform::testing::eventually("the events numbered", || async {
+        let events = outbox.read_after(0, 10).await.expect("events");
+        (events.len() >= count).then_some(events)
+    })
+    .await
 }
 
 backend_tests!(
