@@ -93,6 +93,7 @@ pub async fn spawn_suite_with(backend: Backend, adjust: impl FnOnce(&mut SuiteCo
         metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         service_metrics_listen: None,
         audit: Some(databases[4].url.clone()),
+        replicas: 1,
     };
     adjust(&mut config);
     let suite = Suite::start(config).await.expect("the suite starts");

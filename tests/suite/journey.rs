@@ -118,9 +118,15 @@ fn int(value: &Json) -> i64 {
 /// configuration allows, as `rti serve reporting --disclosure-threshold 1` sets it) and counts are
 /// published without noise. The p% rule stays: one organisation's units are still withheld.
 async fn suite(backend: Backend) -> Option<RunningSuite> {
+    suite_of(backend, 1).await
+}
+
+/// [`suite`] with `replicas` processes of each service.
+async fn suite_of(backend: Backend, replicas: usize) -> Option<RunningSuite> {
     spawn_suite_with(backend, |config| {
         config.reporting.disclosure.threshold = 1;
         config.reporting.disclosure.max_count_noise = 0;
+        config.replicas = replicas;
     })
     .await
 }
@@ -158,3 +164,39 @@ async fn the_journey_over(backend: Backend, connect: impl FnOnce(&RunningSuite) 
 }
 
 backend_tests!(the_journey_over_grpc, the_journey_over_rest);
+
+/// The story with two processes of each service on one PostgreSQL database, the gateway
+/// balancing every call between them: whichever replica answers, holds never over-book,
+/// idempotency keys replay, events arrive in order, search finds what the other replica
+/// published, and each stream is followed by one replica at a time (by lease). PostgreSQL only:
+/// a SQLite file belongs to one process, and the suite refuses replicas on it (below).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journey_with_two_replicas_of_each_service_on_postgresql() {
+    let Some(suite) = suite_of(Backend::Postgres, 2).await else {
+        return;
+    };
+    the_journey(Transport::grpc(suite.channel.clone())).await;
+}
+
+#[tokio::test]
+async fn replicas_on_sqlite_are_refused_naming_postgresql() {
+    let directory = tempfile::tempdir().expect("a temporary directory");
+    let config = rti_gateway::cli::suite::SuiteConfig {
+        listen: "127.0.0.1:0".parse().expect("an address"),
+        databases: rti_gateway::cli::suite::Databases::sqlite_in(directory.path()),
+        auth: rti_platform::testing::test_auth(),
+        drain_timeout: std::time::Duration::from_secs(1),
+        limits: rti_platform::limits::Limits::default(),
+        edge: rti_gateway::EdgeLimits::default(),
+        encoder_model_dir: None,
+        reporting: rti_reporting::Options::default(),
+        metrics_listen: None,
+        service_metrics_listen: None,
+        audit: None,
+        replicas: 2,
+    };
+    let refused = rti_gateway::cli::suite::Suite::start(config)
+        .await
+        .expect_err("two replicas on SQLite files");
+    assert!(refused.to_string().contains("need PostgreSQL"), "{refused}");
+}

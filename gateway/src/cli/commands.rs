@@ -59,6 +59,7 @@ async fn up(args: UpArgs) -> anyhow::Result<()> {
         metrics_listen: args.metrics_listen,
         service_metrics_listen: args.service_metrics_listen,
         audit: Some(DatabaseUrl::sqlite_file(&args.data_dir.join("audit.db"))),
+        replicas: 1,
     })
     .await?;
     let address = suite.gateway_addr();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rti_platform::config::AuthConfig;
-use rti_platform::db::DatabaseUrl;
+use rti_platform::db::{Backend, DatabaseUrl};
 use rti_platform::limits::Limits;
 use rti_platform::server::{ServiceConfig, StartError};
 use tokio::task::JoinSet;
@@ -58,6 +58,9 @@ pub struct SuiteConfig {
     pub service_metrics_listen: Option<SocketAddr>,
     /// The gateway's audit log of writes; `None`: not audited.
     pub audit: Option<DatabaseUrl>,
+    /// Processes of each service, sharing its database, the gateway balancing across them; more
+    /// than one needs PostgreSQL. Only the first of each serves metrics.
+    pub replicas: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +71,8 @@ pub enum SuiteError {
     ServiceFailed { service: &'static str, source: StartError },
     #[error(transparent)]
     Gateway(#[from] GatewayError),
+    #[error("{replicas} replicas of each service need PostgreSQL: a SQLite file belongs to one process")]
+    ReplicasNeedPostgres { replicas: usize },
 }
 
 /// A started suite: every port bound, every store migrated.
@@ -80,13 +85,14 @@ pub struct Suite {
     service_metrics: Vec<(&'static str, SocketAddr)>,
 }
 
-/// The configuration of the `index`th service (registry 0 … reporting 3).
-fn service_config(database_url: &DatabaseUrl, config: &SuiteConfig, index: u16) -> ServiceConfig {
+/// The configuration of the `index`th service (registry 0 … reporting 3), its `replica`th process.
+fn service_config(database_url: &DatabaseUrl, config: &SuiteConfig, index: u16, replica: usize) -> ServiceConfig {
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut service = ServiceConfig::new(loopback, database_url.clone(), config.auth.clone());
     service.drain_timeout = config.drain_timeout;
     service.limits = config.limits.clone();
-    service.metrics_listen = config.service_metrics_listen.map(|first| {
+    let metrics_listen = config.service_metrics_listen.filter(|_| replica == 0);
+    service.metrics_listen = metrics_listen.map(|first| {
         let port = if first.port() == 0 {
             0
         } else {
@@ -106,44 +112,65 @@ fn upstream(address: SocketAddr) -> http::Uri {
 impl Suite {
     pub async fn start(config: SuiteConfig) -> Result<Self, SuiteError> {
         let failed = |service| move |source| SuiteError::Service { service, source };
-        let registry_options = rti_registry::Options {
-            encoder_model_dir: config.encoder_model_dir.clone(),
-        };
-        let registry =
-            rti_registry::App::build_with(service_config(&config.databases.registry, &config, 0), registry_options)
-                .await
-                .map_err(failed("registry"))?;
-        let intake = rti_intake::App::build(
-            service_config(&config.databases.intake, &config, 1),
-            upstream(registry.local_addr()),
-        )
-        .await
-        .map_err(failed("intake"))?;
-        let allocation = rti_allocation::App::build(
-            service_config(&config.databases.allocation, &config, 2),
-            rti_allocation::Upstreams {
-                registry: upstream(registry.local_addr()),
-                intake: upstream(intake.local_addr()),
-            },
-        )
-        .await
-        .map_err(failed("allocation"))?;
-        let reporting = rti_reporting::App::build_with(
-            service_config(&config.databases.reporting, &config, 3),
-            rti_reporting::Upstreams {
-                registry: upstream(registry.local_addr()),
-                intake: upstream(intake.local_addr()),
-                allocation: upstream(allocation.local_addr()),
-            },
-            config.reporting.clone(),
-        )
-        .await
-        .map_err(failed("reporting"))?;
+        let replicas = config.replicas.max(1);
+        let databases = &config.databases;
+        let urls = [
+            &databases.registry,
+            &databases.intake,
+            &databases.allocation,
+            &databases.reporting,
+        ];
+        if replicas > 1 && urls.iter().any(|url| url.backend() != Backend::Postgres) {
+            return Err(SuiteError::ReplicasNeedPostgres { replicas });
+        }
+        let (mut registries, mut intakes, mut allocations, mut reportings) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for replica in 0..replicas {
+            let registry_options = rti_registry::Options {
+                encoder_model_dir: config.encoder_model_dir.clone(),
+            };
+            let registry = rti_registry::App::build_with(
+                service_config(&databases.registry, &config, 0, replica),
+                registry_options,
+            )
+            .await
+            .map_err(failed("registry"))?;
+            let intake = rti_intake::App::build(
+                service_config(&databases.intake, &config, 1, replica),
+                upstream(registry.local_addr()),
+            )
+            .await
+            .map_err(failed("intake"))?;
+            let allocation = rti_allocation::App::build(
+                service_config(&databases.allocation, &config, 2, replica),
+                rti_allocation::Upstreams {
+                    registry: upstream(registry.local_addr()),
+                    intake: upstream(intake.local_addr()),
+                },
+            )
+            .await
+            .map_err(failed("allocation"))?;
+            let reporting = rti_reporting::App::build_with(
+                service_config(&databases.reporting, &config, 3, replica),
+                rti_reporting::Upstreams {
+                    registry: upstream(registry.local_addr()),
+                    intake: upstream(intake.local_addr()),
+                    allocation: upstream(allocation.local_addr()),
+                },
+                config.reporting.clone(),
+            )
+            .await
+            .map_err(failed("reporting"))?;
+            registries.push(registry);
+            intakes.push(intake);
+            allocations.push(allocation);
+            reportings.push(reporting);
+        }
         let upstreams = Upstreams {
-            registry: vec![upstream(registry.local_addr())],
-            intake: vec![upstream(intake.local_addr())],
-            allocation: vec![upstream(allocation.local_addr())],
-            reporting: vec![upstream(reporting.local_addr())],
+            registry: registries.iter().map(|app| upstream(app.local_addr())).collect(),
+            intake: intakes.iter().map(|app| upstream(app.local_addr())).collect(),
+            allocation: allocations.iter().map(|app| upstream(app.local_addr())).collect(),
+            reporting: reportings.iter().map(|app| upstream(app.local_addr())).collect(),
         };
 
         let mut gateway_config =
@@ -155,10 +182,10 @@ impl Suite {
         gateway_config.audit = config.audit.clone();
         let gateway = Gateway::build(gateway_config).await?;
         let service_metrics = [
-            ("registry", registry.metrics_addr()),
-            ("intake", intake.metrics_addr()),
-            ("allocation", allocation.metrics_addr()),
-            ("reporting", reporting.metrics_addr()),
+            ("registry", registries[0].metrics_addr()),
+            ("intake", intakes[0].metrics_addr()),
+            ("allocation", allocations[0].metrics_addr()),
+            ("reporting", reportings[0].metrics_addr()),
         ]
         .into_iter()
         .filter_map(|(service, address)| Some((service, address?)))
@@ -166,14 +193,22 @@ impl Suite {
 
         let services_shutdown = CancellationToken::new();
         let mut services = JoinSet::new();
-        let token = services_shutdown.clone();
-        services.spawn(async move { ("registry", registry.run_until(token).await) });
-        let token = services_shutdown.clone();
-        services.spawn(async move { ("intake", intake.run_until(token).await) });
-        let token = services_shutdown.clone();
-        services.spawn(async move { ("allocation", allocation.run_until(token).await) });
-        let token = services_shutdown.clone();
-        services.spawn(async move { ("reporting", reporting.run_until(token).await) });
+        for registry in registries {
+            let token = services_shutdown.clone();
+            services.spawn(async move { ("registry", registry.run_until(token).await) });
+        }
+        for intake in intakes {
+            let token = services_shutdown.clone();
+            services.spawn(async move { ("intake", intake.run_until(token).await) });
+        }
+        for allocation in allocations {
+            let token = services_shutdown.clone();
+            services.spawn(async move { ("allocation", allocation.run_until(token).await) });
+        }
+        for reporting in reportings {
+            let token = services_shutdown.clone();
+            services.spawn(async move { ("reporting", reporting.run_until(token).await) });
+        }
         Ok(Self {
             gateway,
             upstreams,

@@ -95,6 +95,7 @@ async fn suite() -> RunningSuite {
         audit: Some(rti_platform::db::DatabaseUrl::sqlite_file(
             &directory.path().join("audit.db"),
         )),
+        replicas: 1,
     };
     let suite = Suite::start(config).await.expect("the suite starts");
     let address = suite.gateway_addr();
