@@ -31,6 +31,8 @@ pub struct RunningSuite {
     pub metrics: SocketAddr,
     /// The gateway's audit log of writes.
     pub audit: DatabaseUrl,
+    /// Each service's database, for tests that must reach past the API (a poison event).
+    pub databases: Databases,
     pub shutdown: CancellationToken,
     pub running: JoinHandle<Result<(), SuiteError>>,
     _databases: Vec<TestDatabase>,
@@ -70,14 +72,15 @@ pub async fn spawn_suite_with(backend: Backend, adjust: impl FnOnce(&mut SuiteCo
     for _ in 0..5 {
         databases.push(TestDatabase::create(backend).await?);
     }
+    let service_databases = Databases {
+        registry: databases[0].url.clone(),
+        intake: databases[1].url.clone(),
+        allocation: databases[2].url.clone(),
+        reporting: databases[3].url.clone(),
+    };
     let mut config = SuiteConfig {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        databases: Databases {
-            registry: databases[0].url.clone(),
-            intake: databases[1].url.clone(),
-            allocation: databases[2].url.clone(),
-            reporting: databases[3].url.clone(),
-        },
+        databases: service_databases.clone(),
         auth: test_auth(),
         drain_timeout: Duration::from_secs(5),
         limits: Limits::default(),
@@ -112,6 +115,7 @@ pub async fn spawn_suite_with(backend: Backend, adjust: impl FnOnce(&mut SuiteCo
         registry,
         metrics,
         audit: databases[4].url.clone(),
+        databases: service_databases,
         shutdown,
         running,
         _databases: databases,

@@ -4,6 +4,7 @@ mod audit;
 mod authz_matrix;
 mod catalogue;
 mod discovery;
+mod faults;
 mod journey;
 mod limits;
 mod otlp_export;

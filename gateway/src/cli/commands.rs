@@ -296,6 +296,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let telemetry = telemetry::init(&args.telemetry, &name)?;
     let mut config = ServiceConfig::new(args.listen, args.database_url, args.auth);
     config.max_connections = args.max_connections;
+    config.readiness_interval = args.readiness_interval;
     config.drain_timeout = args.server.drain_timeout;
     config.limits = args.server.limits;
     config.metrics_listen = args.metrics_listen;

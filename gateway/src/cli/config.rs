@@ -158,6 +158,9 @@ pub struct ServeArgs {
     /// Most database connections the service opens.
     #[arg(long, env = "RTI_SERVICE_MAX_CONNECTIONS", default_value_t = 8)]
     pub max_connections: u32,
+    /// How often health asks the database whether it answers (NOT_SERVING while it does not).
+    #[arg(long, env = "RTI_SERVICE_READINESS_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub readiness_interval: Duration,
     /// The registry, for intake, allocation and reporting: installations and capacity (http://registry:50051).
     #[arg(long, env = "RTI_SERVICE_REGISTRY_URL", value_name = "URL")]
     pub registry_url: Option<http::Uri>,

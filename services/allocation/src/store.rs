@@ -80,6 +80,34 @@ impl AllocationStore {
         Ok(())
     }
 
+    /// Records an event of `source`'s stream that cannot be applied (a poison event), and moves
+    /// the cursor past it in the same transaction: it is on record exactly when it is skipped.
+    pub async fn reject_event(
+        &self,
+        source: &str,
+        sequence: i64,
+        event_id: &str,
+        event_type: &str,
+        reason: &str,
+    ) -> AllocationResult<()> {
+        let mut transaction = self.database.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO feed_rejections (source, sequence, event_id, event_type, reason, recorded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (source, sequence) DO NOTHING",
+        )
+        .bind(source)
+        .bind(sequence)
+        .bind(event_id)
+        .bind(event_type)
+        .bind(reason)
+        .bind(rti_platform::time::now_micros())
+        .execute(&mut *transaction)
+        .await?;
+        Self::write_cursor(&mut transaction, source, sequence).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
     /// The last event of `source` applied here (0 before any).
     pub async fn cursor(&self, source: &str) -> AllocationResult<i64> {
         let row = sqlx::query("SELECT sequence FROM feed_cursors WHERE source = $1")

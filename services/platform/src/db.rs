@@ -200,6 +200,9 @@ pub enum OpenError {
 }
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long health waits for the store's answer. While the database is away the pool retries its
+/// connection until its acquire timeout (10 s): a probe must see NOT_SERVING long before that.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// `cache_size` is in KiB when negative: 32 MiB a connection, grown into only as pages are read,
 /// so that a writer's index pages stay in memory as a table grows past SQLite's default 2 MiB.
@@ -296,9 +299,10 @@ impl Database {
         }
     }
 
-    /// Whether the store answers a trivial query now.
+    /// Whether the store answers a trivial query now, within [`PING_TIMEOUT`].
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.readers).await.is_ok()
+        let answered = tokio::time::timeout(PING_TIMEOUT, sqlx::query("SELECT 1").execute(&self.readers)).await;
+        matches!(answered, Ok(Ok(_)))
     }
 
     pub async fn close(&self) {
@@ -447,5 +451,26 @@ mod tests {
         let error = "mysql://localhost/db".parse::<DatabaseUrl>().expect_err("unsupported");
         assert!(error.contains("expected sqlite://PATH or postgres://"), "{error}");
         assert!("sqlite://".parse::<DatabaseUrl>().is_err());
+    }
+
+    /// A store that cannot hand out a connection (every one busy, or the database away while the
+    /// pool retries) must read as unreachable within the ping's bound, not after the pool's 10 s
+    /// acquire timeout: health turns NOT_SERVING that much sooner.
+    #[tokio::test]
+    async fn ping_gives_up_within_its_bound_when_no_connection_comes() {
+        let directory = tempfile::tempdir().expect("a temporary directory");
+        let url = DatabaseUrl::sqlite_file(&directory.path().join("ping.db"));
+        let database = Database::open(&url, &Migrations::NONE, 1).await.expect("opens");
+        assert!(database.ping().await, "an idle store answers");
+        let held = database.readers().acquire().await.expect("the one reader");
+        let started = std::time::Instant::now();
+        assert!(!database.ping().await, "no reader is free");
+        let waited = started.elapsed();
+        assert!(
+            waited >= PING_TIMEOUT && waited < Duration::from_secs(9),
+            "gave up after {waited:?}"
+        );
+        drop(held);
+        assert!(database.ping().await, "the reader is free again");
     }
 }

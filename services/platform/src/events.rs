@@ -161,18 +161,45 @@ impl Outbox {
     }
 
     /// Up to `limit` committed events after `after_sequence`, oldest first.
+    ///
+    /// A stored payload that no longer decodes (a poison event: written by a faulty release, or
+    /// damaged) comes back as its envelope without a payload, with a warning: every subscriber
+    /// then moves past it and decides for itself what to report, where failing the whole read
+    /// would stop every stream of this service at that sequence for ever.
     pub async fn read_after(&self, after_sequence: i64, limit: i64) -> Result<Vec<Event>, sqlx::Error> {
-        let rows = sqlx::query("SELECT sequence, payload FROM outbox WHERE sequence > $1 ORDER BY sequence LIMIT $2")
-            .bind(after_sequence)
-            .bind(limit)
-            .fetch_all(self.inner.database.readers())
-            .await?;
+        let rows = sqlx::query(
+            "SELECT sequence, payload, event_id, event_type, aggregate_id, occurred_at FROM outbox \
+             WHERE sequence > $1 ORDER BY sequence LIMIT $2",
+        )
+        .bind(after_sequence)
+        .bind(limit)
+        .fetch_all(self.inner.database.readers())
+        .await?;
         rows.iter()
             .map(|row| {
                 let sequence: i64 = row.try_get(0)?;
                 let payload: Vec<u8> = row.try_get(1)?;
-                let mut event =
-                    Event::decode(payload.as_slice()).map_err(|error| sqlx::Error::Decode(Box::new(error)))?;
+                let mut event = match Event::decode(payload.as_slice()) {
+                    Ok(event) => event,
+                    Err(error) => {
+                        let event_type: String = row.try_get(3)?;
+                        tracing::warn!(
+                            source = self.inner.source,
+                            sequence,
+                            event_type,
+                            %error,
+                            "an outbox event does not decode; sent without its payload"
+                        );
+                        Event {
+                            id: row.try_get(2)?,
+                            r#type: event_type,
+                            occurred_at: Some(timestamp_from_micros(row.try_get(5)?)),
+                            aggregate_id: row.try_get(4)?,
+                            source: self.inner.source.to_owned(),
+                            ..Event::default()
+                        }
+                    }
+                };
                 event.sequence = sequence;
                 Ok(event)
             })

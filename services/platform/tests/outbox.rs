@@ -215,7 +215,54 @@ async fn replicas_committing_side_by_side_leave_no_gap_a_reader_could_skip(backe
     assert_eq!(seen, expected, "the reader saw each event once");
 }
 
+/// A stored payload that does not decode is a poison event: it comes back as its envelope
+/// without a payload, and the events after it still come, so no subscriber stops at it.
+async fn a_payload_that_does_not_decode_is_read_as_its_envelope_and_the_stream_goes_on(backend: Backend) {
+    let Some((_guard, database)) = open(backend).await else {
+        return;
+    };
+    let outbox = Outbox::new(database.clone(), "test");
+    let mut before = database.begin_write().await.expect("begin");
+    outbox
+        .append(&mut before, "a-1", created("before"))
+        .await
+        .expect("append");
+    outbox.commit(before).await.expect("commit");
+    let mut poison = database.begin_write().await.expect("begin");
+    // A field number with a wire type protobuf does not know: no Event decodes from it.
+    sqlx::query(
+        "INSERT INTO outbox (event_id, event_type, aggregate_id, occurred_at, payload) \
+         VALUES ('poison-1', 'rti.registry.v1.ProviderCreated', 'a-2', 7, $1)",
+    )
+    .bind(vec![0xff_u8, 0xff, 0xff, 0xff])
+    .execute(&mut *poison)
+    .await
+    .expect("insert the poison event");
+    outbox.commit(poison).await.expect("commit");
+    let mut after = database.begin_write().await.expect("begin");
+    outbox
+        .append(&mut after, "a-3", created("after"))
+        .await
+        .expect("append");
+    outbox.commit(after).await.expect("commit");
+
+    let events = outbox
+        .read_after(0, 10)
+        .await
+        .expect("a poison event does not fail the read");
+    let aggregates: Vec<&str> = events.iter().map(|event| event.aggregate_id.as_str()).collect();
+    assert_eq!(aggregates, ["a-1", "a-2", "a-3"]);
+    let poisoned = &events[1];
+    assert_eq!(poisoned.payload, None, "{poisoned:?}");
+    assert_eq!(poisoned.id, "poison-1");
+    assert_eq!(poisoned.r#type, "rti.registry.v1.ProviderCreated");
+    assert_eq!(poisoned.source, "test");
+    assert!(events[0].sequence < poisoned.sequence && poisoned.sequence < events[2].sequence);
+    assert!(events[2].payload.is_some());
+}
+
 backend_tests!(
+    a_payload_that_does_not_decode_is_read_as_its_envelope_and_the_stream_goes_on,
     events_exist_only_with_their_transaction,
     sequences_increase_in_commit_order_and_reads_resume_after_a_cursor,
     idempotency_keys_replay_and_refuse_mismatches,

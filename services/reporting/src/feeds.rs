@@ -1,6 +1,8 @@
 //! Follows the registry's, intake's and allocation's event streams into the projections. Events
 //! that are already waiting are applied together, with the stream's cursor, in one transaction:
-//! a restart resumes after the last commit, and a replay changes nothing twice.
+//! a restart resumes after the last commit, and a replay changes nothing twice. An event that
+//! cannot be applied (a poison event) is logged and recorded in `feed_rejections` with the
+//! cursor that moves past it: one bad event never stops a stream (issue 15, faults).
 
 mod convert;
 
@@ -9,6 +11,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio_util::sync::CancellationToken;
 
+use crate::domain::projection::Rejection;
 use crate::peers::{Peers, Source};
 use crate::store::ReportingStore;
 
@@ -43,16 +46,34 @@ async fn follow(
     let mut batches = peers.events(source, after).await?.ready_chunks(BATCH);
     while let Some(batch) = batches.next().await {
         let mut changes = Vec::with_capacity(batch.len());
+        let mut rejections = Vec::new();
         let mut last = None;
         for event in batch {
             let event = event?;
             last = Some(event.sequence);
-            if let Some(change) = convert::change_of(&event) {
-                changes.push(change);
+            match convert::change_of(&event) {
+                Ok(Some(change)) => changes.push(change),
+                Ok(None) => {}
+                Err(reason) => {
+                    tracing::warn!(
+                        source = source.name(),
+                        sequence = event.sequence,
+                        event_id = %event.id,
+                        event_type = %event.r#type,
+                        reason,
+                        "an event cannot be applied; recorded in feed_rejections and skipped"
+                    );
+                    rejections.push(Rejection {
+                        sequence: event.sequence,
+                        event_id: event.id,
+                        event_type: event.r#type,
+                        reason,
+                    });
+                }
             }
         }
         if let Some(sequence) = last {
-            store.apply(source.name(), &changes, sequence).await?;
+            store.apply(source.name(), &changes, &rejections, sequence).await?;
         }
     }
     Ok(())

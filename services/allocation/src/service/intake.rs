@@ -14,6 +14,9 @@ use crate::error::{AllocationError, AllocationResult};
 /// The name of intake's stream in the store's cursors.
 const SOURCE: &str = "intake";
 
+/// Why an event without a payload is not applied.
+const NO_PAYLOAD: &str = "no payload: it did not decode where it was written";
+
 /// Why the slots of a request re-screening found a MATCH for are suspended (SEC-3).
 const SUSPENDED: &str = "a party of the request matches a party listed on a newer EU sanctions list version \
     (SEC-1, SEC-3); suspended until intake's compliance review decides";
@@ -28,13 +31,28 @@ impl AllocationService {
             .map_err(|status| AllocationError::upstream("intake", &status))
     }
 
-    /// Applies one of intake's events, and moves the cursor past it in the same transaction.
+    /// Applies one of intake's events, and moves the cursor past it in the same transaction. An
+    /// event whose payload did not decode at intake (a poison event) is logged and recorded in
+    /// `feed_rejections` as the cursor moves past it: dropping it without a word would lose a
+    /// status change unseen, and stopping at it would stop the feed (issue 15, faults).
     pub async fn apply_intake_event(&self, event: Event) -> AllocationResult<()> {
         match event.payload {
             Some(Payload::AccessRequestStatusChanged(change)) => {
                 self.apply_status_change(&change, event.sequence).await
             }
-            _ => self.store.advance_cursor(SOURCE, event.sequence).await,
+            None => {
+                tracing::warn!(
+                    sequence = event.sequence,
+                    event_id = %event.id,
+                    event_type = %event.r#type,
+                    reason = NO_PAYLOAD,
+                    "an event of intake cannot be applied; recorded in feed_rejections and skipped"
+                );
+                self.store
+                    .reject_event(SOURCE, event.sequence, &event.id, &event.r#type, NO_PAYLOAD)
+                    .await
+            }
+            Some(_) => self.store.advance_cursor(SOURCE, event.sequence).await,
         }
     }
 

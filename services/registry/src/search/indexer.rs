@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use rti_platform::events::Outbox;
 use rti_platform::time::now_micros;
-use rti_proto::common::event::Payload;
 use rti_proto::common::{Event, SubscribeRequest};
 use rti_search::{Cursor, IndexWriter, SearchError, SearchIndex};
 use tokio_util::sync::CancellationToken;
@@ -256,15 +255,24 @@ impl Follower {
         };
         let mut touched = BTreeSet::new();
         for event in events {
-            match &event.payload {
-                Some(
-                    Payload::InstallationCreated(_)
-                    | Payload::InstallationUpdated(_)
-                    | Payload::InstallationPublished(_),
-                ) => {
+            // By the stored type, not the payload: the index is rebuilt from the store's rows,
+            // so an event whose payload no longer decodes (a poison event, sent without it)
+            // still names the record to index again.
+            if event.payload.is_none() {
+                tracing::warn!(
+                    sequence = event.sequence,
+                    event_type = %event.r#type,
+                    aggregate_id = %event.aggregate_id,
+                    "an outbox event without its payload; indexing its record from the store"
+                );
+            }
+            match event.r#type.as_str() {
+                "rti.registry.v1.InstallationCreated"
+                | "rti.registry.v1.InstallationUpdated"
+                | "rti.registry.v1.InstallationPublished" => {
                     touched.insert(event.aggregate_id.clone());
                 }
-                Some(Payload::InfrastructureUpdated(_) | Payload::ProviderUpdated(_)) => {
+                "rti.registry.v1.InfrastructureUpdated" | "rti.registry.v1.ProviderUpdated" => {
                     touched.extend(self.store.installation_ids_under(&event.aggregate_id).await?);
                 }
                 _ => {}

@@ -390,3 +390,57 @@ async fn the_index_resumes_after_a_restart_and_is_rebuilt_when_stale(backend: Ba
 }
 
 backend_tests!(the_index_resumes_after_a_restart_and_is_rebuilt_when_stale);
+
+/// A poison event (its payload no longer decodes) that says an installation was updated: the
+/// index still takes the installation from the store, and goes on with the events after it.
+async fn a_poison_event_still_indexes_its_record_and_the_index_goes_on(backend: Backend) {
+    let Some(database) = rti_platform::testing::TestDatabase::create(backend).await else {
+        return;
+    };
+    let (channel, stop, running) = start_on(&database.url).await;
+    let mut client = RegistryServiceClient::new(channel);
+    let beamline = published(
+        &mut client,
+        "Koala beamline",
+        ("en", "A soft X-ray beamline."),
+        "AU",
+        proto::AccessMode::Excellence,
+    )
+    .await;
+    search_until(&mut client, &query("koala"), |response| !response.hits.is_empty()).await;
+    // Renamed behind the API's back, its event poisoned: only the stored type and aggregate say
+    // what changed.
+    sqlx::any::install_default_drivers();
+    let store = sqlx::AnyPool::connect(database.url.as_str()).await.expect("connect");
+    sqlx::query("UPDATE installations SET name = 'Quokka beamline' WHERE id = $1")
+        .bind(&beamline.id)
+        .execute(&store)
+        .await
+        .expect("rename in the store");
+    sqlx::query(
+        "INSERT INTO outbox (event_id, event_type, aggregate_id, occurred_at, payload) \
+         VALUES ('poison-1', 'rti.registry.v1.InstallationUpdated', $1, 0, $2)",
+    )
+    .bind(&beamline.id)
+    .bind(vec![0xff_u8; 8])
+    .execute(&store)
+    .await
+    .expect("insert the poison event");
+    let found = search_until(&mut client, &query("quokka"), |response| !response.hits.is_empty()).await;
+    assert_eq!(ids(&found), std::slice::from_ref(&beamline.id));
+
+    let later = published(
+        &mut client,
+        "Wombat cleanroom",
+        ("en", "A cleanroom for lithography."),
+        "AT",
+        proto::AccessMode::Excellence,
+    )
+    .await;
+    let found = search_until(&mut client, &query("wombat"), |response| !response.hits.is_empty()).await;
+    assert_eq!(ids(&found), std::slice::from_ref(&later.id));
+    stop.cancel();
+    running.await.expect("stopped");
+}
+
+backend_tests!(a_poison_event_still_indexes_its_record_and_the_index_goes_on);

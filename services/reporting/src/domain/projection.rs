@@ -3,6 +3,16 @@
 //! requester, country, decision, screening; allocation → units granted, slots, deliveries).
 //! No names of people ever arrive here.
 
+/// An event of a followed stream that could not be applied (a poison event), kept with its
+/// place in the stream so that an operator can find it at its source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub sequence: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub reason: &'static str,
+}
+
 /// One change to the projections.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {

@@ -1,5 +1,8 @@
 //! Events of the other services, as the projections' changes. An event that says nothing
-//! reporting keeps becomes no change (its sequence still moves the cursor).
+//! reporting keeps becomes no change (its sequence still moves the cursor). An event of a type
+//! reporting follows that cannot be applied (its payload did not decode at its source, or lacks
+//! the subject it is about) is a poison event: it becomes a [`Rejected`] reason, so that the feed
+//! records it and moves past it instead of stopping or dropping it without a word.
 
 use rti_platform::time::micros_from_timestamp;
 use rti_proto::allocation::{LineDecision, SlotStatus as ProtoSlotStatus};
@@ -11,24 +14,30 @@ use rti_proto::registry::Installation;
 use crate::domain::lane;
 use crate::domain::projection::{Change, OrganisationKind, RequestState, RequestStatus, SlotStatus, requester_type};
 
-pub fn change_of(event: &Event) -> Option<Change> {
+/// Why an event could not be applied: stored with the event's sequence, id and type.
+pub type Rejected = &'static str;
+
+const NO_PAYLOAD: Rejected = "no payload: it did not decode where it was written";
+const NO_SUBJECT: Rejected = "the payload lacks the record it is about";
+
+pub fn change_of(event: &Event) -> Result<Option<Change>, Rejected> {
     let at = |timestamp: &Option<rti_proto::pbjson_types::Timestamp>| {
         timestamp
             .as_ref()
             .or(event.occurred_at.as_ref())
             .map_or(0, micros_from_timestamp)
     };
-    match event.payload.as_ref()? {
-        Payload::ProviderCreated(created) => provider(created.provider.as_ref()?),
-        Payload::ProviderUpdated(updated) => provider(updated.provider.as_ref()?),
-        Payload::InfrastructureCreated(created) => infrastructure(created.infrastructure.as_ref()?),
-        Payload::InfrastructureUpdated(updated) => infrastructure(updated.infrastructure.as_ref()?),
-        Payload::InstallationCreated(created) => installation(created.installation.as_ref()?),
-        Payload::InstallationUpdated(updated) => installation(updated.installation.as_ref()?),
-        Payload::InstallationPublished(published) => installation(published.installation.as_ref()?),
+    let change = match event.payload.as_ref().ok_or(NO_PAYLOAD)? {
+        Payload::ProviderCreated(created) => provider(created.provider.as_ref().ok_or(NO_SUBJECT)?),
+        Payload::ProviderUpdated(updated) => provider(updated.provider.as_ref().ok_or(NO_SUBJECT)?),
+        Payload::InfrastructureCreated(created) => infrastructure(created.infrastructure.as_ref().ok_or(NO_SUBJECT)?),
+        Payload::InfrastructureUpdated(updated) => infrastructure(updated.infrastructure.as_ref().ok_or(NO_SUBJECT)?),
+        Payload::InstallationCreated(created) => installation(created.installation.as_ref().ok_or(NO_SUBJECT)?),
+        Payload::InstallationUpdated(updated) => installation(updated.installation.as_ref().ok_or(NO_SUBJECT)?),
+        Payload::InstallationPublished(published) => installation(published.installation.as_ref().ok_or(NO_SUBJECT)?),
         Payload::CapacityReserved(reserved) => {
-            let reservation = reserved.reservation.as_ref()?;
-            let window = reserved.window.as_ref()?;
+            let reservation = reserved.reservation.as_ref().ok_or(NO_SUBJECT)?;
+            let window = reserved.window.as_ref().ok_or(NO_SUBJECT)?;
             Some(Change::SlotWindow {
                 slot_id: reservation.reservation_id.clone(),
                 installation_id: reservation.installation_id.clone(),
@@ -128,7 +137,8 @@ pub fn change_of(event: &Event) -> Option<Change> {
             at: at(&changed.time),
         }),
         _ => None,
-    }
+    };
+    Ok(change)
 }
 
 fn provider(provider: &rti_proto::registry::Provider) -> Option<Change> {
@@ -169,5 +179,55 @@ fn state(status: AccessRequestStatus) -> RequestState {
         AccessRequestStatus::Declined => RequestState::Declined,
         AccessRequestStatus::Withdrawn => RequestState::Withdrawn,
         AccessRequestStatus::Closed => RequestState::Closed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rti_proto::common::Event;
+    use rti_proto::common::event::Payload;
+    use rti_proto::registry::{Provider, ProviderCreated, TariffSet};
+
+    use super::*;
+
+    fn event(payload: Option<Payload>) -> Event {
+        Event {
+            sequence: 7,
+            id: "event-7".into(),
+            r#type: "rti.registry.v1.ProviderCreated".into(),
+            payload,
+            ..Event::default()
+        }
+    }
+
+    #[test]
+    fn rejects_an_event_whose_payload_did_not_decode() {
+        assert_eq!(change_of(&event(None)), Err(NO_PAYLOAD));
+    }
+
+    #[test]
+    fn rejects_a_created_event_without_the_record_it_is_about() {
+        let created = Payload::ProviderCreated(ProviderCreated { provider: None });
+        assert_eq!(change_of(&event(Some(created))), Err(NO_SUBJECT));
+    }
+
+    #[test]
+    fn applies_a_provider_and_ignores_what_reporting_does_not_keep() {
+        let created = Payload::ProviderCreated(ProviderCreated {
+            provider: Some(Provider {
+                id: "p-1".into(),
+                country: "DE".into(),
+                ..Provider::default()
+            }),
+        });
+        assert_eq!(
+            change_of(&event(Some(created))),
+            Ok(Some(Change::Provider {
+                id: "p-1".into(),
+                country: "DE".into()
+            }))
+        );
+        let tariff = Payload::TariffSet(TariffSet::default());
+        assert_eq!(change_of(&event(Some(tariff))), Ok(None));
     }
 }

@@ -7,16 +7,38 @@ use sqlx::Row;
 
 use super::ReportingStore;
 use crate::domain::disclosure::UnitKind;
-use crate::domain::projection::{Change, RequestState, RequestStatus, SlotStatus};
+use crate::domain::projection::{Change, Rejection, RequestState, RequestStatus, SlotStatus};
 use crate::domain::{lane, month_of, request_funding_scheme};
 use crate::error::ReportingResult;
 
 impl ReportingStore {
-    /// Applies `changes` and moves `source`'s cursor to `sequence`, in one transaction.
-    pub async fn apply(&self, source: &str, changes: &[Change], sequence: i64) -> ReportingResult<()> {
+    /// Applies `changes`, records `rejections` (events that could not be applied) and moves
+    /// `source`'s cursor to `sequence`, in one transaction: a poison event is on record exactly
+    /// when the cursor has moved past it.
+    pub async fn apply(
+        &self,
+        source: &str,
+        changes: &[Change],
+        rejections: &[Rejection],
+        sequence: i64,
+    ) -> ReportingResult<()> {
         let mut transaction = self.database.begin_write().await?;
         for change in changes {
             self.apply_one(&mut transaction, change).await?;
+        }
+        for rejection in rejections {
+            sqlx::query(
+                "INSERT INTO feed_rejections (source, sequence, event_id, event_type, reason, recorded_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (source, sequence) DO NOTHING",
+            )
+            .bind(source)
+            .bind(rejection.sequence)
+            .bind(&rejection.event_id)
+            .bind(&rejection.event_type)
+            .bind(rejection.reason)
+            .bind(rti_platform::time::now_micros())
+            .execute(&mut *transaction)
+            .await?;
         }
         Self::write_cursor(&mut transaction, source, sequence).await?;
         transaction.commit().await?;

@@ -1,0 +1,12 @@
+-- Events of intake's stream that allocation could not apply (poison events: a payload that did
+-- not decode at its source). Each is recorded in the same transaction that moves the stream's
+-- cursor past it, so that the feed carries on and an operator can find the event at its source.
+CREATE TABLE feed_rejections (
+    source      TEXT   NOT NULL,
+    sequence    BIGINT NOT NULL,
+    event_id    TEXT   NOT NULL,
+    event_type  TEXT   NOT NULL,
+    reason      TEXT   NOT NULL,
+    recorded_at BIGINT NOT NULL,
+    PRIMARY KEY (source, sequence)
+);
