@@ -14,8 +14,9 @@
 //!   transaction (two inserts) from 8 clients; then through the gateway to two registry
 //!   replicas on the same database.
 //!
-//! The gateway runs as `rti gateway` does by default, with its audit log (on SQLite under its data
-//! directory: every create is an audited write) and metrics. Prints one table and the ratios the
+//! The gateway runs as `rti gateway` does by default, with its audit log (every create is an
+//! audited write: on SQLite under its data directory, in the cluster beside the registry's
+//! database with PostgreSQL) and metrics. Prints one table and the ratios the
 //! aims are stated in; figures belong in docs/benchmarks.md with this command.
 
 use std::net::SocketAddr;
@@ -61,26 +62,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // SQLite: the gateway and the registry untraced, then both exporting their traces.
     let sqlite = format!("sqlite://{}", directory.path().join("registry.db").display());
-    let suite = Suite::start(&sqlite, 1, None, &bench, "sqlite")?;
+    let suite = Suite::start(&sqlite, None, 1, None, &bench, "sqlite")?;
     figures.push(bench.through(&suite, "SQLite", "CreateProvider via the gateway")?);
     figures.push(bench.direct(&suite, "SQLite", "CreateProvider direct to the registry")?);
     drop(suite);
     let raw = runtime.block_on(raw_sqlite(&directory.path().join("raw.db"), calls))?;
     figures.push(("SQLite", "raw durable transactions, same settings", raw, None));
-    let suite = Suite::start(&sqlite, 1, Some(&otlp), &bench, "sqlite-traced")?;
+    let suite = Suite::start(&sqlite, None, 1, Some(&otlp), &bench, "sqlite-traced")?;
     figures.push(bench.through(&suite, "SQLite", "CreateProvider via the gateway, traces exported")?);
     drop(suite);
 
     // PostgreSQL: one registry, then two replicas behind the gateway.
     let cluster = Cluster::start(&pg_bin, directory.path())?;
     let postgres = cluster.create_database("registry")?;
-    let suite = Suite::start(&postgres, 1, None, &bench, "pg")?;
+    // The gateway keeps its audit log in PostgreSQL too, as a deployment on it would.
+    let audit = cluster.create_database("audit")?;
+    let suite = Suite::start(&postgres, Some(&audit), 1, None, &bench, "pg")?;
     figures.push(bench.through(&suite, "PostgreSQL", "CreateProvider via the gateway")?);
     figures.push(bench.direct(&suite, "PostgreSQL", "CreateProvider direct to the registry")?);
     drop(suite);
     let pgbench = cluster.pgbench(&pg_bin, calls, directory.path())?;
     figures.push(("PostgreSQL", "pgbench, the same two inserts", pgbench, None));
-    let suite = Suite::start(&postgres, 2, None, &bench, "pg-replicas")?;
+    let suite = Suite::start(&postgres, Some(&audit), 2, None, &bench, "pg-replicas")?;
     figures.push(bench.through(&suite, "PostgreSQL", "CreateProvider via the gateway, two registries")?);
     drop(suite);
 
@@ -192,6 +195,7 @@ struct Suite {
 impl Suite {
     fn start(
         database: &str,
+        audit: Option<&str>,
         replicas: usize,
         otlp: Option<&str>,
         bench: &Bench<'_>,
@@ -243,6 +247,9 @@ impl Suite {
             .arg("--data-dir")
             .arg(bench.directory.join(format!("gateway-{name}")))
             .stdout(Stdio::null());
+        if let Some(audit) = audit {
+            command.args(["--audit-database-url", audit]);
+        }
         traced(&mut command);
         processes.push(Running(command.spawn()?));
         bench.runtime.block_on(async {
