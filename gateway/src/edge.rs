@@ -36,3 +36,8 @@ pub use config::{GatewayConfig, GatewayError, Upstreams};
 pub use limits::{EdgeLimits, QuotaSetting, QuotaValue, Who};
 pub use routes::Routes;
 pub use server::Gateway;
+
+/// The REST transcoder's path matching and request reading, for the fuzz targets in `fuzz/` only.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use rest::fuzzing as rest_fuzzing;

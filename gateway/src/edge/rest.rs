@@ -14,6 +14,8 @@
 mod bindings;
 mod docs;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod openapi;
 mod reply;
 mod template;

@@ -7,6 +7,14 @@ mod convert;
 mod server;
 mod validate;
 
+/// The request readers, for the fuzz targets in `fuzz/` only: they feed them arbitrary messages
+/// without a server around them.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::convert::*;
+}
+
 use rti_platform::error::{ErrorCode, InvalidInput};
 use rti_platform::events::Outbox;
 use rti_platform::server::caller;

@@ -5,6 +5,14 @@ pub mod authz;
 mod convert;
 mod server;
 
+/// The request readers, for the fuzz targets in `fuzz/` only: they feed them arbitrary messages
+/// without a server around them.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::convert::*;
+}
+
 use rti_platform::error::{ErrorCode, InvalidInput};
 use tonic::Status;
 

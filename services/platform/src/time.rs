@@ -18,11 +18,14 @@ pub fn timestamp_from_micros(micros: i64) -> Timestamp {
     }
 }
 
+/// A timestamp beyond what microseconds in an i64 hold (about 292,000 years either side of
+/// 1970) is clamped to the first or last of them.
 pub fn micros_from_timestamp(timestamp: &Timestamp) -> i64 {
-    timestamp
-        .seconds
-        .saturating_mul(1_000_000)
-        .saturating_add(i64::from(timestamp.nanos) / 1_000)
+    // Summed in i128, then clamped: saturating the seconds before adding the nanos read the
+    // earliest time, written as a timestamp, back as 224,192 µs later, so a stored record
+    // changed each time it was read and written (found by `fuzz/`).
+    let micros = i128::from(timestamp.seconds) * 1_000_000 + i128::from(timestamp.nanos) / 1_000;
+    i64::try_from(micros).unwrap_or(if micros < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// A `YYYY-MM-DD` date as UTC microseconds at midnight; `None` when it is not one.
@@ -48,9 +51,19 @@ mod tests {
 
     #[test]
     fn round_trips_micros_through_timestamp() {
-        for micros in [0, 1, 999_999, 1_700_000_000_123_456, -1, -1_500_000] {
+        for micros in [0, 1, 999_999, 1_700_000_000_123_456, -1, -1_500_000, i64::MIN, i64::MAX] {
             assert_eq!(micros_from_timestamp(&timestamp_from_micros(micros)), micros);
         }
+    }
+
+    #[test]
+    fn clamps_timestamps_beyond_the_micros_an_i64_holds() {
+        let micros = |seconds, nanos| micros_from_timestamp(&Timestamp { seconds, nanos });
+        assert_eq!(micros(i64::MIN, 0), i64::MIN);
+        assert_eq!(micros(-9_223_372_036_855, 0), i64::MIN);
+        assert_eq!(micros(-9_223_372_036_855, 224_192_000), i64::MIN);
+        assert_eq!(micros(9_223_372_036_855, 0), i64::MAX);
+        assert_eq!(micros(i64::MAX, 999_999_999), i64::MAX);
     }
 
     #[test]

@@ -16,6 +16,17 @@
 mod indexer;
 pub mod meaning;
 
+/// The search request's reading, for the fuzz targets in `fuzz/` only.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::{InvalidInput, PageRequest, Query, parse, proto};
+
+    pub fn search_request(request: &proto::SearchInstallationsRequest) -> Result<(Query, PageRequest), InvalidInput> {
+        parse(request)
+    }
+}
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 

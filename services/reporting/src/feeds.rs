@@ -6,6 +6,13 @@
 
 mod convert;
 
+/// The reading of other services' events, for the fuzz targets in `fuzz/` only.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::convert::change_of;
+}
+
 use std::time::Duration;
 
 use futures::StreamExt;

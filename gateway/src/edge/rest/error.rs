@@ -66,12 +66,12 @@ impl RestError {
         self
     }
 
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn http_status(&self) -> http::StatusCode {
         self.http_status
     }
 
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn message(&self) -> &str {
         self.status.message()
     }

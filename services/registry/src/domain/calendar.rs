@@ -91,11 +91,57 @@ pub fn units(units: i64, field: &str, violations: &mut Violations) {
     }
 }
 
+/// The whole UTC days a period `[from, to)` touches: the first and the last, and the span in
+/// microseconds from the first's midnight to the midnight after the last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DaySpan {
+    pub first_day: i64,
+    pub last_day: i64,
+    pub start: i64,
+    pub end: i64,
+}
+
+/// The days of `[from, to)` for an availability query; a period that does not end after it
+/// starts, or touches more than [`MAX_SPAN_DAYS`] days, is named on `to`.
+pub fn day_span(from: i64, to: i64, violations: &mut Violations) -> Option<DaySpan> {
+    // Checked first: `to - 1` overflows when `to` is the earliest time there is.
+    if to <= from {
+        violations.add("to", "must be after from");
+        return None;
+    }
+    let first_day = from.div_euclid(MICROS_PER_DAY);
+    let last_day = (to - 1).div_euclid(MICROS_PER_DAY);
+    if last_day - first_day >= MAX_SPAN_DAYS {
+        violations.add("to", format!("must be at most {MAX_SPAN_DAYS} days after from"));
+        return None;
+    }
+    // The midnights around the first and last day of i64's range lie outside it.
+    let start = first_day.checked_mul(MICROS_PER_DAY);
+    let end = last_day
+        .checked_add(1)
+        .and_then(|next| next.checked_mul(MICROS_PER_DAY));
+    let (Some(start), Some(end)) = (start, end) else {
+        violations.add("to", "the period must lie within the years the calendar counts");
+        return None;
+    };
+    Some(DaySpan {
+        first_day,
+        last_day,
+        start,
+        end,
+    })
+}
+
 /// Checks `start < end` within [`MAX_SPAN_DAYS`], naming `{prefix}.end_time`.
 pub fn span(start: i64, end: i64, prefix: &str, violations: &mut Violations) {
     if end <= start {
         violations.add(format!("{prefix}.end_time"), "must be after start_time");
-    } else if end - start > MAX_SPAN_DAYS * MICROS_PER_DAY {
+    } else if end
+        .checked_sub(start)
+        .is_none_or(|length| length > MAX_SPAN_DAYS * MICROS_PER_DAY)
+    {
+        // A length past i64's range (a start long before 1970, an end long after) is too long
+        // too; unchecked, it wrapped to a negative length and such a span was accepted.
         violations.add(
             format!("{prefix}.end_time"),
             format!("must be at most {MAX_SPAN_DAYS} days after start_time"),
@@ -281,6 +327,46 @@ mod tests {
             closed_units: 0,
             created_at: 0,
         }
+    }
+
+    /// Found by `fuzz/` (registry_requests): a window from before year 0 to after 9999 has a
+    /// length past i64's range, which wrapped to a negative one and passed the check.
+    #[test]
+    fn refuses_a_span_whose_length_overflows() {
+        let mut violations = Violations::new();
+        span(-1, i64::MAX, "window", &mut violations);
+        span(i64::MIN, 1, "downtime", &mut violations);
+        let fields: Vec<&str> = violations
+            .as_slice()
+            .iter()
+            .map(|violation| violation.field.as_str())
+            .collect();
+        assert_eq!(fields, ["window.end_time", "downtime.end_time"]);
+        let mut within = Violations::new();
+        span(-DAY, DAY, "window", &mut within);
+        assert!(within.is_empty(), "two days across 1970 are a span");
+    }
+
+    /// Found by `fuzz/` (registry_requests): availability asked up to the earliest time there is,
+    /// or into the last day i64 can hold, overflowed computing its days.
+    #[test]
+    fn day_span_refuses_periods_at_the_ends_of_time_without_overflow() {
+        let mut violations = Violations::new();
+        assert_eq!(day_span(0, i64::MIN, &mut violations), None);
+        assert_eq!(day_span(i64::MAX - DAY, i64::MAX, &mut violations), None);
+        assert_eq!(day_span(i64::MIN, i64::MIN + DAY, &mut violations), None);
+        assert_eq!(violations.as_slice().len(), 3);
+        let mut none = Violations::new();
+        assert_eq!(
+            day_span(DAY + 1, 3 * DAY, &mut none),
+            Some(DaySpan {
+                first_day: 1,
+                last_day: 2,
+                start: DAY,
+                end: 3 * DAY
+            })
+        );
+        assert!(none.is_empty());
     }
 
     #[test]

@@ -112,7 +112,9 @@ impl StatisticsQuery {
                 violations.add("filter.to", "must be after filter.from");
                 (from, to)
             }
-            (Some(from), Some(to)) if to - from > MAX_PERIOD_MICROS => {
+            // Checked: a period from long before year 0 to long after 9999 overflowed, which
+            // wrapped to a negative length in release builds and let the query cover all time.
+            (Some(from), Some(to)) if to.checked_sub(from).is_none_or(|length| length > MAX_PERIOD_MICROS) => {
                 violations.add("filter.to", "a query covers at most ten years");
                 (from, to)
             }
@@ -254,6 +256,17 @@ mod tests {
         assert_eq!(
             fields(StatisticsQuery::parse(bad).expect_err("bad")),
             ["group_by[0]", "group_by[2]", "measures[1]", "filter.to"]
+        );
+    }
+
+    /// Found by `fuzz/` (reporting_requests): the period's length overflowed.
+    #[test]
+    fn refuses_a_period_whose_length_overflows() {
+        let mut all_time = input(&["year"], &["users"]);
+        (all_time.from, all_time.to) = (Some(i64::MIN), Some(i64::MAX));
+        assert_eq!(
+            fields(StatisticsQuery::parse(all_time).expect_err("too long")),
+            ["filter.to"]
         );
     }
 

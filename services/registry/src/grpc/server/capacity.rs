@@ -159,25 +159,15 @@ pub(super) async fn get_availability(
     require_id(&message.installation_id, "installation_id", &mut violations);
     let from = convert::required_time(message.from.as_ref(), "from", &mut violations);
     let to = convert::required_time(message.to.as_ref(), "to", &mut violations);
-    let (from, to) = (from.unwrap_or_default(), to.unwrap_or(1));
-    let first_day = from.div_euclid(calendar::MICROS_PER_DAY);
-    let last_day = (to - 1).div_euclid(calendar::MICROS_PER_DAY);
-    if to <= from {
-        violations.add("to", "must be after from");
-    } else if last_day - first_day >= calendar::MAX_SPAN_DAYS {
-        violations.add(
-            "to",
-            format!("must be at most {} days after from", calendar::MAX_SPAN_DAYS),
-        );
-    }
+    let days = calendar::day_span(from.unwrap_or_default(), to.unwrap_or(1), &mut violations);
     violations.into_result()?;
-    let (start, end) = (
-        first_day * calendar::MICROS_PER_DAY,
-        (last_day + 1) * calendar::MICROS_PER_DAY,
-    );
-    let calendar = api.store.calendar(&message.installation_id, start, end).await?;
+    let days = days.ok_or_else(|| InvalidInput::single("to", "must be after from"))?;
+    let calendar = api
+        .store
+        .calendar(&message.installation_id, days.start, days.end)
+        .await?;
     let spans: Vec<(i64, i64)> = calendar.downtimes.iter().map(|d| (d.start, d.end)).collect();
-    let days = availability(first_day, last_day, &calendar.windows, &spans)
+    let days = availability(days.first_day, days.last_day, &calendar.windows, &spans)
         .into_iter()
         .map(|day| proto::DayAvailability {
             date: calendar::date_of_day(day.day),
