@@ -246,10 +246,8 @@ async fn a_payload_that_does_not_decode_is_read_as_its_envelope_and_the_stream_g
         .expect("append");
     outbox.commit(after).await.expect("commit");
 
-    let events = outbox
-        .read_after(0, 10)
-        .await
-        .expect("a poison event does not fail the read");
+    // `numbered` reads as the subscribers do: the poison event must not fail the read.
+    let events = numbered(&outbox, 3).await;
     let aggregates: Vec<&str> = events.iter().map(|event| event.aggregate_id.as_str()).collect();
     assert_eq!(aggregates, ["a-1", "a-2", "a-3"]);
     let poisoned = &events[1];
