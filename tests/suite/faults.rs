@@ -1,6 +1,6 @@
 //! Faults survived with nothing lost (issue 15), on PostgreSQL: a replica killed under a load of
 //! creates, PostgreSQL restarted under load, an upstream that never answers, a poison event in a
-//! stream. Each test prints its counts (`faults/<name>: acknowledged …, found …, duplicated …,
+//! stream; and a bounded soak of `rti up` (SQLite) under mixed traffic, its memory read. Each test prints its counts (`faults/<name>: acknowledged …, found …, duplicated …,
 //! lost …`) and fails unless nothing was duplicated or lost.
 //!
 //! The services and the gateway run as processes of their own (`rti-suite`, the `rti` command
@@ -12,6 +12,7 @@ mod load;
 mod poison_event;
 mod postgres_restart;
 mod slow_upstream;
+mod soak;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
