@@ -72,7 +72,6 @@ async fn mixed_traffic_for_a_while_keeps_memory_flat_and_every_write() {
                                 ..Default::default()
                             }),
                             request_id: rti_platform::ids::new_id(),
-                            ..Default::default()
                         },
                         &admin,
                     ))
@@ -184,7 +183,6 @@ async fn stored_soak_providers(mut registry: RegistryServiceClient<tonic::transp
             .list_providers(proto::ListProvidersRequest {
                 page_size: 100,
                 page_token: page_token.clone(),
-                ..Default::default()
             })
             .await
             .expect("list providers")
