@@ -40,8 +40,8 @@ async fn visible(database: &Database) -> Vec<String> {
         .expect("reads")
 }
 
-/// Long enough for a spawned task to be queued for the writer.
-const SETTLE: Duration = Duration::from_millis(200);
+/// Long enough for a spawned task to be queued for the writer, even on a loaded machine.
+const SETTLE: Duration = Duration::from_millis(500);
 
 async fn concurrent_writes_commit_visibly_and_failures_take_no_other_write(backend: Backend) {
     let Some((_guard, database)) = open(backend).await else {
