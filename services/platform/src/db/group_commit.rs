@@ -49,7 +49,7 @@ struct Writer {
 enum State {
     /// No write's savepoint is open.
     Idle,
-    /// A write's savepoint is open: its holder went away before finishing.
+    /// A write's savepoint is open (found so between turns: its holder went away before finishing).
     InSavepoint,
     /// A statement that changes the transaction's state was cut short: nothing is known.
     Uncertain,
@@ -250,7 +250,8 @@ async fn commit_group(mut writer: OwnedMutexGuard<Writer>) {
         writer.state = State::Idle;
         group.decide(committed.map_err(|error| error.to_string()));
     });
-    // A panic in the task leaves the group undecided; its members then commit it themselves.
+    // A panic in the task leaves the group closed and undecided: its members find it so and
+    // report their writes as not committed.
     let _ = committing.await;
 }
 
