@@ -35,11 +35,7 @@ const LOAD: Load = Load {
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let calls: usize = std::env::var("RTI_BENCH_CALLS")
-        .ok()
-        .map(|text| text.parse())
-        .transpose()?
-        .unwrap_or(40_000);
+    let calls = support::calls_per_run(40_000)?;
     for tool in ["h2load", "nginx"] {
         if Command::new(tool)
             .arg("-v")

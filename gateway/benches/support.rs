@@ -12,6 +12,11 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{Tra
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use tonic::transport::Channel;
 
+/// The calls per run: `RTI_BENCH_CALLS`, or `default`.
+pub fn calls_per_run(default: usize) -> Result<usize, std::num::ParseIntError> {
+    std::env::var("RTI_BENCH_CALLS").map_or(Ok(default), |text| text.parse())
+}
+
 /// How h2load loads a target: connections, and streams in flight on each.
 #[derive(Debug, Clone, Copy)]
 pub struct Load {

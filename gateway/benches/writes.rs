@@ -41,11 +41,7 @@ const LOAD: Load = Load {
 };
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let calls: usize = std::env::var("RTI_BENCH_CALLS")
-        .ok()
-        .map(|text| text.parse())
-        .transpose()?
-        .unwrap_or(6_000);
+    let calls = support::calls_per_run(6_000)?;
     let pg_bin = postgres_bin().ok_or("PostgreSQL's server binaries are not installed (apt-get install postgresql)")?;
     let directory = tempfile::tempdir()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
